@@ -1,0 +1,14 @@
+import { hashFiles } from './hash-files.ts';
+import type { JobHandler } from './types.ts';
+
+/**
+ * Every kind of heavy work that runs off the main thread. The worker imports this table; callers
+ * get types from it. Add import, inference and training jobs here.
+ */
+export const jobHandlers = {
+  hashFiles,
+} satisfies Record<string, JobHandler<never, unknown>>;
+
+export type JobKind = keyof typeof jobHandlers;
+export type JobInput<K extends JobKind> = Parameters<(typeof jobHandlers)[K]>[0];
+export type JobOutput<K extends JobKind> = Awaited<ReturnType<(typeof jobHandlers)[K]>>;

@@ -1,0 +1,135 @@
+import { Worker } from 'node:worker_threads';
+import { AppError, cancelledError, deserializeError } from '../util/errors.ts';
+import type { JobInput, JobKind, JobOutput } from './registry.ts';
+import type { FromWorker, JobProgress, WorkerTransport } from './types.ts';
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: JobProgress) => void;
+}
+
+/** Runs heavy jobs off the calling thread, at most `maxWorkers` at a time, queueing the rest. */
+export interface JobRunner {
+  run<K extends JobKind>(kind: K, input: JobInput<K>, options?: RunOptions): Promise<JobOutput<K>>;
+  close(): Promise<void>;
+}
+
+export type TransportFactory = () => WorkerTransport;
+
+interface Pending {
+  id: number;
+  kind: string;
+  input: unknown;
+  options: RunOptions;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  transport: WorkerTransport;
+  job: Pending | undefined;
+}
+
+export function createJobRunner(createTransport: TransportFactory, maxWorkers = 1): JobRunner {
+  const queue: Pending[] = [];
+  const slots: Slot[] = [];
+  let nextId = 1;
+  let closed = false;
+
+  function finish(slot: Slot, settle: (job: Pending) => void): void {
+    const job = slot.job;
+    if (!job) return;
+    slot.job = undefined;
+    slot.transport.setIdle(true);
+    settle(job);
+    pump();
+  }
+
+  function addSlot(): Slot {
+    const slot: Slot = { transport: createTransport(), job: undefined };
+    slot.transport.onMessage((message: FromWorker) => {
+      const job = slot.job;
+      if (!job || message.id !== job.id) return;
+      if (message.type === 'progress') job.options.onProgress?.(message.progress);
+      else if (message.type === 'done') finish(slot, (j) => j.resolve(message.output));
+      else finish(slot, (j) => j.reject(deserializeError(message.error)));
+    });
+    slot.transport.onExit((reason) => {
+      slots.splice(slots.indexOf(slot), 1);
+      finish(slot, (j) => j.reject(new AppError('internal', `job worker stopped unexpectedly: ${reason}`)));
+    });
+    slots.push(slot);
+    return slot;
+  }
+
+  function pump(): void {
+    while (queue.length > 0) {
+      const slot = slots.find((s) => !s.job) ?? (slots.length < maxWorkers ? addSlot() : undefined);
+      if (!slot) return;
+      const job = queue.shift()!;
+      slot.job = job;
+      slot.transport.setIdle(false);
+      slot.transport.post({ type: 'run', id: job.id, kind: job.kind, input: job.input });
+    }
+  }
+
+  return {
+    run(kind, input, options = {}) {
+      if (closed) return Promise.reject(new AppError('internal', 'job runner is closed'));
+      if (options.signal?.aborted) return Promise.reject(cancelledError(kind));
+      return new Promise((resolve, reject) => {
+        const job: Pending = {
+          id: nextId++,
+          kind,
+          input,
+          options,
+          resolve: resolve as (v: unknown) => void,
+          reject,
+        };
+        options.signal?.addEventListener(
+          'abort',
+          () => {
+            const queued = queue.indexOf(job);
+            if (queued >= 0) {
+              queue.splice(queued, 1);
+              reject(cancelledError(kind));
+              return;
+            }
+            slots.find((s) => s.job === job)?.transport.post({ type: 'cancel', id: job.id });
+          },
+          { once: true },
+        );
+        queue.push(job);
+        pump();
+      });
+    },
+    async close() {
+      closed = true;
+      for (const job of queue.splice(0)) job.reject(new AppError('cancelled', 'job runner closed'));
+      await Promise.all(slots.splice(0).map((s) => s.transport.terminate()));
+    },
+  };
+}
+
+/** Worker-thread transport for plain Node (CLI, tests, the browser-test harness). */
+export function threadTransport(): WorkerTransport {
+  const here = import.meta.url;
+  const isSource = here.endsWith('.ts');
+  const worker = new Worker(new URL(isSource ? './worker-source.mjs' : './worker.js', here));
+  let exiting = false;
+  return {
+    post: (message) => worker.postMessage(message),
+    onMessage: (listener) => worker.on('message', listener),
+    onExit: (listener) => {
+      worker.on('error', (error) => listener(error.message));
+      worker.on('exit', (code) => {
+        if (!exiting) listener(`exit code ${code}`);
+      });
+    },
+    setIdle: (idle) => (idle ? worker.unref() : worker.ref()),
+    terminate: async () => {
+      exiting = true;
+      await worker.terminate();
+    },
+  };
+}
