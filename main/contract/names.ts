@@ -1,0 +1,7 @@
+// The IPC surface by name only: the sandboxed preload imports this without pulling in schemas.
+export const channelNames = ['getAppInfo', 'hashFiles', 'cancelJob'] as const;
+export type ChannelName = (typeof channelNames)[number];
+
+/** Main → renderer push events (progress of long jobs). */
+export const EVENT_CHANNEL = 'r2c:event';
+export const ipcChannel = (name: ChannelName): string => `r2c:${name}`;

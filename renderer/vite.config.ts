@@ -1,0 +1,17 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  root: new URL('.', import.meta.url).pathname,
+  base: './',
+  plugins: [svelte()],
+  build: {
+    outDir: new URL('../out/renderer/', import.meta.url).pathname,
+    emptyOutDir: true,
+    target: 'chrome130',
+    sourcemap: true,
+    // No inline scripts or styles: the CSP allows 'self' only.
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+  },
+});

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, screenshotDir, test } from './harness.ts';
+
+mkdirSync(screenshotDir, { recursive: true });
+
+test('the app loads with the status bar filled from the main process', async ({ page, app }) => {
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  await app.open(page);
+  await expect(page.getByRole('heading', { name: 'Library' })).toBeVisible();
+  await expect(page.getByTestId('app-version')).toHaveText(
+    `R2C Workstation ${app.services.identity.version}`,
+  );
+  await expect(page.getByTestId('active-model')).toHaveText('Model: none installed');
+  await expect(page.getByTestId('execution-provider')).toHaveText('Execution provider: not started');
+  expect(app.calls).toContainEqual({ channel: 'getAppInfo', ok: true });
+  await page.screenshot({ path: join(screenshotDir, 'library.png') });
+  expect(consoleErrors, 'no console errors, CSP violations included').toEqual([]);
+});
+
+test('navigation reaches every page, by link and by keyboard', async ({ page, app }) => {
+  await app.open(page);
+  for (const [name, id] of [
+    ['Viewer', 'viewer'],
+    ['Review', 'review'],
+    ['Models', 'models'],
+    ['Library', 'library'],
+  ] as const) {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
+    await expect(page).toHaveURL(new RegExp(`#/${id}$`));
+    await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+    await expect(page.getByTestId(`${id}-empty`)).toBeVisible();
+    await page.screenshot({ path: join(screenshotDir, `${id}.png`) });
+  }
+  await page.keyboard.press('Alt+4');
+  await expect(page.getByRole('heading', { level: 1, name: 'Models' })).toBeVisible();
+  await page.goBack();
+  await expect(page.getByRole('heading', { level: 1, name: 'Library' })).toBeVisible();
+});
+
+test('a contract call round-trips through a worker job with the real handler table', async ({
+  page,
+  app,
+}) => {
+  const file = join(app.dataDir, 'sample.bin');
+  const bytes = Buffer.alloc(3 * 1024 * 1024, 7);
+  writeFileSync(file, bytes);
+  const missing = join(app.dataDir, 'missing.dcm');
+  await app.open(page);
+  await page.getByLabel('Files').fill(`${file}\n${missing}`);
+  await page.getByRole('button', { name: 'Compute fingerprints' }).click();
+  const results = page.getByTestId('hash-results');
+  await expect(results).toContainText(createHash('sha256').update(bytes).digest('hex'));
+  await expect(results.getByRole('row', { name: /missing\.dcm/ })).toContainText('not a readable file');
+  expect(app.calls).toContainEqual({ channel: 'hashFiles', ok: true });
+  await page.screenshot({ path: join(screenshotDir, 'hash-results.png') });
+});
+
+test('an invalid payload is refused by the main process and shown to the user', async ({ page, app }) => {
+  await app.open(page);
+  // An empty list violates the contract (at least one path): the renderer sends it as typed.
+  await page.getByRole('button', { name: 'Compute fingerprints' }).click();
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('Invalid request');
+  await expect(alert).toContainText('invalid payload for hashFiles: paths:');
+  expect(app.calls).toContainEqual({ channel: 'hashFiles', ok: false });
+  // A hand-made call with the wrong types gets a typed error back, and the app keeps working.
+  const envelope = await page.evaluate(() =>
+    (window as unknown as { r2c: { hashFiles: (p: unknown) => Promise<unknown> } }).r2c.hashFiles({
+      paths: 5,
+    }),
+  );
+  expect(envelope).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
+  await expect(page.getByTestId('app-version')).toBeVisible();
+  await page.screenshot({ path: join(screenshotDir, 'invalid-payload.png') });
+});

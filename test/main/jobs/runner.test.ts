@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { createJobRunner, threadTransport } from '../../../main/jobs/runner.ts';
+import type { FromWorker, ToWorker, WorkerTransport } from '../../../main/jobs/types.ts';
+import { AppError } from '../../../main/util/errors.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'r2c-jobs-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('job runner on worker threads', () => {
+  test('runs a job off the main thread and reports progress', async () => {
+    const runner = createJobRunner(threadTransport);
+    const file = join(dir, 'x.txt');
+    writeFileSync(file, 'hello\n');
+    const progress: number[] = [];
+    const { files } = await runner.run(
+      'hashFiles',
+      { paths: [file] },
+      { onProgress: (p) => progress.push(p.done) },
+    );
+    assert.deepEqual(files, [
+      { path: file, size: 6, sha256: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03' },
+    ]);
+    assert.equal(progress.at(-1), 6);
+    await runner.close();
+  });
+
+  test('queues beyond the concurrency limit and cancels a queued job without running it', async () => {
+    const runner = createJobRunner(threadTransport, 1);
+    const file = join(dir, 'y.bin');
+    writeFileSync(file, Buffer.alloc(1024));
+    const controller = new AbortController();
+    const first = runner.run('hashFiles', { paths: [file] });
+    const second = runner.run('hashFiles', { paths: [file] }, { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(second, (e: unknown) => e instanceof AppError && e.code === 'cancelled');
+    assert.equal((await first).files.length, 1);
+    await runner.close();
+  });
+});
+
+/** A transport whose worker we control, to exercise crash handling without crashing a real worker. */
+function scriptedTransport(
+  onRun: (message: ToWorker, reply: (m: FromWorker) => void, die: (r: string) => void) => void,
+) {
+  return (): WorkerTransport => {
+    let listener: (m: FromWorker) => void = () => {};
+    let exit: (r: string) => void = () => {};
+    return {
+      post: (message) =>
+        onRun(
+          message,
+          (m) => listener(m),
+          (r) => exit(r),
+        ),
+      onMessage: (l) => {
+        listener = l;
+      },
+      onExit: (l) => {
+        exit = l;
+      },
+      setIdle: () => {},
+      terminate: async () => {},
+    };
+  };
+}
+
+describe('job runner failure handling', () => {
+  test('a worker that dies fails its job with a clear error and the next job gets a new worker', async () => {
+    let starts = 0;
+    const runner = createJobRunner(
+      scriptedTransport((message, reply, die) => {
+        if (message.type !== 'run') return;
+        starts += 1;
+        if (starts === 1) die('out of memory');
+        else reply({ type: 'done', id: message.id, output: { files: [] } });
+      }),
+    );
+    await assert.rejects(
+      runner.run('hashFiles', { paths: ['a'] }),
+      /job worker stopped unexpectedly: out of memory/,
+    );
+    assert.deepEqual(await runner.run('hashFiles', { paths: ['a'] }), { files: [] });
+    await runner.close();
+  });
+
+  test('errors from the worker keep their code', async () => {
+    const runner = createJobRunner(
+      scriptedTransport((message, reply) => {
+        if (message.type === 'run')
+          reply({ type: 'failed', id: message.id, error: { code: 'bad_input', message: 'truncated file' } });
+      }),
+    );
+    await assert.rejects(
+      runner.run('hashFiles', { paths: ['a'] }),
+      (e: unknown) => e instanceof AppError && e.code === 'bad_input',
+    );
+    await runner.close();
+    await assert.rejects(runner.run('hashFiles', { paths: ['a'] }), /closed/);
+  });
+});
