@@ -25,7 +25,7 @@ const config: Configuration = {
     'node_modules/@cornerstonejs/codec-*/**/*.wasm',
   ],
   // Shipped models with their model cards, next to the app (verified by SHA-256 before use).
-  extraResources: [{ from: 'models', to: 'models', filter: ['**/*.onnx', '**/*.model.json', '**/*.md'] }],
+  extraResources: [{ from: 'models/shipped', to: 'models', filter: ['*.onnx', '*.model.json', '*.md'] }],
   electronFuses: {
     runAsNode: false,
     enableCookieEncryption: true,

@@ -55,7 +55,7 @@ test('each platform packs only its own onnxruntime binaries', () => {
 
 test('model files ship as extra resources and native code is unpacked from the asar', () => {
   assert.deepEqual(config.extraResources, [
-    { from: 'models', to: 'models', filter: ['**/*.onnx', '**/*.model.json', '**/*.md'] },
+    { from: 'models/shipped', to: 'models', filter: ['*.onnx', '*.model.json', '*.md'] },
   ]);
   const unpack = config.asarUnpack as string[];
   assert.ok(unpack.includes('**/*.node'));

@@ -1,5 +1,22 @@
 import type { CliCommand } from './command.ts';
+import { evalCommand } from './commands/eval.ts';
 import { hashCommand } from './commands/hash.ts';
+import { importCommand } from './commands/import.ts';
+import { infoCommand } from './commands/info.ts';
+import { classifyCommand, restoreCommand } from './commands/infer.ts';
+import { modelsCommand } from './commands/models.ts';
+import { renderCommand } from './commands/render.ts';
+import { studyCommand } from './commands/study.ts';
 
 // Each sub-command lives in ./commands/<name>.ts; add it here to expose it.
-export const commands: CliCommand[] = [hashCommand];
+export const commands: CliCommand[] = [
+  restoreCommand,
+  classifyCommand,
+  importCommand,
+  studyCommand,
+  modelsCommand,
+  evalCommand,
+  hashCommand,
+  infoCommand,
+  renderCommand,
+];

@@ -20,7 +20,12 @@ export function createHandlers(services: Services): HandlerTable {
 
   return {
     async getAppInfo() {
-      return { ...services.identity, activeModel: null, executionProvider: null };
+      const model = await services.activeModel();
+      return {
+        ...services.identity,
+        activeModel: model ? { id: model.id, version: model.version } : null,
+        executionProvider: model?.provider ?? null,
+      };
     },
     async hashFiles({ jobId, paths }, { emit }) {
       return asJob(jobId, (signal) =>

@@ -1,4 +1,6 @@
 import { hashFiles } from './hash-files.ts';
+import { prepareModel, processImages } from '../inference/batch.ts';
+import { importIntoLibrary } from '../library/importer.ts';
 import type { JobHandler } from './types.ts';
 
 /**
@@ -7,6 +9,9 @@ import type { JobHandler } from './types.ts';
  */
 export const jobHandlers = {
   hashFiles,
+  importPaths: importIntoLibrary,
+  processImages,
+  prepareModel,
 } satisfies Record<string, JobHandler<never, unknown>>;
 
 export type JobKind = keyof typeof jobHandlers;

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain, protocol, session } from 'electron';
+import { shippedModelsDir } from '../app/paths.ts';
 import { createServices } from '../app/services.ts';
 import { channelNames, EVENT_CHANNEL, ipcChannel } from '../contract/names.ts';
 import { dispatch } from '../ipc/dispatch.ts';
@@ -21,9 +22,7 @@ import { utilityTransport } from './utility-transport.ts';
 
 const rendererRoot = fileURLToPath(new URL('../../renderer/', import.meta.url));
 const preloadPath = fileURLToPath(new URL('./preload.cjs', import.meta.url));
-const modelsDir = app.isPackaged
-  ? `${process.resourcesPath}/models`
-  : fileURLToPath(new URL('../../../models/', import.meta.url));
+const modelsDir = app.isPackaged ? `${process.resourcesPath}/models` : shippedModelsDir();
 
 protocol.registerSchemesAsPrivileged([
   { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, screenshotDir, test } from './harness.ts';
+import { expect, repoRoot, screenshotDir, test } from './harness.ts';
 
 mkdirSync(screenshotDir, { recursive: true });
 
@@ -15,8 +15,10 @@ test('the app loads with the status bar filled from the main process', async ({ 
   await expect(page.getByTestId('app-version')).toHaveText(
     `R2C Workstation ${app.services.identity.version}`,
   );
-  await expect(page.getByTestId('active-model')).toHaveText('Model: none installed');
-  await expect(page.getByTestId('execution-provider')).toHaveText('Execution provider: not started');
+  const card = JSON.parse(readFileSync(join(repoRoot, 'models/shipped/r2c-q3.model.json'), 'utf8'));
+  await expect(page.getByTestId('active-model')).toHaveText(`Model: ${card.id} ${card.version}`);
+  // The default model is loaded in the job worker; CPU is what this machine has.
+  await expect(page.getByTestId('execution-provider')).toHaveText('Execution provider: cpu');
   expect(app.calls).toContainEqual({ channel: 'getAppInfo', ok: true });
   await page.screenshot({ path: join(screenshotDir, 'library.png') });
   expect(consoleErrors, 'no console errors, CSP violations included').toEqual([]);

@@ -58,7 +58,7 @@ export const test = base.extend<{ app: AppHarness }>({
     const dataDir = mkdtempSync(join(tmpdir(), 'r2c-e2e-'));
     const services = createServices({
       dataDir,
-      modelsDir: join(repoRoot, 'models'),
+      modelsDir: join(repoRoot, 'models', 'shipped'),
       workerTransport: threadTransport,
     });
     const handlers = createHandlers(services);

@@ -1,0 +1,273 @@
+import { prepareForTest } from '../training/data/augment.ts';
+import type { DatasetItem, Label } from '../training/data/dataset.ts';
+import { loadItemImage } from '../training/data/dataset.ts';
+import type { ArtifactType, DegradationOptions, SampledArtifact } from '../training/data/degrade.ts';
+import { artifactTypes, degrade } from '../training/data/degrade.ts';
+import { Rng } from '../training/data/random.ts';
+import { AppError, cancelledError } from '../util/errors.ts';
+import type { GrayImage } from '../util/image.ts';
+import type { BaselineName } from './baselines.ts';
+import { baselineNames, baselines as baselineFilters } from './baselines.ts';
+import type { ClassificationReport } from './classification.ts';
+import { classificationReport } from './classification.ts';
+import { barChartSvg, rocCurveSvg } from './plots.ts';
+import { psnr, ssim } from './restoration.ts';
+
+/** Per-image PSNR is capped here before averaging, so one identical pair cannot make the mean infinite. */
+export const psnrCapDb = 100;
+
+export type ClassifyFn = (image: GrayImage, signal?: AbortSignal) => Promise<{ covid: number }>;
+export type RestoreFn = (image: GrayImage, signal?: AbortSignal) => Promise<GrayImage>;
+
+export interface EvaluateOptions {
+  items: readonly DatasetItem[];
+  /** COVID-19 probability of a [0,1] image of size x size. */
+  classify: ClassifyFn;
+  /** Restores a [0,1] image of size x size; output of the same size, clipped to [0,1] here. */
+  restore: RestoreFn;
+  /** Each image's degradation derives from this seed and the image id, so it does not depend on order. */
+  degradationSeed: number | string;
+  degradation?: DegradationOptions;
+  /** Test images are resized to size x size (the reference's test transform). Default 256. */
+  size?: number;
+  /** COVID-19 when the probability is above this. Default 0.5. */
+  threshold?: number;
+  /** Classical baselines to run on the degraded images. Default: all. */
+  baselines?: readonly BaselineName[];
+  loadImage?: (item: DatasetItem) => Promise<GrayImage>;
+  signal?: AbortSignal;
+  onProgress?: (progress: { done: number; total: number; message?: string }) => void;
+}
+
+export type Condition = 'clean' | 'degraded' | 'restored' | BaselineName;
+
+export interface ImageRecord {
+  id: string;
+  label: Label;
+  artifacts: SampledArtifact[];
+  /** COVID-19 probability per condition. */
+  scores: Partial<Record<Condition, number>>;
+  /** Against the clean image, per condition except clean. */
+  psnr: Partial<Record<Condition, number>>;
+  ssim: Partial<Record<Condition, number>>;
+}
+
+export interface RestorationStats {
+  count: number;
+  /** Mean PSNR (dB, per-image values capped at psnrCapDb) and mean SSIM against the clean image. */
+  psnr: number;
+  ssim: number;
+  /** Mean per-image gain over the degraded input (0 for the degraded condition itself). */
+  psnrGain: number;
+  ssimGain: number;
+}
+
+export interface RestorationSummary {
+  overall: RestorationStats;
+  /** Images whose degradation includes that artifact type (an image counts for each of its types). */
+  byType: Partial<Record<ArtifactType, RestorationStats>>;
+  /** Images by number of artifacts ("1", "2", "3"). */
+  byArtifactCount: Record<string, RestorationStats>;
+}
+
+export interface EvaluationReport {
+  config: {
+    count: number;
+    size: number;
+    threshold: number;
+    degradationSeed: number | string;
+    degradation: DegradationOptions;
+    baselines: BaselineName[];
+  };
+  classification: {
+    clean: ClassificationReport;
+    degraded: ClassificationReport;
+    restored: ClassificationReport;
+    baselines: Partial<Record<BaselineName, ClassificationReport>>;
+  };
+  restoration: {
+    degraded: RestorationSummary;
+    restored: RestorationSummary;
+    baselines: Partial<Record<BaselineName, RestorationSummary>>;
+  };
+  images: ImageRecord[];
+}
+
+function clip01(image: GrayImage): GrayImage {
+  const data = new Float32Array(image.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.min(1, Math.max(0, image.data[i]!));
+  return { width: image.width, height: image.height, data };
+}
+
+/** Callbacks get their own copy, so one that writes into its input cannot change later measurements. */
+function copyOf(image: GrayImage): GrayImage {
+  return { width: image.width, height: image.height, data: image.data.slice() };
+}
+
+async function scoreOf(classify: ClassifyFn, image: GrayImage, signal?: AbortSignal): Promise<number> {
+  const result = await classify(copyOf(image), signal);
+  const p = result?.covid;
+  if (typeof p !== 'number' || !Number.isFinite(p)) {
+    throw new AppError(
+      'bad_input',
+      `classify returned ${String(p)} instead of a finite COVID-19 probability`,
+    );
+  }
+  return p;
+}
+
+/**
+ * Evaluates any classifier/restorer pair on a labelled set: every image is resized to the test size,
+ * degraded reproducibly, restored by the callback and by the classical baselines, and classified in each
+ * state. Works one image at a time (memory does not grow with the set) and checks the signal between steps.
+ */
+export async function evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
+  const size = options.size ?? 256;
+  const threshold = options.threshold ?? 0.5;
+  const chosenBaselines = [...(options.baselines ?? baselineNames)];
+  const load = options.loadImage ?? ((item: DatasetItem) => loadItemImage(item));
+  const { signal } = options;
+  const total = options.items.length;
+  if (total === 0) throw new AppError('bad_input', 'evaluation needs at least one labelled image');
+  const check = () => {
+    if (signal?.aborted) throw cancelledError('evaluation');
+  };
+  const images: ImageRecord[] = [];
+  options.onProgress?.({ done: 0, total });
+  for (const item of options.items) {
+    check();
+    const clean = prepareForTest(await load(item), size);
+    const { image: degraded, artifacts } = degrade(
+      clean,
+      new Rng(options.degradationSeed, 'evaluate', item.id),
+      options.degradation,
+    );
+    check();
+    const restoredRaw = await options.restore(copyOf(degraded), signal);
+    if (restoredRaw.width !== size || restoredRaw.height !== size) {
+      throw new AppError(
+        'bad_input',
+        `restore returned a ${restoredRaw.width}x${restoredRaw.height} image for a ${size}x${size} input`,
+      );
+    }
+    const outputs: [Condition, GrayImage][] = [
+      ['degraded', degraded],
+      ['restored', clip01(restoredRaw)],
+    ];
+    for (const name of chosenBaselines) outputs.push([name, clip01(baselineFilters[name](degraded))]);
+    const record: ImageRecord = { id: item.id, label: item.label, artifacts, scores: {}, psnr: {}, ssim: {} };
+    check();
+    record.scores.clean = await scoreOf(options.classify, clean, signal);
+    for (const [condition, image] of outputs) {
+      check();
+      record.scores[condition] = await scoreOf(options.classify, image, signal);
+      record.psnr[condition] = psnr(clean, image);
+      record.ssim[condition] = ssim(clean, image);
+    }
+    images.push(record);
+    options.onProgress?.({ done: images.length, total });
+  }
+
+  const actual = images.map((r) => r.label === 'covid');
+  const classify = (condition: Condition) =>
+    classificationReport(
+      images.map((r) => r.scores[condition]!),
+      actual,
+      threshold,
+    );
+  const classificationBaselines: Partial<Record<BaselineName, ClassificationReport>> = {};
+  const restorationBaselines: Partial<Record<BaselineName, RestorationSummary>> = {};
+  for (const name of chosenBaselines) {
+    classificationBaselines[name] = classify(name);
+    restorationBaselines[name] = summarize(images, name);
+  }
+  return {
+    config: {
+      count: images.length,
+      size,
+      threshold,
+      degradationSeed: options.degradationSeed,
+      degradation: options.degradation ?? {},
+      baselines: chosenBaselines,
+    },
+    classification: {
+      clean: classify('clean'),
+      degraded: classify('degraded'),
+      restored: classify('restored'),
+      baselines: classificationBaselines,
+    },
+    restoration: {
+      degraded: summarize(images, 'degraded'),
+      restored: summarize(images, 'restored'),
+      baselines: restorationBaselines,
+    },
+    images,
+  };
+}
+
+function stats(records: readonly ImageRecord[], condition: Condition): RestorationStats {
+  let p = 0;
+  let s = 0;
+  let pg = 0;
+  let sg = 0;
+  for (const r of records) {
+    const cp = Math.min(psnrCapDb, r.psnr[condition]!);
+    p += cp;
+    s += r.ssim[condition]!;
+    pg += cp - Math.min(psnrCapDb, r.psnr.degraded!);
+    sg += r.ssim[condition]! - r.ssim.degraded!;
+  }
+  const n = records.length;
+  return n === 0
+    ? { count: 0, psnr: Number.NaN, ssim: Number.NaN, psnrGain: Number.NaN, ssimGain: Number.NaN }
+    : { count: n, psnr: p / n, ssim: s / n, psnrGain: pg / n, ssimGain: sg / n };
+}
+
+function summarize(records: readonly ImageRecord[], condition: Condition): RestorationSummary {
+  const byType: Partial<Record<ArtifactType, RestorationStats>> = {};
+  for (const type of artifactTypes) {
+    const subset = records.filter((r) => r.artifacts.some((a) => a.type === type));
+    if (subset.length > 0) byType[type] = stats(subset, condition);
+  }
+  const byArtifactCount: Record<string, RestorationStats> = {};
+  const counts = [...new Set(records.map((r) => r.artifacts.length))].sort((a, b) => a - b);
+  for (const count of counts) {
+    byArtifactCount[String(count)] = stats(
+      records.filter((r) => r.artifacts.length === count),
+      condition,
+    );
+  }
+  return { overall: stats(records, condition), byType, byArtifactCount };
+}
+
+/** The report's plots as standalone SVG: ROC curves per condition, PSNR gain per artifact type. */
+export function reportPlots(report: EvaluationReport): { roc: string; psnrGain: string } {
+  const rocSeries = [
+    { name: 'clean', report: report.classification.clean },
+    { name: 'degraded', report: report.classification.degraded },
+    { name: 'restored', report: report.classification.restored },
+    ...Object.entries(report.classification.baselines).map(([name, r]) => ({ name, report: r })),
+  ].map(({ name, report: r }) => ({ name, points: r.roc, auc: r.auc }));
+  const types = artifactTypes.filter((t) => report.restoration.degraded.byType[t]);
+  const categories = ['all', ...types];
+  const gains = (summary: RestorationSummary) => [
+    summary.overall.psnrGain,
+    ...types.map((t) => summary.byType[t]?.psnrGain ?? Number.NaN),
+  ];
+  const series = [
+    { name: 'restored', values: gains(report.restoration.restored) },
+    ...Object.entries(report.restoration.baselines).map(([name, summary]) => ({
+      name,
+      values: gains(summary),
+    })),
+  ];
+  return {
+    roc: rocCurveSvg(rocSeries, { title: 'COVID-19 classification ROC' }),
+    psnrGain: barChartSvg({
+      title: 'PSNR gain over the degraded input, per degradation type',
+      yLabel: 'PSNR gain (dB)',
+      categories,
+      series,
+    }),
+  };
+}

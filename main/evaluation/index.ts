@@ -1,0 +1,39 @@
+export type { BaselineName, ClaheOptions, NlmOptions } from './baselines.ts';
+export {
+  baselineNames,
+  baselines,
+  clahe,
+  estimateNoiseSigma,
+  histogramEqualize,
+  medianFilter,
+  nlmDenoise,
+} from './baselines.ts';
+export type {
+  ClassificationMetrics,
+  ClassificationReport,
+  ConfusionCounts,
+  RocPoint,
+} from './classification.ts';
+export {
+  classificationMetrics,
+  classificationReport,
+  confusionCounts,
+  confusionMatrix,
+  rocAuc,
+  rocCurve,
+} from './classification.ts';
+export type {
+  ClassifyFn,
+  Condition,
+  EvaluateOptions,
+  EvaluationReport,
+  ImageRecord,
+  RestorationStats,
+  RestorationSummary,
+  RestoreFn,
+} from './evaluate.ts';
+export { evaluate, psnrCapDb, reportPlots } from './evaluate.ts';
+export type { BarChartInput, RocSeries } from './plots.ts';
+export { barChartSvg, escapeXml, rocCurveSvg } from './plots.ts';
+export type { SsimOptions } from './restoration.ts';
+export { meanSquaredError, psnr, ssim } from './restoration.ts';

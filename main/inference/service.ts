@@ -1,0 +1,192 @@
+import { arch, platform } from 'node:os';
+import { type InferenceRunner, loadInferenceModel } from '../../models/inference.ts';
+import { AppError, cancelledError } from '../util/errors.ts';
+import type { GrayImage } from '../util/image.ts';
+import {
+  defaultModel,
+  findModel,
+  type InstalledModel,
+  listModels,
+  readVerifiedModel,
+} from './model-store.ts';
+import {
+  camToHeatmap,
+  checkInput,
+  fromModelTensor,
+  toClassificationTensor,
+  toWorkingTensor,
+} from './preprocess.ts';
+import {
+  cudaProviderInstalled,
+  type ProviderAttempt,
+  providerCandidates,
+  withProviderFallback,
+} from './providers.ts';
+
+export interface InferenceConfig {
+  shippedDir: string;
+  localDir?: string;
+  threads?: number;
+  /** Overrides the platform's provider list (tests, or a user forcing CPU). */
+  providers?: string[];
+  /** Models given by path rather than installed (see adHocModel). */
+  extraModels?: InstalledModel[];
+}
+
+export interface InferOptions {
+  modelId?: string;
+  /** Restoration passes (the reference shows 1 to 3); 0 classifies only. */
+  passes?: number;
+  /** Long side of the restoration working size; default from the model card. */
+  workingLongSide?: number;
+  signal?: AbortSignal;
+  /** Label for error messages (a file name, never patient data). */
+  what?: string;
+}
+
+export interface InferResult {
+  model: { id: string; version: string };
+  provider: string;
+  threshold: number;
+  probabilities: { normal: number; covid: number };
+  label: 'covid' | 'normal';
+  /** Restored image after each pass, [0,1], at working size. */
+  restored: GrayImage[];
+  /** Where the classifier saw COVID-19 evidence, [0,1], at working size. */
+  heatmap: GrayImage;
+  timings: { loadMs: number; preprocessMs: number; classifyMs: number; restoreMs: number };
+}
+
+interface LoadedModel {
+  model: InstalledModel;
+  runner: InferenceRunner;
+  provider: string;
+  failed: ProviderAttempt[];
+}
+
+/** Loads models on first use (verified against their cards), keeps their sessions, runs them. */
+export function createInferenceService(config: InferenceConfig) {
+  const sessions = new Map<string, Promise<LoadedModel>>();
+
+  async function installed() {
+    return [...(config.extraModels ?? []), ...(await listModels(config.shippedDir, config.localDir)).models];
+  }
+
+  async function resolve(modelId: string | undefined): Promise<InstalledModel> {
+    const models = await installed();
+    if (modelId) return findModel(models, modelId);
+    const model = defaultModel(models);
+    if (!model) throw new AppError('not_found', `no model is installed in ${config.shippedDir}`);
+    return model;
+  }
+
+  async function load(model: InstalledModel): Promise<LoadedModel> {
+    const bytes = await readVerifiedModel(model);
+    const candidates = config.providers ?? providerCandidates(platform(), arch(), cudaProviderInstalled());
+    const { session, provider, failed } = await withProviderFallback(candidates, (executionProvider) =>
+      loadInferenceModel(
+        bytes,
+        { executionProvider, threads: config.threads ?? 2 },
+        `model file ${model.card.file}`,
+      ),
+    );
+    return { model, runner: session, provider, failed };
+  }
+
+  function session(model: InstalledModel): Promise<LoadedModel> {
+    const key = `${model.origin}:${model.card.id}:${model.card.sha256}`;
+    let loaded = sessions.get(key);
+    if (!loaded) {
+      loaded = load(model);
+      sessions.set(key, loaded);
+      loaded.catch(() => sessions.delete(key));
+    }
+    return loaded;
+  }
+
+  async function infer(image: GrayImage, options: InferOptions = {}): Promise<InferResult> {
+    const what = options.what ?? 'image';
+    const passes = options.passes ?? 1;
+    if (!Number.isInteger(passes) || passes < 0 || passes > 3) {
+      throw new AppError('bad_input', `passes must be 0 (classify only), 1, 2 or 3, got ${passes}`);
+    }
+    checkInput(image, what);
+    const started = performance.now();
+    const model = await resolve(options.modelId);
+    const { runner, provider } = await session(model);
+    const { card } = model;
+    const loaded = performance.now();
+    const stop = () => {
+      if (options.signal?.aborted) throw cancelledError(`processing ${what}`);
+    };
+    stop();
+
+    const size = card.input.classificationSize;
+    const classifyInput = toClassificationTensor(image, size);
+    const working = toWorkingTensor(
+      image,
+      options.workingLongSide ?? card.input.workingLongSide,
+      runner.sizeMultiple,
+    );
+    const preprocessed = performance.now();
+
+    const classification = await runner.run(classifyInput, [1, 1, size, size]);
+    const covid = classification.probabilities[1]!;
+    const [, , camHeight, camWidth] = classification.camDims as [number, number, number, number];
+    const heatmap = camToHeatmap(classification.cam, camWidth, camHeight, working.width, working.height);
+    const classified = performance.now();
+    stop();
+
+    const restored: GrayImage[] = [];
+    // At the classification size the first pass is the classification run itself.
+    const sameInput =
+      working.paddedWidth === size &&
+      working.paddedHeight === size &&
+      working.width === size &&
+      working.height === size;
+    let input = working.tensor;
+    for (let pass = 0; pass < passes; pass++) {
+      const result =
+        pass === 0 && sameInput
+          ? classification
+          : await runner.run(input, [1, 1, working.paddedHeight, working.paddedWidth]);
+      restored.push(fromModelTensor(result.restored, working.paddedWidth, working.width, working.height));
+      input = result.restored;
+      stop();
+    }
+    const done = performance.now();
+    return {
+      model: { id: card.id, version: card.version },
+      provider,
+      threshold: card.threshold,
+      probabilities: { normal: classification.probabilities[0]!, covid },
+      label: covid > card.threshold ? 'covid' : 'normal',
+      restored,
+      heatmap,
+      timings: {
+        loadMs: loaded - started,
+        preprocessMs: preprocessed - loaded,
+        classifyMs: classified - preprocessed,
+        restoreMs: done - classified,
+      },
+    };
+  }
+
+  return {
+    listModels: installed,
+    resolve,
+    /** Loads (or reuses) a model's session and reports the execution provider it runs on. */
+    async prepare(modelId?: string) {
+      const loaded = await session(await resolve(modelId));
+      return { model: loaded.model.card, provider: loaded.provider, failedProviders: loaded.failed };
+    },
+    infer,
+    async close() {
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.allSettled(all.map(async (s) => (await s).runner.release()));
+    },
+  };
+}
+
+export type InferenceService = ReturnType<typeof createInferenceService>;

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { createSecondaryCapture, readDicomHeader } from '../dicom/index.ts';
+
+/** The header fields the library indexes (a subset of the DICOM reader's DicomHeader). */
+export interface InstanceHeader {
+  sopInstanceUid: string;
+  sopClassUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  patientId?: string;
+  patientName?: string;
+  patientBirthDate?: string;
+  patientSex?: string;
+  studyDate?: string;
+  studyTime?: string;
+  studyDescription?: string;
+  accessionNumber?: string;
+  seriesNumber?: number;
+  seriesDescription?: string;
+  modality?: string;
+  instanceNumber?: number;
+  rows: number;
+  columns: number;
+  bitsAllocated: number;
+  bitsStored: number;
+  pixelRepresentation: number;
+  photometricInterpretation: string;
+  samplesPerPixel: number;
+  numberOfFrames: number;
+  transferSyntaxUid: string;
+  transferSyntaxName: string;
+  /** Whether the viewer/model can decode the pixels; when not, the reader's reason. */
+  decodable: boolean;
+  undecodableReason?: string;
+}
+
+export type SourceFormat = 'dicom' | 'png' | 'jpeg';
+
+const pngMagic = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const jpegMagic = [0xff, 0xd8, 0xff];
+
+/** PNG and JPEG by signature; everything else goes to the DICOM reader, which says what is wrong. */
+export function detectFormat(bytes: Uint8Array): SourceFormat {
+  if (pngMagic.every((b, i) => bytes[i] === b)) return 'png';
+  if (jpegMagic.every((b, i) => bytes[i] === b)) return 'jpeg';
+  return 'dicom';
+}
+
+/**
+ * Header of a DICOM file; throws the reader's AppError('bad_input') naming what is wrong. Some
+ * valid-enough files lack UIDs: those get UIDs derived from the content hash, so each such file
+ * becomes its own instance/series/study instead of being refused or merged with others.
+ */
+export function decodeDicom(bytes: Uint8Array, sha256: string): InstanceHeader {
+  const { decodable, ...header } = readDicomHeader(bytes);
+  return {
+    ...header,
+    sopInstanceUid: header.sopInstanceUid || hashUid(sha256, 0),
+    studyInstanceUid: header.studyInstanceUid || hashUid(sha256, 1),
+    seriesInstanceUid: header.seriesInstanceUid || hashUid(sha256, 2),
+    decodable: decodable.ok,
+    ...(decodable.ok ? {} : { undecodableReason: decodable.reason }),
+  };
+}
+
+/** A UID under the 2.25 root (UUID-sized integer, DICOM PS3.5 B.2) derived from a content hash. */
+function hashUid(sha256: string, salt: number): string {
+  return `2.25.${BigInt(`0x${sha256.slice(salt * 8, salt * 8 + 32)}`).toString()}`;
+}
+
+/**
+ * A PNG or JPEG becomes a DICOM Secondary Capture (8-bit MONOCHROME2, colour converted to luma) made
+ * by the DICOM service; the library keeps that DICOM (always in its store: there is no original DICOM
+ * to reference) and indexes it through the same reader as any other file. Each image gets its own
+ * new study under an unnamed patient.
+ */
+export async function decodeImage(
+  bytes: Uint8Array,
+  format: 'png' | 'jpeg',
+): Promise<{ header: InstanceHeader; storedBytes: Uint8Array; extension: string; referenceable: boolean }> {
+  const label = format === 'png' ? 'PNG' : 'JPEG';
+  const written = await createSecondaryCapture({
+    image: bytes,
+    seriesDescription: `Imported ${label} image`,
+  });
+  const storedSha256 = createHash('sha256').update(written.bytes).digest('hex');
+  return {
+    header: decodeDicom(written.bytes, storedSha256),
+    storedBytes: written.bytes,
+    extension: 'dcm',
+    referenceable: false,
+  };
+}

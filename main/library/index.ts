@@ -1,0 +1,125 @@
+// The study library: imports DICOM (files, folders, DICOMDIR, zip) and PNG/JPEG into a per-user data
+// folder and indexes Patient / Study / Series / Instance in SQLite. Everything returned is plain JSON.
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { JobProgress } from '../jobs/types.ts';
+import { createJobRunner, type JobRunner, threadTransport } from '../jobs/runner.ts';
+import { AppError } from '../util/errors.ts';
+import { type Db, openDatabase } from './database.ts';
+import type { ImportMode, ImportSummary } from './importer.ts';
+import { libraryLayout } from './paths.ts';
+import * as queries from './queries.ts';
+import { cleanStore } from './store.ts';
+
+export type { ImportDuplicate, ImportFailure, ImportMode, ImportSummary } from './importer.ts';
+export { defaultDataDir } from './paths.ts';
+export type {
+  InstanceDetail,
+  InstanceSummary,
+  LibraryQuery,
+  PatientSummary,
+  ProcessingStatus,
+  SeriesSummary,
+  StudySummary,
+} from './queries.ts';
+
+export interface OpenLibraryOptions {
+  /** Folder for library.sqlite and the managed store; created if missing. */
+  dataDir: string;
+  /** Runs imports off this thread; by default a worker-thread runner owned (and closed) by the library. */
+  jobs?: JobRunner;
+}
+
+export interface ImportOptions {
+  /** 'copy' (default) keeps a copy in the managed store; 'reference' records the original's path. */
+  mode?: ImportMode;
+  signal?: AbortSignal;
+  onProgress?: (progress: JobProgress) => void;
+}
+
+export interface Library {
+  readonly dataDir: string;
+  /** Imports files, folders (recursive), DICOMDIRs and zip archives; never modifies the originals. */
+  importPaths(paths: string[], options?: ImportOptions): Promise<ImportSummary>;
+  listPatients(query?: queries.LibraryQuery): queries.PatientSummary[];
+  /** `patientRef` is a PatientSummary.id. */
+  listStudies(query?: queries.LibraryQuery & { patientRef?: number }): queries.StudySummary[];
+  listSeries(query: {
+    studyId: number;
+    modality?: string;
+    limit?: number;
+    offset?: number;
+  }): queries.SeriesSummary[];
+  listInstances(query: {
+    seriesId?: number;
+    studyId?: number;
+    processingStatus?: queries.ProcessingStatus;
+    limit?: number;
+    offset?: number;
+  }): queries.InstanceSummary[];
+  /** Throws AppError('not_found') for an unknown id. */
+  getInstance(id: number): queries.InstanceDetail;
+  setProcessingStatus(id: number, status: queries.ProcessingStatus): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (creating or upgrading as needed) the library in `dataDir`, and removes what a crashed
+ * import left behind in its store.
+ */
+export function openLibrary(options: OpenLibraryOptions): Library {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(libraryLayout(dataDir).store, { recursive: true });
+  const db: Db = openDatabase(libraryLayout(dataDir).database, { migrate: true });
+  try {
+    cleanStore(db, dataDir);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  let ownJobs: JobRunner | undefined;
+  let closed = false;
+  const jobs = () => {
+    if (options.jobs) return options.jobs;
+    ownJobs ??= createJobRunner(threadTransport);
+    return ownJobs;
+  };
+  const open = () => {
+    if (closed) throw new AppError('internal', 'the library is closed');
+    return db;
+  };
+
+  return {
+    dataDir,
+    async importPaths(paths, importOptions = {}) {
+      open();
+      const mode = importOptions.mode ?? 'copy';
+      if (mode !== 'copy' && mode !== 'reference')
+        throw new AppError('bad_input', `import mode must be 'copy' or 'reference'`);
+      const input = { dataDir, paths: paths.map((p) => resolve(p)), mode };
+      try {
+        return await jobs().run('importPaths', input, {
+          signal: importOptions.signal,
+          onProgress: importOptions.onProgress,
+        });
+      } catch (error) {
+        // Cancelled while still queued: nothing was imported.
+        if (error instanceof AppError && error.code === 'cancelled')
+          return { total: 0, added: 0, duplicates: 0, failed: [], duplicateItems: [], cancelled: true };
+        throw error;
+      }
+    },
+    listPatients: (query) => queries.listPatients(open(), query),
+    listStudies: (query) => queries.listStudies(open(), query),
+    listSeries: (query) => queries.listSeries(open(), query),
+    listInstances: (query) => queries.listInstances(open(), query),
+    getInstance: (id) => queries.getInstance(open(), dataDir, id),
+    setProcessingStatus: (id, status) => queries.setProcessingStatus(open(), id, status),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await ownJobs?.close();
+      db.close();
+    },
+  };
+}

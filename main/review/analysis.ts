@@ -1,0 +1,382 @@
+import {
+  cohenKappa,
+  fleissKappa,
+  type IccBand,
+  type Interval,
+  icc21,
+  type KappaBand,
+  kooLiBand,
+  landisKochBand,
+  meanWithTInterval,
+  wilsonInterval,
+} from './stats.ts';
+import { preferenceSvg, scoreDistributionSvg } from './svg.ts';
+
+/**
+ * One rating in MRMC long format (see csv.ts for the file format). Forced-choice answers are two
+ * rows per judgement: rating 1 for the chosen variant, 0 for the other.
+ */
+export interface RatingRow {
+  reader: string;
+  case: string;
+  variant: string;
+  truth: string;
+  rating: string;
+  question: string;
+}
+
+export type AnalysedQuestionKind = 'score' | 'forced-choice' | 'choice';
+
+export interface AnalysisMeta {
+  questions: {
+    id: string;
+    kind: AnalysedQuestionKind;
+    prompt?: string;
+    options?: string[];
+    /** Score scale, so unused scale points still show (with count 0) in the distribution. */
+    min?: number;
+    max?: number;
+  }[];
+  variants: { id: string; label: string; kind?: 'original' | 'restored' }[];
+}
+
+export const wilsonMethod = 'Wilson score interval, 95%, no continuity correction';
+export const tMethod = 'mean ± t(0.975, n−1)·SD/√n, each rating counted as independent';
+
+export interface KappaSummary {
+  method: string;
+  readers: string[];
+  items: number;
+  kappa: number | null;
+  band: KappaBand | null;
+  bandSource: 'Landis & Koch 1977';
+}
+
+export interface IccSummary {
+  method: 'ICC(2,1) two-way random, absolute agreement, single rater (Shrout & Fleiss 1979)';
+  readers: string[];
+  items: number;
+  icc: number | null;
+  band: IccBand | null;
+  bandSource: 'Koo & Li 2016';
+}
+
+export interface ScoreVariantSummary {
+  variant: string;
+  label: string;
+  n: number;
+  mean: number | null;
+  sd: number | null;
+  ci95: Interval | null;
+  distribution: { value: number; count: number }[];
+}
+
+export interface ScoreQuestionResult {
+  questionId: string;
+  prompt: string;
+  ciMethod: string;
+  perVariant: ScoreVariantSummary[];
+  agreement: {
+    weightedKappa: { linear: KappaSummary; quadratic: KappaSummary } | null;
+    icc: IccSummary | null;
+  };
+  svg: string;
+}
+
+export interface PreferenceComparison {
+  variantA: string;
+  variantB: string;
+  labelA: string;
+  labelB: string;
+  /** True when A is a restored variant and B the original: rateA is "restored preferred over original". */
+  restoredVsOriginal: boolean;
+  n: number;
+  chosenA: number;
+  rateA: number | null;
+  ci95: Interval | null;
+}
+
+export interface PreferenceQuestionResult {
+  questionId: string;
+  prompt: string;
+  ciMethod: string;
+  comparisons: PreferenceComparison[];
+  agreement: KappaSummary | null;
+  svg: string;
+}
+
+export interface ChoiceVariantSummary {
+  /** null for a question asked once per case rather than of each image. */
+  variant: string | null;
+  label: string | null;
+  n: number;
+  counts: Record<string, number>;
+  /** Share of answers equal to the first option ("yes" for "are the findings preserved?"); unsure counts as not yes. */
+  firstOptionRate: number | null;
+  ci95: Interval | null;
+}
+
+export interface ChoiceQuestionResult {
+  questionId: string;
+  prompt: string;
+  options: string[];
+  firstOption: string;
+  ciMethod: string;
+  perVariant: ChoiceVariantSummary[];
+  agreement: KappaSummary | null;
+}
+
+export interface StudyStatistics {
+  readers: string[];
+  cases: number;
+  ratings: number;
+  scores: ScoreQuestionResult[];
+  preferences: PreferenceQuestionResult[];
+  choices: ChoiceQuestionResult[];
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = map.get(k);
+    if (list) list.push(item);
+    else map.set(k, [item]);
+  }
+  return map;
+}
+
+const itemKey = (row: RatingRow): string => `${row.case}\u0000${row.variant}`;
+
+function kappaSummary(method: string, readers: string[], items: number, kappa: number | null): KappaSummary {
+  return {
+    method,
+    readers,
+    items,
+    kappa,
+    band: kappa === null ? null : landisKochBand(kappa),
+    bandSource: 'Landis & Koch 1977',
+  };
+}
+
+/** Ratings of items that every reader in `readers` rated, as one row of values per item. */
+function completeItems(
+  rows: readonly RatingRow[],
+  readers: readonly string[],
+  key: (row: RatingRow) => string,
+  value: (row: RatingRow) => string | null,
+): string[][] {
+  const byItem = groupBy(rows, key);
+  const matrix: string[][] = [];
+  for (const itemRows of byItem.values()) {
+    const byReader = new Map<string, string>();
+    for (const row of itemRows) {
+      const v = value(row);
+      if (v !== null) byReader.set(row.reader, v);
+    }
+    if (readers.every((r) => byReader.has(r))) matrix.push(readers.map((r) => byReader.get(r)!));
+  }
+  return matrix;
+}
+
+function categoricalAgreement(matrix: string[][], readers: string[]): KappaSummary | null {
+  if (readers.length < 2) return null;
+  if (readers.length === 2) {
+    const pairs = matrix.map((row) => [row[0]!, row[1]!] as const);
+    return kappaSummary("Cohen's kappa (unweighted)", readers, matrix.length, cohenKappa(pairs, 'none'));
+  }
+  const categories = [...new Set(matrix.flat())];
+  const counts = matrix.map((row) => categories.map((c) => row.filter((v) => v === c).length));
+  return kappaSummary("Fleiss' kappa", readers, matrix.length, fleissKappa(counts));
+}
+
+function analyseScores(
+  question: AnalysisMeta['questions'][number],
+  rows: RatingRow[],
+  meta: AnalysisMeta,
+): ScoreQuestionResult {
+  const readers = [...new Set(rows.map((r) => r.reader))].sort();
+  const byVariant = groupBy(rows, (r) => r.variant);
+  const perVariant = orderedVariants(meta, [...byVariant.keys()]).map(({ id, label }) => {
+    const values = (byVariant.get(id) ?? []).map((r) => Number(r.rating));
+    const summary = meanWithTInterval(values);
+    const counts = new Map<number, number>();
+    if (question.min !== undefined && question.max !== undefined)
+      for (let v = question.min; v <= question.max; v++) counts.set(v, 0);
+    for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+    const distribution = [...counts.entries()]
+      .map(([value, count]) => ({ value, count }))
+      .sort((a, b) => a.value - b.value);
+    return { variant: id, label, ...summary, distribution };
+  });
+  const matrix = completeItems(rows, readers, itemKey, (r) => r.rating).map((row) => row.map(Number));
+  let weightedKappa: ScoreQuestionResult['agreement']['weightedKappa'] = null;
+  if (readers.length === 2) {
+    const pairs = matrix.map((row) => [row[0]!, row[1]!] as const);
+    weightedKappa = {
+      linear: kappaSummary(
+        "Cohen's weighted kappa, linear weights",
+        readers,
+        pairs.length,
+        cohenKappa(pairs, 'linear'),
+      ),
+      quadratic: kappaSummary(
+        "Cohen's weighted kappa, quadratic weights",
+        readers,
+        pairs.length,
+        cohenKappa(pairs, 'quadratic'),
+      ),
+    };
+  }
+  let icc: IccSummary | null = null;
+  if (readers.length >= 2) {
+    const result = icc21(matrix);
+    icc = {
+      method: 'ICC(2,1) two-way random, absolute agreement, single rater (Shrout & Fleiss 1979)',
+      readers,
+      items: matrix.length,
+      icc: result?.icc ?? null,
+      band: result ? kooLiBand(result.icc) : null,
+      bandSource: 'Koo & Li 2016',
+    };
+  }
+  const result: Omit<ScoreQuestionResult, 'svg'> = {
+    questionId: question.id,
+    prompt: question.prompt ?? question.id,
+    ciMethod: tMethod,
+    perVariant,
+    agreement: { weightedKappa, icc },
+  };
+  return { ...result, svg: scoreDistributionSvg(result) };
+}
+
+function orderedVariants(meta: AnalysisMeta, present: string[]): { id: string; label: string }[] {
+  const known = meta.variants.filter((v) => present.includes(v.id));
+  const extra = present.filter((id) => !meta.variants.some((v) => v.id === id)).sort();
+  return [...known, ...extra.map((id) => ({ id, label: id }))];
+}
+
+function analysePreference(
+  question: AnalysisMeta['questions'][number],
+  rows: RatingRow[],
+  meta: AnalysisMeta,
+): PreferenceQuestionResult {
+  const readers = [...new Set(rows.map((r) => r.reader))].sort();
+  const kindOf = (id: string) => meta.variants.find((v) => v.id === id)?.kind;
+  const labelOf = (id: string) => meta.variants.find((v) => v.id === id)?.label ?? id;
+  const variantOrder = (id: string) => {
+    const i = meta.variants.findIndex((v) => v.id === id);
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  // One judgement = the rows of one (reader, case); the pair is the two variants shown.
+  const judgements = [...groupBy(rows, (r) => `${r.reader}\u0000${r.case}`).values()];
+  const tallies = new Map<string, PreferenceComparison>();
+  for (const judgement of judgements) {
+    const [first, second] = judgement;
+    if (!first || !second || judgement.length !== 2) continue;
+    let [a, b] = [first.variant, second.variant].sort(
+      (x, y) => variantOrder(x) - variantOrder(y) || (x < y ? -1 : 1),
+    );
+    // Report "restored over original" the way round the question is asked.
+    if (kindOf(a!) === 'original' && kindOf(b!) === 'restored') [a, b] = [b, a];
+    const key = `${a}\u0000${b}`;
+    let tally = tallies.get(key);
+    if (!tally) {
+      tally = {
+        variantA: a!,
+        variantB: b!,
+        labelA: labelOf(a!),
+        labelB: labelOf(b!),
+        restoredVsOriginal: kindOf(a!) === 'restored' && kindOf(b!) === 'original',
+        n: 0,
+        chosenA: 0,
+        rateA: null,
+        ci95: null,
+      };
+      tallies.set(key, tally);
+    }
+    tally.n += 1;
+    if (judgement.find((r) => r.variant === a)?.rating === '1') tally.chosenA += 1;
+  }
+  const comparisons = [...tallies.values()].map((t) => ({
+    ...t,
+    rateA: t.n > 0 ? t.chosenA / t.n : null,
+    ci95: wilsonInterval(t.chosenA, t.n),
+  }));
+  const matrix = completeItems(
+    rows,
+    readers,
+    (r) => r.case,
+    (r) => (r.rating === '1' ? r.variant : null),
+  );
+  const result: Omit<PreferenceQuestionResult, 'svg'> = {
+    questionId: question.id,
+    prompt: question.prompt ?? question.id,
+    ciMethod: wilsonMethod,
+    comparisons,
+    agreement: categoricalAgreement(matrix, readers),
+  };
+  return { ...result, svg: preferenceSvg(result) };
+}
+
+function analyseChoice(
+  question: AnalysisMeta['questions'][number],
+  rows: RatingRow[],
+  meta: AnalysisMeta,
+): ChoiceQuestionResult {
+  const readers = [...new Set(rows.map((r) => r.reader))].sort();
+  const options = question.options ?? [...new Set(rows.map((r) => r.rating))].sort();
+  const firstOption = options.includes('yes') ? 'yes' : options[0]!;
+  const perCase = rows.every((r) => r.variant === '');
+  const groups = perCase
+    ? [{ id: null, label: null, rows }]
+    : orderedVariants(meta, [...new Set(rows.map((r) => r.variant))]).map((v) => ({
+        ...v,
+        rows: rows.filter((r) => r.variant === v.id),
+      }));
+  const perVariant = groups.map((g) => {
+    const counts: Record<string, number> = Object.fromEntries(options.map((o) => [o, 0]));
+    for (const row of g.rows) counts[row.rating] = (counts[row.rating] ?? 0) + 1;
+    const n = g.rows.length;
+    const hits = counts[firstOption] ?? 0;
+    return {
+      variant: g.id,
+      label: g.label,
+      n,
+      counts,
+      firstOptionRate: n > 0 ? hits / n : null,
+      ci95: wilsonInterval(hits, n),
+    };
+  });
+  const matrix = completeItems(rows, readers, itemKey, (r) => r.rating);
+  return {
+    questionId: question.id,
+    prompt: question.prompt ?? question.id,
+    options,
+    firstOption,
+    ciMethod: wilsonMethod,
+    perVariant,
+    agreement: categoricalAgreement(matrix, readers),
+  };
+}
+
+/** The study's statistics from its ratings; the app's results() and `r2c study stats` both use this. */
+export function analyseRatings(rows: readonly RatingRow[], meta: AnalysisMeta): StudyStatistics {
+  const byQuestion = groupBy(rows, (r) => r.question);
+  const result: StudyStatistics = {
+    readers: [...new Set(rows.map((r) => r.reader))].sort(),
+    cases: new Set(rows.map((r) => r.case)).size,
+    ratings: rows.length,
+    scores: [],
+    preferences: [],
+    choices: [],
+  };
+  for (const question of meta.questions) {
+    const questionRows = byQuestion.get(question.id) ?? [];
+    if (question.kind === 'score') result.scores.push(analyseScores(question, questionRows, meta));
+    else if (question.kind === 'forced-choice')
+      result.preferences.push(analysePreference(question, questionRows, meta));
+    else result.choices.push(analyseChoice(question, questionRows, meta));
+  }
+  return result;
+}

@@ -1,0 +1,55 @@
+/**
+ * Reader-study service: blinded side-by-side comparison of image variants by named readers, with
+ * answers saved to SQLite as they are given, and the statistics of the results.
+ */
+export type {
+  AnalysisMeta,
+  ChoiceQuestionResult,
+  IccSummary,
+  KappaSummary,
+  PreferenceComparison,
+  PreferenceQuestionResult,
+  RatingRow,
+  ScoreQuestionResult,
+  StudyStatistics,
+} from './analysis.ts';
+export { analyseRatings } from './analysis.ts';
+export { csvColumns, formatRatingsCsv, parseRatingsCsv } from './csv.ts';
+export type {
+  AnswerInput,
+  Blinding,
+  GoBackInput,
+  Navigation,
+  Question,
+  ReaderInput,
+  SessionRef,
+  StudyConfig,
+  StudyInput,
+  Variant,
+} from './schema.ts';
+export {
+  answerInputSchema,
+  defaultQuestions,
+  goBackInputSchema,
+  readerInputSchema,
+  sessionRefSchema,
+  studyInputSchema,
+} from './schema.ts';
+export type {
+  AnswerView,
+  AuditEntry,
+  CaseView,
+  DisplayRules,
+  PresentedImage,
+  ReaderProgress,
+  ReaderSummary,
+  ResolvedPresentation,
+  ReviewStore,
+  ReviewStoreOptions,
+  SessionView,
+  StudyDetails,
+  StudyExport,
+  StudyResults,
+  StudySummary,
+} from './store.ts';
+export { openReviewStore } from './store.ts';

@@ -1,0 +1,427 @@
+"""PyTorch mirror of the R2C-GAN Q=3 operational generator/discriminator and training step.
+
+The TypeScript engine (models/nets.ts, models/graph.ts, models/training.ts) is canonical; this file
+exists only so a short GPU run can train weights the engine then imports (scripts/gpu/import-weights.ts).
+
+Mapping notes (each one checked against the engine source):
+- Layout NCHW. Parameter names, shapes and ORDER are the engine's ParamSpec list
+  (Layers.conv/convT/norm/dense in models/nets.ts): per operational layer the q kernels are declared
+  as `<layer>.q1.weight`, `<layer>.q1.bias`, `<layer>.q2.weight`, ... (weight then bias per order).
+  Conv weight [out, in, kh, kw]; ConvTranspose weight [in, out, kh, kw] (same as torch's
+  conv_transpose2d); Dense weight [in, out] (used as `pooled @ W + b`).
+- Operational layer = ONE conv over cat([x, x^2, x^3], channels) with the q kernels concatenated on
+  Cin (axis 1 for Conv, axis 0 for ConvTranspose, i.e. Cin of the [in,out,k,k] layout); the bias is
+  the sum of the per-order biases (emitConv/emitConvT, sumParams).
+- 'same' padding for convs is TensorFlow's: out = ceil(n/s), total = max((out-1)*s + k - n, 0),
+  before = total // 2, after = the rest (graph.ts samePads), zero padding. The engine computes it
+  from a static size, or from s*16 for a symbolic size (nets.ts padsFor); both agree whenever the
+  size is a multiple of the stride, which sizeMultiple() enforces. Here it is computed from the
+  actual size (TF semantics).
+  Generator enc (k3 s2): pads top/left 0, bottom/right 1. Discriminator c1 (k4 s2): 1/1, c2 (k4 s4):
+  0/0, c3 (k4 s1): 1/2.
+- ConvTranspose 'same' (emitConvT): total = max(k - s, 0), ONNX pads [b, b, total-b, total-b] with
+  b = total // 2, i.e. the full transposed conv (size s*(n-1)+k) cropped by b at the start and
+  total-b at the end: for k3 s2 that is crop 0 before, 1 after -> output 2n. Done here as
+  conv_transpose2d(padding=0) followed by that crop.
+- InstanceNorm = ONNX InstanceNormalization: per (n, c) mean and BIASED variance over H, W,
+  epsilon IN_EPSILON = 1e-3 (tfa default), then * scale + bias (F.instance_norm does the same).
+- Residual block: r = reflectpad1(tanh(h)); r = tanh(IN(conv1(r))); r = reflectpad1(r);
+  r = IN(conv2(r)); h = tanh(h + r)  (skip adds h, the block input BEFORE its tanh). ONNX 'reflect'
+  padding excludes the edge sample, the same as torch 'reflect'.
+- Classifier: ReduceMax over H, W -> [N, C] -> MatMul [C, 2] + bias -> softmax (index 0 normal,
+  1 COVID-19). features = h after the residual block; restored = tanh(convT(h)).
+- Discriminator: leaky(c1) -> leaky(IN(c2)) -> leaky(c3), alpha 0.2, patch output.
+- x^2 is x*x and x^3 is Pow(x, 3) in the engine; same values here.
+- Init (nets.ts initWeights): glorot uniform with limit sqrt(6/(fanIn+fanOut)) using the ParamSpec
+  fanIn/fanOut (conv: cin*k*k / cout*k*k; convT: cout*k*k / cin*k*k; dense: cin / cout), zeros for
+  biases, ones for IN scales. The random stream is a port of the engine's mulberry32
+  (seededRandom): one stream per network, consumed in parameter order by glorot params only, value
+  (u*2-1)*limit in float64 then rounded to float32. So init_weights(specs, seed) reproduces the
+  engine's initWeights(net, seed) bit for bit (checked by import-weights.ts --parity).
+- Losses (models/training.ts): LS = mean((x - target)^2) over all elements; L1 = mean |a - b|;
+  CE = -sum(log_softmax(logits) * onehot) / N (the engine uses LogSoftmax on the logits, NOT the
+  Keras clipped CE on probabilities; they only differ for saturated outputs).
+- G objective and D objective: buildGeneratorStep / buildDiscriminatorStep with REFERENCE_WEIGHTS
+  (cycle 10, identity 5, class 0.1, cycleClass 0.01, identityClass 0.02). The discriminators are
+  frozen during the G step (gradients only w.r.t. the generators).
+- Adam: REFERENCE_ADAM, Keras form (beta1 0.5, beta2 0.999, epsilon 1e-7):
+  alpha = lr * sqrt(1 - b2^t) / (1 - b1^t); m, v updated; p -= alpha * m / (sqrt(v) + eps), t = step+1.
+  (torch.optim.Adam puts eps inside the bias correction, so it is NOT used.) One step counter per
+  optimiser (G pair, D pair).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+IN_EPSILON = 1e-3
+LEAKY_ALPHA = 0.2
+CLASS_NAMES = ("normal", "COVID-19")
+
+REFERENCE_WEIGHTS = {
+    "cycle": 10.0,
+    "identity": 5.0,
+    "class": 0.1,
+    "cycleClass": 0.01,
+    "identityClass": 0.02,
+}
+REFERENCE_ADAM = {"beta1": 0.5, "beta2": 0.999, "epsilon": 1e-7}
+REFERENCE_LR = 2e-4
+
+
+# ---------------------------------------------------------------- parameter specs
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    shape: tuple
+    init: str  # 'glorot' | 'zeros' | 'ones'
+    fan_in: int = 0
+    fan_out: int = 0
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= int(d)
+        return n
+
+
+class _Layers:
+    """Declares parameters in exactly the order of models/nets.ts Layers (operational kind only)."""
+
+    def __init__(self, q: int):
+        self.q = q
+        self.params: list[ParamSpec] = []
+
+    def conv(self, name, cin, cout, k, bias):
+        for i in range(1, self.q + 1):
+            p = f"{name}.q{i}"
+            self.params.append(ParamSpec(f"{p}.weight", (cout, cin, k, k), "glorot", cin * k * k, cout * k * k))
+            if bias:
+                self.params.append(ParamSpec(f"{p}.bias", (cout,), "zeros"))
+
+    def conv_t(self, name, cin, cout, k, bias):
+        for i in range(1, self.q + 1):
+            p = f"{name}.q{i}"
+            self.params.append(ParamSpec(f"{p}.weight", (cin, cout, k, k), "glorot", cout * k * k, cin * k * k))
+            if bias:
+                self.params.append(ParamSpec(f"{p}.bias", (cout,), "zeros"))
+
+    def norm(self, name, c):
+        self.params.append(ParamSpec(f"{name}.scale", (c,), "ones"))
+        self.params.append(ParamSpec(f"{name}.bias", (c,), "zeros"))
+
+    def dense(self, name, cin, cout):
+        self.params.append(ParamSpec(f"{name}.weight", (cin, cout), "glorot", cin, cout))
+        self.params.append(ParamSpec(f"{name}.bias", (cout,), "zeros"))
+
+
+def _check_q(q: int) -> None:
+    if q not in (1, 2, 3):
+        raise ValueError(f"operational order q must be 1, 2 or 3, got {q}")
+
+
+def generator_specs(q: int = 3, channels: int = 1, width: int = 64) -> list[ParamSpec]:
+    """nets.ts operationalGenerator params."""
+    _check_q(q)
+    dim = 2 * width
+    L = _Layers(q)
+    L.conv("enc", channels, dim, 3, False)
+    L.norm("enc.norm", dim)
+    L.conv("res.conv1", dim, dim, 3, False)
+    L.norm("res.norm1", dim)
+    L.conv("res.conv2", dim, dim, 3, False)
+    L.norm("res.norm2", dim)
+    L.dense("classifier", dim, 2)
+    L.conv_t("dec", dim, channels, 3, True)
+    return L.params
+
+
+def discriminator_specs(q: int = 3, channels: int = 1, width: int = 64) -> list[ParamSpec]:
+    """nets.ts operationalDiscriminator params."""
+    _check_q(q)
+    L = _Layers(q)
+    L.conv("c1", channels, width, 4, True)
+    L.conv("c2", width, 2 * width, 4, False)
+    L.norm("c2.norm", 2 * width)
+    L.conv("c3", 2 * width, 1, 4, True)
+    return L.params
+
+
+def net_config(role: str, q: int = 3, channels: int = 1, width: int = 64) -> dict:
+    """The engine's NetConfig (JSON) for these networks."""
+    return {"kind": "operational", "role": role, "q": q, "channels": channels, "width": width}
+
+
+# ---------------------------------------------------------------- init (engine-identical)
+
+_U32 = np.uint64(0xFFFFFFFF)
+
+
+def mulberry32(seed: int, start: int, count: int) -> np.ndarray:
+    """Outputs start+1 .. start+count of the engine's seededRandom(seed) (mulberry32), as float64.
+
+    mulberry32's state only advances by a constant, so output i depends on seed + i*0x6d2b79f5 alone
+    and the whole stream can be computed at once with uint32 arithmetic (kept in uint64, masked).
+    """
+    idx = np.arange(start + 1, start + count + 1, dtype=np.uint64)
+    a = (np.uint64(seed & 0xFFFFFFFF) + idx * np.uint64(0x6D2B79F5)) & _U32
+    t = a
+    t = ((t ^ (t >> np.uint64(15))) * (t | np.uint64(1))) & _U32
+    t = t ^ ((t + (((t ^ (t >> np.uint64(7))) * (t | np.uint64(61))) & _U32)) & _U32)
+    t = (t ^ (t >> np.uint64(14))) & _U32
+    return t.astype(np.float64) / 4294967296.0
+
+
+def init_weights_numpy(specs: list[ParamSpec], seed: int) -> dict[str, np.ndarray]:
+    """nets.ts initWeights: float32 arrays keyed by engine name, in spec order."""
+    out: dict[str, np.ndarray] = {}
+    consumed = 0
+    for p in specs:
+        n = p.size
+        if p.init == "ones":
+            arr = np.ones(n, dtype=np.float32)
+        elif p.init == "zeros":
+            arr = np.zeros(n, dtype=np.float32)
+        elif p.init == "glorot":
+            limit = math.sqrt(6.0 / (p.fan_in + p.fan_out))
+            u = mulberry32(seed, consumed, n)
+            consumed += n
+            arr = ((u * 2.0 - 1.0) * limit).astype(np.float32)
+        else:
+            raise ValueError(f"unknown init {p.init} for {p.name}")
+        out[p.name] = arr.reshape(p.shape)
+    return out
+
+
+def to_torch_params(weights: dict[str, np.ndarray], device, requires_grad: bool = True) -> dict[str, torch.Tensor]:
+    out = {}
+    for name, arr in weights.items():
+        t = torch.tensor(np.ascontiguousarray(arr), dtype=torch.float32, device=device)
+        t.requires_grad_(requires_grad)
+        out[name] = t
+    return out
+
+
+# ---------------------------------------------------------------- forward passes
+
+
+def same_pads(n: int, k: int, s: int) -> tuple[int, int]:
+    """graph.ts samePads: TF 'same' padding [before, after] for one axis."""
+    out = -(-n // s)
+    total = max((out - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def _powers(x: torch.Tensor, q: int) -> torch.Tensor:
+    if q == 1:
+        return x
+    parts = [x, x * x]
+    if q >= 3:
+        parts.append(x.pow(3))
+    return torch.cat(parts, dim=1)
+
+
+def _bias(p, name: str, q: int):
+    b = p[f"{name}.q1.bias"]
+    for i in range(2, q + 1):
+        b = b + p[f"{name}.q{i}.bias"]
+    return b
+
+
+def op_conv(p, name: str, x: torch.Tensor, q: int, k: int, stride: int, padding: str, bias: bool):
+    """emitConv: one conv over cat(x, x^2, .., x^q) with the q kernels concatenated on Cin."""
+    if q == 1:
+        w = p[f"{name}.q1.weight"]
+    else:
+        w = torch.cat([p[f"{name}.q{i}.weight"] for i in range(1, q + 1)], dim=1)
+    xin = _powers(x, q)
+    if padding == "same":
+        t, b = same_pads(int(x.shape[2]), k, stride)
+        left, right = same_pads(int(x.shape[3]), k, stride)
+        if t or b or left or right:
+            xin = F.pad(xin, (left, right, t, b))
+    return F.conv2d(xin, w, _bias(p, name, q) if bias else None, stride=stride)
+
+
+def op_conv_t(p, name: str, x: torch.Tensor, q: int, k: int, stride: int, bias: bool):
+    """emitConvT: Keras Conv2DTranspose 'same' = full transposed conv cropped [b, total-b]."""
+    if q == 1:
+        w = p[f"{name}.q1.weight"]
+    else:
+        w = torch.cat([p[f"{name}.q{i}.weight"] for i in range(1, q + 1)], dim=0)
+    xin = _powers(x, q)
+    y = F.conv_transpose2d(xin, w, _bias(p, name, q) if bias else None, stride=stride)
+    total = max(k - stride, 0)
+    before = total // 2
+    after = total - before
+    h, w_ = int(y.shape[2]), int(y.shape[3])
+    return y[:, :, before : h - after, before : w_ - after]
+
+
+def instance_norm(p, name: str, x: torch.Tensor) -> torch.Tensor:
+    return F.instance_norm(x, weight=p[f"{name}.scale"], bias=p[f"{name}.bias"], eps=IN_EPSILON)
+
+
+def generator_forward(p, x: torch.Tensor, q: int = 3) -> dict[str, torch.Tensor]:
+    """operationalGenerator.forward: returns output (restored), logits, probabilities, features."""
+    h = instance_norm(p, "enc.norm", op_conv(p, "enc", x, q, 3, 2, "same", False))
+    r = F.pad(torch.tanh(h), (1, 1, 1, 1), mode="reflect")
+    r = torch.tanh(instance_norm(p, "res.norm1", op_conv(p, "res.conv1", r, q, 3, 1, "valid", False)))
+    r = F.pad(r, (1, 1, 1, 1), mode="reflect")
+    r = instance_norm(p, "res.norm2", op_conv(p, "res.conv2", r, q, 3, 1, "valid", False))
+    h = torch.tanh(h + r)
+    pooled = torch.amax(h, dim=(2, 3))
+    logits = pooled @ p["classifier.weight"] + p["classifier.bias"]
+    probabilities = torch.softmax(logits, dim=1)
+    output = torch.tanh(op_conv_t(p, "dec", h, q, 3, 2, True))
+    return {"output": output, "logits": logits, "probabilities": probabilities, "features": h}
+
+
+def discriminator_forward(p, x: torch.Tensor, q: int = 3) -> torch.Tensor:
+    """operationalDiscriminator.forward: patch scores."""
+    h = F.leaky_relu(op_conv(p, "c1", x, q, 4, 2, "same", True), LEAKY_ALPHA)
+    h = F.leaky_relu(instance_norm(p, "c2.norm", op_conv(p, "c2", h, q, 4, 4, "same", False)), LEAKY_ALPHA)
+    h = F.leaky_relu(op_conv(p, "c3", h, q, 4, 1, "same", True), LEAKY_ALPHA)
+    return h
+
+
+# ---------------------------------------------------------------- losses and objectives
+
+
+def mse_to_constant(x: torch.Tensor, target: float) -> torch.Tensor:
+    return torch.mean((x - target) ** 2)
+
+
+def l1_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.mean(torch.abs(a - b))
+
+
+def cross_entropy(logits: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
+    """training.ts crossEntropy: -sum(logSoftmax(logits) * onehot) / N."""
+    n = logits.shape[0]
+    return -torch.sum(torch.log_softmax(logits, dim=1) * one_hot) / n
+
+
+def generator_objective(g_a2b, g_b2a, d_a, d_b, A, B, label_a, label_b, q=3, w=REFERENCE_WEIGHTS):
+    """buildGeneratorStep objective. Returns (total, terms dict, A2B output, B2A output, A2B probs)."""
+    a2b = generator_forward(g_a2b, A, q)
+    b2a = generator_forward(g_b2a, B, q)
+    a2b2a = generator_forward(g_b2a, a2b["output"], q)
+    b2a2b = generator_forward(g_a2b, b2a["output"], q)
+    a2a = generator_forward(g_b2a, A, q)
+    b2b = generator_forward(g_a2b, B, q)
+    terms = {
+        "A2B_g_loss": mse_to_constant(discriminator_forward(d_b, a2b["output"], q), 1.0),
+        "B2A_g_loss": mse_to_constant(discriminator_forward(d_a, b2a["output"], q), 1.0),
+        "A2B2A_cycle_loss": l1_loss(A, a2b2a["output"]),
+        "B2A2B_cycle_loss": l1_loss(B, b2a2b["output"]),
+        "A2A_id_loss": l1_loss(A, a2a["output"]),
+        "B2B_id_loss": l1_loss(B, b2b["output"]),
+        "A2B_c_loss": cross_entropy(a2b["logits"], label_a),
+        "B2A_c_loss": cross_entropy(b2a["logits"], label_b),
+        "A2B2A_c_loss": cross_entropy(a2b2a["logits"], label_a),
+        "B2A2B_c_loss": cross_entropy(b2a2b["logits"], label_b),
+        "A2A_c_loss": cross_entropy(a2a["logits"], label_a),
+        "B2B_c_loss": cross_entropy(b2b["logits"], label_b),
+    }
+    t = terms
+    adv = t["A2B_g_loss"] + t["B2A_g_loss"] + w["class"] * (t["A2B_c_loss"] + t["B2A_c_loss"])
+    cyc = t["A2B2A_cycle_loss"] + t["B2A2B_cycle_loss"] + w["cycleClass"] * (t["A2B2A_c_loss"] + t["B2A2B_c_loss"])
+    idt = t["A2A_id_loss"] + t["B2B_id_loss"] + w["identityClass"] * (t["A2A_c_loss"] + t["B2B_c_loss"])
+    total = adv + w["cycle"] * cyc + w["identity"] * idt
+    return total, terms, a2b["output"], b2a["output"], a2b["probabilities"]
+
+
+def discriminator_objective(d_a, d_b, A, B, A2B, B2A, q=3):
+    """buildDiscriminatorStep objective. Returns (total, terms dict)."""
+    terms = {
+        "A_d_loss": mse_to_constant(discriminator_forward(d_a, A, q), 1.0),
+        "B2A_d_loss": mse_to_constant(discriminator_forward(d_a, B2A, q), 0.0),
+        "B_d_loss": mse_to_constant(discriminator_forward(d_b, B, q), 1.0),
+        "A2B_d_loss": mse_to_constant(discriminator_forward(d_b, A2B, q), 0.0),
+    }
+    total = (terms["A_d_loss"] + terms["B2A_d_loss"]) + (terms["B_d_loss"] + terms["A2B_d_loss"])
+    return total, terms
+
+
+# ---------------------------------------------------------------- optimiser and pools
+
+
+class KerasAdam:
+    """training.ts adamUpdate (Keras form, eps outside the bias correction), constant lr."""
+
+    def __init__(self, params: list[torch.Tensor], lr=REFERENCE_LR, beta1=0.5, beta2=0.999, epsilon=1e-7):
+        self.params = params
+        self.lr = lr
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.step_count = 0
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+
+    @torch.no_grad()
+    def step(self, grads: list[torch.Tensor]) -> None:
+        t = self.step_count + 1
+        alpha = self.lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        b1, b2 = self.beta1, self.beta2
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            m.mul_(b1).add_(g, alpha=1.0 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
+            p.addcdiv_(m, v.sqrt().add_(self.epsilon), value=-alpha)
+        self.step_count = t
+
+
+class ImagePool:
+    """The reference's ItemPool(50): per image, fill up, then with p=0.5 swap with a stored one."""
+
+    def __init__(self, size: int = 50, rng=None):
+        self.size = size
+        self.items: list[torch.Tensor] = []
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.size <= 0:
+            return batch
+        out = []
+        for item in batch.detach():
+            item = item.clone()
+            if len(self.items) < self.size:
+                self.items.append(item)
+                out.append(item)
+            elif self.rng.random() > 0.5:
+                i = int(self.rng.integers(0, len(self.items)))
+                out.append(self.items[i])
+                self.items[i] = item
+            else:
+                out.append(item)
+        return torch.stack(out, dim=0)
+
+
+# ---------------------------------------------------------------- export
+
+
+def flatten_params(specs: list[ParamSpec], params: dict) -> tuple[bytes, list[dict]]:
+    """All params as float32 little-endian, concatenated in engine order, plus the manifest rows."""
+    chunks = []
+    rows = []
+    offset = 0
+    for s in specs:
+        t = params[s.name]
+        arr = t.detach().to("cpu", torch.float32).numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+        arr = np.ascontiguousarray(arr, dtype="<f4")
+        if tuple(arr.shape) != tuple(s.shape):
+            raise ValueError(f"parameter {s.name} has shape {arr.shape}, expected {s.shape}")
+        b = arr.tobytes()
+        chunks.append(b)
+        rows.append({"name": s.name, "shape": list(s.shape), "offset": offset, "length": s.size})
+        offset += len(b)
+    return b"".join(chunks), rows
