@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { defaultModel, listModels } from '../inference/model-store.ts';
 import { createJobRunner, type JobRunner, type TransportFactory } from '../jobs/runner.ts';
+import { type Library, openLibrary } from '../library/index.ts';
 import { localModelsDir } from './paths.ts';
 
 export interface AppConfig {
@@ -33,7 +34,12 @@ export interface Services {
   config: AppConfig;
   identity: AppIdentity;
   jobs: JobRunner;
-  /** The default model, loading it in the job worker on first call (so the provider is known). */
+  /** The study library in config.dataDir; imports run on `jobs`. */
+  library: Library;
+  /**
+   * The default model. The first call starts loading it in the job worker and returns at once;
+   * `provider` is null until the model has loaded (the status bar asks again).
+   */
   activeModel(): Promise<ActiveModel | null>;
   close(): Promise<void>;
 }
@@ -47,22 +53,36 @@ export function readIdentity(): AppIdentity {
 }
 
 export function createServices(config: AppConfig): Services {
-  const jobs = createJobRunner(config.workerTransport, config.maxWorkers ?? 1);
+  // Two workers, so a long import or inference does not hold up thumbnails or the model's start-up.
+  const jobs = createJobRunner(config.workerTransport, config.maxWorkers ?? 2);
+  const library = openLibrary({ dataDir: config.dataDir, jobs });
   const localDir = localModelsDir(config.dataDir);
-  let loading: Promise<{ provider: string } | null> | undefined;
+  let provider: string | null = null;
+  let loading: Promise<void> | undefined;
   return {
     config,
     identity: readIdentity(),
     jobs,
+    library,
     async activeModel() {
       const model = defaultModel((await listModels(config.modelsDir, localDir)).models);
       if (!model) return null;
       loading ??= jobs
         .run('prepareModel', { shippedDir: config.modelsDir, localDir, modelId: model.card.id })
-        .catch(() => null);
-      const loaded = await loading;
-      return { id: model.card.id, version: model.card.version, provider: loaded?.provider ?? null };
+        .then(
+          (loaded) => {
+            provider = loaded.provider;
+          },
+          () => {
+            loading = undefined; // a later call tries again
+          },
+        );
+      return { id: model.card.id, version: model.card.version, provider };
     },
-    close: () => jobs.close(),
+    async close() {
+      // The library first: it stops using the job runner before the runner goes away.
+      await library.close();
+      await jobs.close();
+    },
   };
 }

@@ -7,6 +7,7 @@ import { classifyCommand, restoreCommand } from './commands/infer.ts';
 import { modelsCommand } from './commands/models.ts';
 import { renderCommand } from './commands/render.ts';
 import { studyCommand } from './commands/study.ts';
+import { trainCommand } from './commands/train.ts';
 
 // Each sub-command lives in ./commands/<name>.ts; add it here to expose it.
 export const commands: CliCommand[] = [
@@ -16,6 +17,7 @@ export const commands: CliCommand[] = [
   studyCommand,
   modelsCommand,
   evalCommand,
+  trainCommand,
   hashCommand,
   infoCommand,
   renderCommand,

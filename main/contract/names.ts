@@ -1,5 +1,14 @@
 // The IPC surface by name only: the sandboxed preload imports this without pulling in schemas.
-export const channelNames = ['getAppInfo', 'hashFiles', 'cancelJob'] as const;
+export const channelNames = [
+  'getAppInfo',
+  'hashFiles',
+  'importPaths',
+  'listStudies',
+  'listSeries',
+  'listInstances',
+  'getThumbnail',
+  'cancelJob',
+] as const;
 export type ChannelName = (typeof channelNames)[number];
 
 /** Main → renderer push events (progress of long jobs). */

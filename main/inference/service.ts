@@ -16,6 +16,7 @@ import {
   toClassificationTensor,
   toWorkingTensor,
 } from './preprocess.ts';
+import { DEFAULT_TILE_PIXEL_BUDGET, loadTiledModel, type TiledRunner } from './tiling.ts';
 import {
   cudaProviderInstalled,
   type ProviderAttempt,
@@ -31,6 +32,13 @@ export interface InferenceConfig {
   providers?: string[];
   /** Models given by path rather than installed (see adHocModel). */
   extraModels?: InstalledModel[];
+  /** Working images (padded) above this many pixels are restored in tiles; default 1024x1024. */
+  tilePixelBudget?: number;
+  /**
+   * Working images (padded) above this many pixels run on sessions without onnxruntime's CPU memory
+   * arena (bounded peak memory, ~7% slower); default 512x512.
+   */
+  arenaPixelLimit?: number;
 }
 
 export interface InferOptions {
@@ -42,6 +50,8 @@ export interface InferOptions {
   signal?: AbortSignal;
   /** Label for error messages (a file name, never patient data). */
   what?: string;
+  /** Tiling overrides (tests, benchmarks): longest tile side incl. halo, halo in pixels. */
+  tiling?: { tileSize?: number; halo?: number; force?: boolean };
 }
 
 export interface InferResult {
@@ -54,7 +64,16 @@ export interface InferResult {
   restored: GrayImage[];
   /** Where the classifier saw COVID-19 evidence, [0,1], at working size. */
   heatmap: GrayImage;
-  timings: { loadMs: number; preprocessMs: number; classifyMs: number; restoreMs: number };
+  /** Restoration ran in this many tiles (1: whole image). */
+  tiles: number;
+  timings: {
+    loadMs: number;
+    preprocessMs: number;
+    classifyMs: number;
+    restoreMs: number;
+    /** Time inside onnxruntime (classification + restoration runs). */
+    modelMs: number;
+  };
 }
 
 interface LoadedModel {
@@ -80,26 +99,46 @@ export function createInferenceService(config: InferenceConfig) {
     return model;
   }
 
-  async function load(model: InstalledModel): Promise<LoadedModel> {
+  async function load(model: InstalledModel, memArena: boolean): Promise<LoadedModel> {
     const bytes = await readVerifiedModel(model);
     const candidates = config.providers ?? providerCandidates(platform(), arch(), cudaProviderInstalled());
     const { session, provider, failed } = await withProviderFallback(candidates, (executionProvider) =>
       loadInferenceModel(
         bytes,
-        { executionProvider, threads: config.threads ?? 2 },
+        { executionProvider, threads: config.threads ?? 2, memArena },
         `model file ${model.card.file}`,
       ),
     );
     return { model, runner: session, provider, failed };
   }
 
-  function session(model: InstalledModel): Promise<LoadedModel> {
-    const key = `${model.origin}:${model.card.id}:${model.card.sha256}`;
+  function session(model: InstalledModel, memArena = true): Promise<LoadedModel> {
+    const key = `${model.origin}:${model.card.id}:${model.card.sha256}:${memArena}`;
     let loaded = sessions.get(key);
     if (!loaded) {
-      loaded = load(model);
+      loaded = load(model, memArena);
       sessions.set(key, loaded);
       loaded.catch(() => sessions.delete(key));
+    }
+    return loaded;
+  }
+
+  // The tiling graph runs on the provider the full model loaded on, without the memory arena.
+  const tiledSessions = new Map<string, Promise<TiledRunner>>();
+  function tiledSession(model: InstalledModel, provider: string): Promise<TiledRunner> {
+    const key = `${model.origin}:${model.card.id}:${model.card.sha256}:${provider}`;
+    let loaded = tiledSessions.get(key);
+    if (!loaded) {
+      loaded = readVerifiedModel(model).then((bytes) =>
+        loadTiledModel(
+          bytes,
+          { executionProvider: provider, threads: config.threads ?? 2, memArena: false },
+          `model file ${model.card.file}`,
+          config.tilePixelBudget ?? DEFAULT_TILE_PIXEL_BUDGET,
+        ),
+      );
+      tiledSessions.set(key, loaded);
+      loaded.catch(() => tiledSessions.delete(key));
     }
     return loaded;
   }
@@ -130,7 +169,16 @@ export function createInferenceService(config: InferenceConfig) {
     );
     const preprocessed = performance.now();
 
-    const classification = await runner.run(classifyInput, [1, 1, size, size]);
+    let modelMs = 0;
+    const timed = async <T>(run: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await run();
+      } finally {
+        modelMs += performance.now() - t0;
+      }
+    };
+    const classification = await timed(() => runner.run(classifyInput, [1, 1, size, size]));
     const covid = classification.probabilities[1]!;
     const [, , camHeight, camWidth] = classification.camDims as [number, number, number, number];
     const heatmap = camToHeatmap(classification.cam, camWidth, camHeight, working.width, working.height);
@@ -144,14 +192,33 @@ export function createInferenceService(config: InferenceConfig) {
       working.paddedHeight === size &&
       working.width === size &&
       working.height === size;
+    const pixels = working.paddedWidth * working.paddedHeight;
+    const tiled =
+      passes > 0 && (options.tiling?.force || pixels > (config.tilePixelBudget ?? DEFAULT_TILE_PIXEL_BUDGET));
+    const large = pixels > (config.arenaPixelLimit ?? 512 * 512);
+    const tiler = tiled ? await tiledSession(model, provider) : undefined;
+    const restoreRunner = !tiled && large ? (await session(model, false)).runner : runner;
+    let tiles = 1;
     let input = working.tensor;
     for (let pass = 0; pass < passes; pass++) {
-      const result =
-        pass === 0 && sameInput
-          ? classification
-          : await runner.run(input, [1, 1, working.paddedHeight, working.paddedWidth]);
-      restored.push(fromModelTensor(result.restored, working.paddedWidth, working.width, working.height));
-      input = result.restored;
+      let output: Float32Array;
+      if (tiler) {
+        const result = await timed(() =>
+          tiler.run(input, working.paddedWidth, working.paddedHeight, {
+            tileSize: options.tiling?.tileSize,
+            halo: options.tiling?.halo,
+            signal: options.signal,
+          }),
+        );
+        tiles = result.tiles;
+        output = result.restored;
+      } else if (pass === 0 && sameInput) output = classification.restored;
+      else {
+        const dims = [1, 1, working.paddedHeight, working.paddedWidth];
+        output = (await timed(() => restoreRunner.run(input, dims))).restored;
+      }
+      restored.push(fromModelTensor(output, working.paddedWidth, working.width, working.height));
+      input = output;
       stop();
     }
     const done = performance.now();
@@ -163,11 +230,13 @@ export function createInferenceService(config: InferenceConfig) {
       label: covid > card.threshold ? 'covid' : 'normal',
       restored,
       heatmap,
+      tiles,
       timings: {
         loadMs: loaded - started,
         preprocessMs: preprocessed - loaded,
         classifyMs: classified - preprocessed,
         restoreMs: done - classified,
+        modelMs,
       },
     };
   }
@@ -183,8 +252,13 @@ export function createInferenceService(config: InferenceConfig) {
     infer,
     async close() {
       const all = [...sessions.values()];
+      const tilers = [...tiledSessions.values()];
       sessions.clear();
-      await Promise.allSettled(all.map(async (s) => (await s).runner.release()));
+      tiledSessions.clear();
+      await Promise.allSettled([
+        ...all.map(async (s) => (await s).runner.release()),
+        ...tilers.map(async (t) => (await t).release()),
+      ]);
     },
   };
 }

@@ -1,5 +1,10 @@
 import type { Services } from '../app/services.ts';
+import type { Output } from '../contract/types.ts';
+import { AppError } from '../util/errors.ts';
 import type { HandlerTable } from './dispatch.ts';
+
+/** Thumbnails kept in memory (a few MB at most): scrolling back through a study re-renders nothing. */
+const THUMBNAIL_CACHE_SIZE = 256;
 
 /**
  * The one handler table. Electron's ipcMain and the browser-test harness both bind exactly this,
@@ -16,6 +21,23 @@ export function createHandlers(services: Services): HandlerTable {
     } finally {
       running.delete(jobId);
     }
+  }
+
+  // Insertion-ordered map used as an LRU; holds promises so concurrent requests share one render.
+  const thumbnails = new Map<string, Promise<Output<'getThumbnail'>>>();
+
+  async function renderThumbnail(instanceId: number, size: number): Promise<Output<'getThumbnail'>> {
+    const instance = services.library.getInstance(instanceId);
+    const label = `instance ${instanceId}`;
+    if (!instance.decodable)
+      throw new AppError('unsupported', `${label} has no displayable image: ${instance.undecodableReason}`);
+    const { pngBase64, width, height } = await services.jobs.run('renderThumbnail', {
+      path: instance.filePath,
+      size,
+      sha256: instance.sha256,
+      label,
+    });
+    return { dataUrl: `data:image/png;base64,${pngBase64}`, width, height };
   }
 
   return {
@@ -35,6 +57,41 @@ export function createHandlers(services: Services): HandlerTable {
           { signal, onProgress: (p) => emit({ type: 'jobProgress', jobId, ...p }) },
         ),
       );
+    },
+    async importPaths({ jobId, paths, mode }, { emit }) {
+      return asJob(jobId, (signal) =>
+        services.library.importPaths(paths, {
+          mode,
+          signal,
+          onProgress: (p) => emit({ type: 'jobProgress', jobId, ...p }),
+        }),
+      );
+    },
+    async listStudies(query) {
+      return { studies: services.library.listStudies(query) };
+    },
+    async listSeries({ studyId }) {
+      return { series: services.library.listSeries({ studyId }) };
+    },
+    async listInstances({ seriesId }) {
+      return { instances: services.library.listInstances({ seriesId }) };
+    },
+    async getThumbnail({ instanceId, size }) {
+      const key = `${instanceId}:${size}`;
+      let entry = thumbnails.get(key);
+      if (entry) {
+        thumbnails.delete(key);
+      } else {
+        const rendering = renderThumbnail(instanceId, size);
+        // A failure is not remembered: the file may be back (or fixed) next time.
+        rendering.catch(() => {
+          if (thumbnails.get(key) === rendering) thumbnails.delete(key);
+        });
+        entry = rendering;
+      }
+      thumbnails.set(key, entry);
+      if (thumbnails.size > THUMBNAIL_CACHE_SIZE) thumbnails.delete(thumbnails.keys().next().value!);
+      return entry;
     },
     async cancelJob({ jobId }) {
       const controller = running.get(jobId);

@@ -1,3 +1,4 @@
+import { renderThumbnail } from '../app/thumbnail.ts';
 import { hashFiles } from './hash-files.ts';
 import { prepareModel, processImages } from '../inference/batch.ts';
 import { importIntoLibrary } from '../library/importer.ts';
@@ -12,6 +13,7 @@ export const jobHandlers = {
   importPaths: importIntoLibrary,
   processImages,
   prepareModel,
+  renderThumbnail,
 } satisfies Record<string, JobHandler<never, unknown>>;
 
 export type JobKind = keyof typeof jobHandlers;

@@ -28,6 +28,23 @@ interface Pending {
 interface Slot {
   transport: WorkerTransport;
   job: Pending | undefined;
+  /** Resolves the wait for the worker's 'closed' reply during shutdown. */
+  closed?: () => void;
+}
+
+/** How long a worker gets to release native resources before it is terminated anyway. */
+const SHUTDOWN_GRACE_MS = 5000;
+
+async function shutdown(slot: Slot): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+    slot.closed = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    slot.transport.post({ type: 'shutdown' });
+  });
+  await slot.transport.terminate();
 }
 
 export function createJobRunner(createTransport: TransportFactory, maxWorkers = 1): JobRunner {
@@ -48,6 +65,10 @@ export function createJobRunner(createTransport: TransportFactory, maxWorkers = 
   function addSlot(): Slot {
     const slot: Slot = { transport: createTransport(), job: undefined };
     slot.transport.onMessage((message: FromWorker) => {
+      if (message.type === 'closed') {
+        slot.closed?.();
+        return;
+      }
       const job = slot.job;
       if (!job || message.id !== job.id) return;
       if (message.type === 'progress') job.options.onProgress?.(message.progress);
@@ -106,7 +127,7 @@ export function createJobRunner(createTransport: TransportFactory, maxWorkers = 
     async close() {
       closed = true;
       for (const job of queue.splice(0)) job.reject(new AppError('cancelled', 'job runner closed'));
-      await Promise.all(slots.splice(0).map((s) => s.transport.terminate()));
+      await Promise.all(slots.splice(0).map(shutdown));
     },
   };
 }

@@ -16,12 +16,14 @@ export type JobHandler<I, O> = (input: I, context: JobContext) => Promise<O>;
 
 export type ToWorker =
   | { type: 'run'; id: number; kind: string; input: unknown }
-  | { type: 'cancel'; id: number };
+  | { type: 'cancel'; id: number }
+  | { type: 'shutdown' };
 
 export type FromWorker =
   | { type: 'progress'; id: number; progress: JobProgress }
   | { type: 'done'; id: number; output: unknown }
-  | { type: 'failed'; id: number; error: SerializedError };
+  | { type: 'failed'; id: number; error: SerializedError }
+  | { type: 'closed' };
 
 /** A channel to one worker: a worker thread under Node, a utilityProcess under Electron. */
 export interface WorkerTransport {

@@ -1,6 +1,7 @@
 // Entry point of a job worker: a worker thread under Node, an Electron utilityProcess in the app.
 import { parentPort } from 'node:worker_threads';
 import { AppError, serializeError } from '../util/errors.ts';
+import { runShutdownHooks } from './lifecycle.ts';
 import { jobHandlers } from './registry.ts';
 import type { FromWorker, JobHandler, ToWorker } from './types.ts';
 
@@ -35,6 +36,11 @@ const running = new Map<number, AbortController>();
 port.onMessage((message) => {
   if (message.type === 'cancel') {
     running.get(message.id)?.abort();
+    return;
+  }
+  if (message.type === 'shutdown') {
+    for (const controller of running.values()) controller.abort();
+    void runShutdownHooks().finally(() => port.post({ type: 'closed' }));
     return;
   }
   const { id, kind, input } = message;

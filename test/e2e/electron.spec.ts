@@ -36,7 +36,17 @@ test.describe('Electron app', () => {
         process: typeof (window as unknown as { process?: unknown }).process,
       }));
       expect(exposed).toEqual({
-        bridge: ['cancelJob', 'getAppInfo', 'hashFiles', 'onEvent'],
+        bridge: [
+          'cancelJob',
+          'getAppInfo',
+          'getThumbnail',
+          'hashFiles',
+          'importPaths',
+          'listInstances',
+          'listSeries',
+          'listStudies',
+          'onEvent',
+        ],
         require: 'undefined',
         process: 'undefined',
       });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { test as base, type Page } from '@playwright/test';
 import { createServices, type Services } from '../../main/app/services.ts';
 import { channelNames } from '../../main/contract/names.ts';
-import type { AppEvent } from '../../main/contract/types.ts';
+import type { AppEvent, Envelope } from '../../main/contract/types.ts';
 import { dispatch } from '../../main/ipc/dispatch.ts';
 import { createHandlers } from '../../main/ipc/handlers.ts';
 import { threadTransport } from '../../main/jobs/runner.ts';
@@ -45,6 +45,8 @@ export interface AppHarness {
   dataDir: string;
   /** Every call the page made, as the main process saw it. */
   calls: { channel: string; ok: boolean }[];
+  /** What the main process answered to each call, in order (for comparing the UI with it). */
+  responses: { channel: string; envelope: Envelope<unknown> }[];
   open(page: Page, hash?: string): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export const test = base.extend<{ app: AppHarness }>({
     const handlers = createHandlers(services);
     const { server, url } = await serveRenderer();
     const calls: AppHarness['calls'] = [];
+    const responses: AppHarness['responses'] = [];
     const emit = (event: AppEvent) => {
       void page
         .evaluate(
@@ -75,6 +78,7 @@ export const test = base.extend<{ app: AppHarness }>({
     await page.exposeFunction('__r2cInvoke', async (channel: string, payload: unknown) => {
       const envelope = await dispatch(handlers, channel, payload, { emit });
       calls.push({ channel, ok: envelope.ok });
+      responses.push({ channel, envelope });
       return envelope;
     });
     // Mirrors main/shell/preload.ts: one method per channel plus onEvent.
@@ -98,6 +102,7 @@ export const test = base.extend<{ app: AppHarness }>({
       services,
       dataDir,
       calls,
+      responses,
       open: async (p, hash = '') => {
         await p.goto(`${url}${hash}`);
       },

@@ -7,7 +7,9 @@ export default defineConfig({
   outputDir: '../../test-results/e2e',
   workers: 1,
   retries: 0,
-  timeout: 60_000,
+  timeout: 120_000,
+  // CI machines have 2 cores shared by the app's workers and Chromium: allow slow, not wrong.
+  expect: { timeout: 30_000 },
   reporter: [['list']],
   use: {
     launchOptions: chromiumLaunchOptions(),

@@ -13,6 +13,7 @@ const options = {
   passes: { type: 'string' },
   'working-size': { type: 'string' },
   format: { type: 'string' },
+  'tile-pixels': { type: 'string' },
 } as const;
 
 function integer(value: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -27,20 +28,22 @@ function summarize(item: BatchItem): string {
   if ('error' in item) return `FAILED  ${item.file}: ${item.error.message}`;
   const pct = (item.probabilities.covid * 100).toFixed(1);
   const label = item.label === 'covid' ? 'COVID-19' : 'normal';
-  return `${label.padEnd(8)} p(COVID-19)=${pct}%  ${item.file}${item.output ? ` -> ${item.output}` : ''}`;
+  const outputs = [item.output, item.report].filter(Boolean).join(', ');
+  return `${label.padEnd(8)} p(COVID-19)=${pct}%  ${item.file}${outputs ? ` -> ${outputs}` : ''}`;
 }
 
 async function runBatch(argv: string[], io: CliIo, restore: boolean): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options });
   if (positionals.length === 0) throw new UsageError('no input files or folders given');
   if (restore && !values.out) throw new UsageError('--out <dir> is required');
-  if (values.format && values.format !== 'png') {
-    throw new UsageError(
-      `--format ${values.format} is not available yet (png only until DICOM output lands)`,
-    );
-  }
+  const format = values.format;
+  if (format !== undefined && format !== 'png' && format !== 'dicom')
+    throw new UsageError(`--format must be dicom or png, got ${format}`);
+  if (!restore && (format || values.passes || values.out))
+    throw new UsageError('--out, --passes and --format belong to r2c restore');
   const passes = integer(values.passes, 'passes', 1, 3);
   const workingLongSide = integer(values['working-size'], 'working-size', 32, 16384);
+  const tilePixelBudget = integer(values['tile-pixels'], 'tile-pixels', 128 * 128, 16384 * 16384);
   const { files, missing } = await collectInputs(positionals);
   for (const path of missing) io.err(`r2c: ${path}: no such file or folder`);
   if (files.length === 0) {
@@ -61,6 +64,8 @@ async function runBatch(argv: string[], io: CliIo, restore: boolean): Promise<nu
         passes,
         workingLongSide,
         outDir: restore ? values.out : undefined,
+        format,
+        tilePixelBudget,
       },
       { signal: io.signal, onProgress: (p) => bar.update(p.done, p.total, p.message) },
     );
@@ -82,7 +87,11 @@ export const restoreCommand: CliCommand = {
   name: 'restore',
   summary: 'restore (and classify) chest X-rays with an R2C-GAN model',
   usage:
-    'r2c restore <files|folders...> --out <dir> [--model <id>] [--passes 1-3] [--working-size <px>] [--format png] [--json]',
+    'r2c restore <files|folders...> --out <dir> [--model <id>] [--passes 1-3] [--format dicom|png] [--working-size <px>] [--tile-pixels <n>] [--json]\n' +
+    '  Inputs: PNG/JPEG/TIFF, DICOM (.dcm, or any file with DICM at byte 128; first frame), folders.\n' +
+    '  --format: dicom (default for DICOM inputs: derived Secondary Capture + classification SR) or png.\n' +
+    '  --working-size: long side restored at (default from the model card, up to native size).\n' +
+    '  --tile-pixels: restore in tiles above this many working pixels (default 1048576).',
   run: (argv, io) => runBatch(argv, io, true),
 };
 

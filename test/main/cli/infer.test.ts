@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
+import dicomParser from 'dicom-parser';
+import { SECONDARY_CAPTURE_SOP_CLASS, readDicomHeader } from '../../../main/dicom/index.ts';
+import { openLibrary } from '../../../main/library/index.ts';
 import { readGrayImage } from '../../../main/util/image-io.ts';
 import { repoRoot, requireSharedData } from '../../helpers/paths.ts';
 import { installTinyModel } from '../inference/fixtures.ts';
@@ -72,4 +83,151 @@ test('usage errors exit 2 with a reason', () => {
     r2c('classify', join(dir, 'inputs'), '--model', 'nope').stdout,
     /no model 'nope' is installed/,
   );
+});
+
+function jsonLines(stdout: string) {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+}
+
+const hasDciodvfy = spawnSync('which', ['dciodvfy']).status === 0;
+
+test('restore DICOM inputs: derived images + SR, valid for dciodvfy, re-importable; malformed files reported', async () => {
+  const dicom = join(data, 'dicom');
+  // An extension-less DICOM (JPEG 2000 chest) in a folder next to a file that is not DICOM.
+  const folder = join(dir, 'dicom-folder');
+  mkdirSync(folder, { recursive: true });
+  copyFileSync(join(dicom, 'dicom-test-files/RG1_J2KI'), join(folder, 'RG1_J2KI'));
+  writeFileSync(join(folder, 'NOTES'), 'not an image, not DICOM: skipped when scanning folders');
+  const mono1 = join(dicom, 'dwv/gdcm-CR-MONO1-10-chest.dcm');
+  const inputs = [
+    folder,
+    mono1,
+    join(dicom, 'torchxrayvision'),
+    join(dicom, 'covid-chest-imaging-database'),
+    join(dicom, 'malformed'),
+  ];
+  const out = join(dir, 'restored-dicom');
+  const run = r2c('restore', ...inputs, '--out', out, '--json');
+  assert.equal(run.code, 1, `malformed inputs make the exit code non-zero: ${run.stderr}`);
+  const lines = jsonLines(run.stdout);
+  assert.ok(
+    lines.every((l) => !l.file.endsWith('NOTES')),
+    'a non-DICOM extension-less file in a folder is not an input',
+  );
+  // The malformed set has one file our parser tolerates (bad_sequence.dcm: a broken sequence outside
+  // the image attributes); every other one must fail with a reason.
+  const good = lines.filter((l) => !l.error && !l.file.includes('/malformed/'));
+  const failed = lines.filter((l) => l.error);
+  assert.equal(good.length, 5, `restored: ${good.map((l) => basename(l.file)).join(', ')}`);
+  assert.ok(failed.length >= 14, `malformed files are reported (${failed.length})`);
+  for (const f of failed) {
+    assert.ok(f.file.includes('/malformed/'), `only malformed files fail: ${f.file}: ${f.error.message}`);
+    assert.match(f.error.code, /^(bad_input|unsupported)$/, `${f.file}: ${f.error.code}`);
+    assert.ok(f.error.message.startsWith(basename(f.file)), `the reason names the file: ${f.error.message}`);
+  }
+
+  for (const item of good) {
+    assert.match(item.output, /_restored\.dcm$/, 'DICOM in, DICOM out by default');
+    assert.match(item.report, /_classification\.dcm$/, 'the classification SR is reported');
+    const source = readDicomHeader(new Uint8Array(readFileSync(item.file)));
+    const bytes = new Uint8Array(readFileSync(item.output));
+    const derived = readDicomHeader(bytes);
+    assert.equal(derived.sopClassUid, SECONDARY_CAPTURE_SOP_CLASS, 'a Secondary Capture');
+    assert.notEqual(derived.seriesInstanceUid, source.seriesInstanceUid, 'new series');
+    assert.notEqual(derived.sopInstanceUid, source.sopInstanceUid, 'new instance');
+    assert.equal(derived.studyInstanceUid, source.studyInstanceUid, 'same study');
+    if (source.samplesPerPixel === 1) {
+      assert.equal(derived.photometricInterpretation, source.photometricInterpretation, 'photometric kept');
+      assert.equal(derived.bitsStored, source.bitsStored, 'bit depth kept');
+    }
+    const ds = dicomParser.parseDicom(bytes);
+    assert.equal(ds.string('x00080008'), 'DERIVED\\SECONDARY', 'Image Type');
+    assert.match(ds.string('x0008103e') ?? '', new RegExp(card.id), 'series description names the model');
+    const ref = ds.elements['x00082112']?.items?.[0]?.dataSet;
+    assert.equal(
+      ref?.string('x00081155'),
+      source.sopInstanceUid,
+      'Source Image Sequence references the source',
+    );
+    const sr = readDicomHeader(new Uint8Array(readFileSync(item.report)));
+    assert.equal(sr.sopClassUid, '1.2.840.10008.5.1.4.1.1.88.33', 'Comprehensive SR');
+    if (hasDciodvfy) {
+      for (const file of [item.output, item.report]) {
+        const v = spawnSync('dciodvfy', [file], { encoding: 'utf8' });
+        const errors = `${v.stdout}${v.stderr}`.split('\n').filter((l) => l.startsWith('Error'));
+        assert.deepEqual(errors, [], `dciodvfy errors in ${basename(file)}`);
+      }
+    }
+  }
+  const monoOut = good.find((l) => l.file === mono1);
+  assert.equal(
+    readDicomHeader(new Uint8Array(readFileSync(monoOut.output))).photometricInterpretation,
+    'MONOCHROME1',
+    'MONOCHROME1 stays MONOCHROME1',
+  );
+
+  const library = openLibrary({ dataDir: join(dir, 'library') });
+  try {
+    const summary = await library.importPaths([out]);
+    assert.deepEqual(summary.failed, [], 'every written file re-imports');
+    const written = lines.filter((l) => !l.error).length;
+    assert.equal(summary.added, 2 * written, 'derived images and SRs are imported');
+  } finally {
+    await library.close();
+  }
+});
+
+test('restore --format: png for DICOM inputs; dicom for a PNG input fails that input with a reason', () => {
+  const out = join(dir, 'formats');
+  const png = join(data, 'cxr/covid/cxrdb_COVID-2001.png');
+  const dcm = join(data, 'dicom/dwv/gdcm-CR-MONO1-10-chest.dcm');
+  const asPng = jsonLines(r2c('restore', dcm, '--out', out, '--format', 'png', '--json').stdout);
+  assert.match(asPng[0].output, /gdcm-CR-MONO1-10-chest_restored\.png$/);
+  assert.equal(asPng[0].report, undefined, 'no SR without a DICOM output');
+  const run = r2c('restore', png, dcm, '--out', out, '--format', 'dicom', '--json');
+  assert.equal(run.code, 1);
+  // Inputs are processed in sorted order: .../cxr/... before .../dicom/...
+  const [pngIn, dicomOut] = jsonLines(run.stdout);
+  assert.match(dicomOut.output, /_restored\.dcm$/);
+  assert.equal(pngIn.error.code, 'unsupported');
+  assert.match(pngIn.error.message, /--format dicom needs a DICOM input/);
+  assert.equal(r2c('restore', png, '--out', out, '--format', 'jpeg').code, 2);
+});
+
+test('classify: an extension-less file given directly is read as DICOM when it has DICM at byte 128', () => {
+  const run = r2c('classify', join(data, 'dicom/dicom-test-files/RG1_J2KI'), '--json');
+  assert.equal(run.code, 0, run.stderr);
+  const [line] = jsonLines(run.stdout);
+  assert.ok(Math.abs(line.probabilities.normal + line.probabilities.covid - 1) < 1e-5, 'probabilities');
+  const notDicom = join(dir, 'README');
+  writeFileSync(notDicom, 'plain text');
+  const bad = jsonLines(r2c('classify', notDicom, '--json').stdout)[0];
+  assert.equal(bad.error.code, 'unsupported');
+  assert.match(bad.error.message, /README: not a PNG, JPEG, TIFF or DICOM file/);
+});
+
+test('restore --tile-pixels: working images above the budget are restored in tiles', () => {
+  const out = join(dir, 'tiled');
+  const png = join(data, 'cxr/normal/nih_00003908_000.png');
+  const run = r2c('restore', png, '--out', out, '--working-size', '192', '--tile-pixels', '16384', '--json');
+  assert.equal(run.code, 0, run.stderr);
+  const [line] = jsonLines(run.stdout);
+  assert.ok(line.tiles > 1, `192x192 > 128x128 budget: ${line.tiles} tiles`);
+  assert.equal(r2c('restore', png, '--out', out, '--tile-pixels', '10').code, 2, 'budget below 128x128');
+});
+
+test('multi-frame DICOM: the first frame is restored and the derived image references frame 1', () => {
+  const source = join(data, 'dicom/dicom-test-files/emri_small.dcm');
+  const out = join(dir, 'multiframe');
+  const run = r2c('restore', source, '--out', out, '--json');
+  assert.equal(run.code, 0, run.stderr);
+  const [line] = jsonLines(run.stdout);
+  const bytes = new Uint8Array(readFileSync(line.output));
+  const derived = readDicomHeader(bytes);
+  assert.equal(derived.numberOfFrames, 1, 'one frame out');
+  const ref = dicomParser.parseDicom(bytes).elements['x00082112']?.items?.[0]?.dataSet;
+  assert.equal(ref?.string('x00081160'), '1', 'Referenced Frame Number is the first frame');
 });

@@ -1,0 +1,209 @@
+// Run configuration of `r2c train`: a JSON file plus command-line overrides, validated with zod.
+// Paths in the file are relative to the file's folder; paths given as flags are relative to the cwd.
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { AppError } from '../util/errors.ts';
+
+/** Train/validation split of the shipped model (scripts/gpu/pack-data.ts GPU_SPLIT_SEED). */
+export const DEFAULT_VALIDATION_SEED = 20261126;
+export const DEFAULT_VALIDATION_FRACTION = 0.2;
+
+const positiveInt = (what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .positive(`${what} must be at least 1`);
+
+export const runConfigSchema = z
+  .strictObject({
+    arch: z.enum(['operational', 'convolutional', 'convolutional-light'], {
+      error: 'arch must be one of operational, convolutional, convolutional-light',
+    }),
+    /** Operational order Q (operational only; the others use 1). */
+    q: z.number().int().min(1, 'q must be 1, 2 or 3').max(3, 'q must be 1, 2 or 3'),
+    /** Base channel width; 64 is the reference (and the shipped model). */
+    width: positiveInt('width'),
+    /** Square training crop; a multiple of 8 (the discriminators' stride). */
+    size: positiveInt('size').refine(
+      (s) => s % 8 === 0 && s >= 16,
+      'size must be a multiple of 8, at least 16',
+    ),
+    batch: z.literal(1, { error: 'batch must be 1 (the engine trains with batch 1, like the reference)' }),
+    steps: positiveInt('steps'),
+    lr: z.number().positive('lr must be positive').max(1, 'lr must be at most 1'),
+    /** Step after which the learning rate decays linearly to 0 at `steps`. Default: steps / 2. */
+    decayStart: z
+      .number()
+      .int('decayStart must be a whole number')
+      .min(0, 'decayStart must be >= 0')
+      .optional(),
+    seed: z.number().int('seed must be a whole number').min(0, 'seed must be >= 0'),
+    /** A folder with covid/ and normal/ sub-folders, or a manifest CSV (path,label[,patient_id,...]). */
+    data: z.string({ error: 'data (a folder or manifest CSV) is required' }).min(1, 'data must not be empty'),
+    validation: z.strictObject({
+      seed: z.number().int('validation.seed must be a whole number'),
+      fraction: z
+        .number()
+        .min(0, 'validation.fraction must be in [0, 1)')
+        .lt(1, 'validation.fraction must be in [0, 1)'),
+    }),
+    augmentation: z.enum(['reference', 'scale-jitter'], {
+      error: 'augmentation must be reference or scale-jitter',
+    }),
+    checkpointEvery: positiveInt('checkpointEvery'),
+    sampleEvery: positiveInt('sampleEvery'),
+    logEvery: positiveInt('logEvery'),
+    /** Rows in each sample grid. */
+    sampleCount: positiveInt('sampleCount').max(16, 'sampleCount must be at most 16'),
+    poolSize: z.number().int().min(0, 'poolSize must be >= 0'),
+    /** onnxruntime intra-op threads. */
+    threads: positiveInt('threads').max(64, 'threads must be at most 64'),
+    outDir: z.string({ error: 'outDir is required' }).min(1, 'outDir must not be empty'),
+    /** An exported inference model whose weights start G_A2B (the others start fresh). */
+    initFrom: z.string().min(1).optional(),
+    /** A folder (covid/ normal/) of real poor-quality images, added to the poor domain. */
+    realPoor: z.string().min(1).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.decayStart !== undefined && c.decayStart >= c.steps)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['decayStart'],
+        message: `decayStart (${c.decayStart}) must be below steps (${c.steps})`,
+      });
+  });
+
+export type RunConfig = z.infer<typeof runConfigSchema> & { decayStart: number };
+
+export const configDefaults = {
+  arch: 'operational',
+  q: 3,
+  width: 64,
+  size: 256,
+  batch: 1,
+  lr: 2e-4,
+  seed: 1,
+  validation: { seed: DEFAULT_VALIDATION_SEED, fraction: DEFAULT_VALIDATION_FRACTION },
+  augmentation: 'reference',
+  checkpointEvery: 100,
+  sampleEvery: 100,
+  logEvery: 1,
+  sampleCount: 3,
+  poolSize: 50,
+  threads: 2,
+} as const;
+
+/** Command-line overrides; paths relative to the cwd. */
+export interface ConfigOverrides {
+  data?: string;
+  steps?: number;
+  outDir?: string;
+  initFrom?: string;
+  realPoor?: string;
+}
+
+const PATH_KEYS = ['data', 'outDir', 'initFrom', 'realPoor'] as const;
+
+function describeIssues(error: z.ZodError, what: string): AppError {
+  const issues = error.issues.map((i) => ({ path: i.path.join('.') || '(config)', message: i.message }));
+  const text = issues.map((i) => (i.message.startsWith(i.path) ? i.message : `${i.path}: ${i.message}`));
+  return new AppError('bad_input', `${what}: ${text.join('; ')}`, issues);
+}
+
+/**
+ * Validates a raw config object (file content merged with overrides), fills defaults and resolves
+ * relative paths against `baseDir`. Throws AppError('bad_input') naming every bad field.
+ */
+export function parseRunConfig(raw: unknown, what = 'training config', baseDir = process.cwd()): RunConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new AppError('bad_input', `${what} must be a JSON object`);
+  const input = raw as Record<string, unknown>;
+  const merged = {
+    ...configDefaults,
+    ...input,
+    validation: { ...configDefaults.validation, ...(input['validation'] as object | undefined) },
+  };
+  const parsed = runConfigSchema.safeParse(merged);
+  if (!parsed.success) throw describeIssues(parsed.error, what);
+  const c = parsed.data;
+  const out: RunConfig = { ...c, decayStart: c.decayStart ?? Math.floor(c.steps / 2) };
+  // The engine builds non-operational networks with q = 1 whatever is asked.
+  if (out.arch !== 'operational') out.q = 1;
+  for (const key of PATH_KEYS) {
+    const v = out[key];
+    if (v !== undefined) out[key] = isAbsolute(v) ? v : resolve(baseDir, v);
+  }
+  return out;
+}
+
+/** Reads a config file (optional) and applies the overrides on top. */
+export async function loadRunConfig(
+  file: string | undefined,
+  overrides: ConfigOverrides = {},
+): Promise<RunConfig> {
+  let raw: Record<string, unknown> = {};
+  let baseDir = process.cwd();
+  const what = file ? `training config ${file}` : 'training config';
+  if (file) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new AppError(
+        'not_found',
+        `${what} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+    try {
+      raw = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new AppError('bad_input', `${what} is not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw new AppError('bad_input', `${what} must hold a JSON object`);
+    baseDir = dirname(resolve(file));
+    for (const key of PATH_KEYS) {
+      const v = raw[key];
+      if (typeof v === 'string' && v !== '' && !isAbsolute(v)) raw[key] = resolve(baseDir, v);
+    }
+  }
+  const merged: Record<string, unknown> = { ...raw };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    merged[key] = typeof value === 'string' && PATH_KEYS.includes(key as never) ? resolve(value) : value;
+  }
+  return parseRunConfig(merged, what, baseDir);
+}
+
+/** Fields that change what is trained; a resumed run must match them exactly. */
+export const IDENTITY_KEYS = [
+  'arch',
+  'q',
+  'width',
+  'size',
+  'batch',
+  'steps',
+  'lr',
+  'decayStart',
+  'seed',
+  'data',
+  'validation',
+  'augmentation',
+  'poolSize',
+  'initFrom',
+  'realPoor',
+] as const;
+
+/** The first identity field where two configs differ, with both values, or null when they match. */
+export function configDifference(
+  saved: Partial<RunConfig>,
+  current: RunConfig,
+): { key: string; saved: unknown; current: unknown } | null {
+  for (const key of IDENTITY_KEYS) {
+    const a = JSON.stringify(saved[key] ?? null);
+    const b = JSON.stringify(current[key] ?? null);
+    if (a !== b) return { key, saved: saved[key] ?? null, current: current[key] ?? null };
+  }
+  return null;
+}

@@ -1,0 +1,544 @@
+// One R2C-GAN training run on this machine: data → unpaired sampler → R2CGanTrainer (G step, image
+// pools, D step per iteration), with an append-only metrics log, atomic checkpoints, sample grids,
+// resume after a kill, and at the end the deployable G_A2B (model.onnx) with a draft model card.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import sharp from 'sharp';
+import {
+  type Checkpoint,
+  type GanTrainerConfig,
+  type GanTrainerOptions,
+  loadCheckpoint,
+  loadInferenceModel,
+  parameterCount,
+  R2CGanTrainer,
+  readWeightsFromOnnx,
+  saveCheckpoint,
+  type SessionOptions,
+  writeFileAtomic,
+} from '../../models/index.ts';
+import type { ModelCard } from '../inference/model-card.ts';
+import { AppError } from '../util/errors.ts';
+import { createGray, type GrayImage } from '../util/image.ts';
+import { encodeGrayPng } from '../util/image-io.ts';
+import { type RunConfig, configDifference } from './config.ts';
+import {
+  type AugmentOptions,
+  classIndexOf,
+  type DatasetItem,
+  degrade,
+  fromModelRange,
+  loadItemImage,
+  loadManifest,
+  prepareForTest,
+  Rng,
+  scaleJitterAugmentation,
+  scanLabelledFolder,
+  splitTrainValidation,
+  toModelRange,
+  type UnpairedSample,
+  type UnpairedSampler,
+  createUnpairedSampler,
+} from './data/index.ts';
+import { appendMetrics, lossesSvg, type MetricsRecord, readMetrics, truncateMetrics } from './metrics.ts';
+
+export const RUN_CONFIG_FORMAT = 'r2c-train-config/1';
+
+/** Where a run keeps its files, all under `outDir`. */
+export function runFiles(outDir: string) {
+  return {
+    config: join(outDir, 'run-config.json'),
+    checkpoint: join(outDir, 'checkpoint.r2c'),
+    metrics: join(outDir, 'metrics.jsonl'),
+    samples: join(outDir, 'samples'),
+    model: join(outDir, 'model.onnx'),
+    /** Named like installed cards (<id>.model.json beside the .onnx) so the pair can be installed as is. */
+    card: join(outDir, 'model.model.json'),
+    lossesSvg: join(outDir, 'losses.svg'),
+    lossesPng: join(outDir, 'losses.png'),
+  };
+}
+
+export interface TrainProgress {
+  phase: 'setup' | 'training' | 'finished' | 'cancelled';
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  lr: number;
+  G: Record<string, number>;
+  D: Record<string, number>;
+  stepSeconds: number;
+  /** Iterations per second over this session's iterations (including checkpoint/sample overhead). */
+  itPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface TrainOptions {
+  /** Aborting finishes the current iteration, saves a checkpoint and returns status 'cancelled'. */
+  signal?: AbortSignal;
+  onProgress?: (p: TrainProgress) => void;
+  /** Human-readable notes (what was resumed, initialised, written). */
+  log?: (line: string) => void;
+}
+
+export interface TrainResult {
+  status: 'finished' | 'cancelled';
+  step: number;
+  totalSteps: number;
+  /** The checkpoint step this session continued from, or null for a fresh run. */
+  resumedFrom: number | null;
+  outDir: string;
+  files: ReturnType<typeof runFiles>;
+  data: { train: number; validation: number; poor: number; good: number; stepsPerEpoch: number };
+  timings: {
+    setupSeconds: number;
+    /** Wall time of every iteration this session ran (G step + pools + D step). */
+    stepSeconds: number[];
+    checkpointSeconds: number[];
+    sampleSeconds: number[];
+    exportSeconds: number | null;
+  };
+}
+
+interface SavedRunConfig {
+  format: string;
+  config: RunConfig;
+  /** SHA-256 of the initFrom model at the first start, or null. */
+  initFromSha256?: string | null;
+  createdAt: string;
+}
+
+async function savedInitSha256(path: string): Promise<string | null> {
+  try {
+    return (JSON.parse(await readFile(path, 'utf8')) as SavedRunConfig).initFromSha256 ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function augmentationFor(config: RunConfig): AugmentOptions {
+  if (config.augmentation === 'scale-jitter') return scaleJitterAugmentation(config.size, 512);
+  // The reference's 286/256 resize margin, at the configured crop size.
+  const side = Math.round((config.size * 286) / 256);
+  return { size: config.size, resizeRange: [side, side], flip: true };
+}
+
+async function loadItems(path: string, what: string): Promise<DatasetItem[]> {
+  const items = path.toLowerCase().endsWith('.csv')
+    ? await loadManifest(path)
+    : await scanLabelledFolder(path);
+  if (items.length === 0)
+    throw new AppError(
+      'bad_input',
+      `${what} ${path} holds no labelled PNG/JPEG images (covid/ and normal/ folders or a manifest)`,
+    );
+  return items;
+}
+
+function trainerConfigFor(config: RunConfig): Omit<GanTrainerConfig, 'mode' | 'weights' | 'channels'> {
+  return {
+    kind: config.arch,
+    q: config.q,
+    width: config.width,
+    size: config.size,
+    schedule: { lr: config.lr, decayStart: config.decayStart, totalSteps: config.steps },
+    poolSize: config.poolSize,
+    seed: config.seed,
+  };
+}
+
+/** Refuses to continue a checkpoint made with other settings. */
+function checkResumable(
+  saved: SavedRunConfig | null,
+  checkpoint: Checkpoint,
+  config: RunConfig,
+  outDir: string,
+) {
+  const fix = `use a new output folder, or the config that started it`;
+  if (saved) {
+    const diff = configDifference(saved.config, config);
+    if (diff)
+      throw new AppError(
+        'bad_input',
+        `${outDir} holds a run with a different config (${diff.key}: ${JSON.stringify(diff.saved)} there, ${JSON.stringify(diff.current)} now); ${fix}`,
+      );
+  }
+  const c = checkpoint.config;
+  if (c.mode !== 'gan')
+    throw new AppError(
+      'bad_input',
+      `the checkpoint in ${outDir} is a ${c.mode} checkpoint, not an R2C-GAN run`,
+    );
+  const expected = trainerConfigFor(config);
+  for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
+    if (JSON.stringify(c[key]) !== JSON.stringify(expected[key]))
+      throw new AppError(
+        'bad_input',
+        `the checkpoint in ${outDir} was made with ${key} ${JSON.stringify(c[key])}, the config says ${JSON.stringify(expected[key])}; ${fix}`,
+      );
+  }
+}
+
+async function initialWeightsFrom(
+  config: RunConfig,
+): Promise<{ weights: GanTrainerOptions['initialWeights']; sha256: string | null }> {
+  if (!config.initFrom) return { weights: undefined, sha256: null };
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(config.initFrom);
+  } catch {
+    throw new AppError('not_found', `initFrom model ${config.initFrom} does not exist or cannot be read`);
+  }
+  const { config: net, weights } = readWeightsFromOnnx(bytes, `initFrom model ${basename(config.initFrom)}`);
+  if (
+    net.role !== 'generator' ||
+    net.kind !== config.arch ||
+    net.q !== config.q ||
+    net.width !== config.width ||
+    net.channels !== 1
+  )
+    throw new AppError(
+      'bad_input',
+      `initFrom model ${basename(config.initFrom)} is a ${net.kind} ${net.role} (q ${net.q}, width ${net.width}, ${net.channels} channel(s)); the config asks for ${config.arch} q ${config.q} width ${config.width}`,
+    );
+  return { weights: { G_A2B: weights }, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** Fixed poor-quality images for the sample grids: validation images degraded with a fixed seed. */
+async function sampleImages(
+  config: RunConfig,
+  validation: readonly DatasetItem[],
+  sampler: UnpairedSampler,
+): Promise<GrayImage[]> {
+  const out: GrayImage[] = [];
+  for (let i = 0; i < Math.min(config.sampleCount, validation.length); i++) {
+    const clean = prepareForTest(await loadItemImage(validation[i] as DatasetItem), config.size);
+    out.push(degrade(clean, new Rng(config.seed, 'sample-grid', i)).image);
+  }
+  // Tiny data sets may have no validation images: fall back to the first training samples.
+  for (let i = 0; out.length < config.sampleCount && i < sampler.stepsPerEpoch; i++)
+    out.push((await sampler.sample(0, i)).poor.image);
+  return out;
+}
+
+/** A grid with one row per sample: poor | restored (G_A2B) | cycle (G_B2A(G_A2B)), [0,1] gray PNG. */
+async function writeSampleGrid(
+  trainer: R2CGanTrainer,
+  images: readonly GrayImage[],
+  path: string,
+  session: SessionOptions,
+): Promise<void> {
+  const a2b = await loadInferenceModel(trainer.exportInferenceModel('G_A2B'), session, 'G_A2B');
+  const b2a = await loadInferenceModel(trainer.exportInferenceModel('G_B2A'), session, 'G_B2A');
+  try {
+    const s = trainer.config.size;
+    const gap = 2;
+    const grid = createGray(3 * s + 2 * gap, images.length * s + (images.length - 1) * gap, 1);
+    const paste = (img: GrayImage, row: number, col: number) => {
+      for (let y = 0; y < s; y++)
+        grid.data.set(
+          img.data.subarray(y * s, (y + 1) * s),
+          (row * (s + gap) + y) * grid.width + col * (s + gap),
+        );
+    };
+    for (const [row, poor] of images.entries()) {
+      const dims = [1, 1, s, s];
+      const restored = await a2b.run(toModelRange(poor).data, dims);
+      const cycle = await b2a.run(restored.restored, dims);
+      paste(poor, row, 0);
+      paste(fromModelRange({ width: s, height: s, data: restored.restored }), row, 1);
+      paste(fromModelRange({ width: s, height: s, data: cycle.restored }), row, 2);
+    }
+    await writeFileAtomic(path, await encodeGrayPng(grid));
+  } finally {
+    await a2b.release();
+    await b2a.release();
+  }
+}
+
+async function writeLossPlot(files: ReturnType<typeof runFiles>): Promise<void> {
+  const records = await readMetrics(files.metrics);
+  if (records.length === 0) return;
+  const svg = lossesSvg(records);
+  await writeFileAtomic(files.lossesSvg, Buffer.from(svg, 'utf8'));
+  await writeFileAtomic(files.lossesPng, await sharp(Buffer.from(svg)).png().toBuffer());
+}
+
+function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 40);
+}
+
+function draftCard(
+  config: RunConfig,
+  trainer: R2CGanTrainer,
+  model: Uint8Array,
+  extra: { data: TrainResult['data']; initFromSha256: string | null; last: MetricsRecord | undefined },
+): ModelCard {
+  const step = trainer.state.step;
+  return {
+    format: 'r2c-model-card/1',
+    id: `local-${slug(basename(config.outDir)) || 'run'}`,
+    version: `draft-step-${step}`,
+    name: `R2C-GAN ${config.arch}${config.arch === 'operational' ? ` Q=${config.q}` : ''} trained locally (draft)`,
+    file: 'model.onnx',
+    sha256: createHash('sha256').update(model).digest('hex'),
+    bytes: model.length,
+    architecture: {
+      kind: config.arch,
+      ...(config.arch === 'operational' ? { q: config.q } : {}),
+      parameters: parameterCount(trainer.generator),
+    },
+    threshold: 0.5,
+    input: { classificationSize: config.size, workingLongSide: Math.max(512, config.size) },
+    training: {
+      format: RUN_CONFIG_FORMAT,
+      steps: step,
+      size: config.size,
+      width: config.width,
+      lr: config.lr,
+      decayStart: config.decayStart,
+      seed: config.seed,
+      augmentation: config.augmentation,
+      data: basename(config.data),
+      split: { seed: config.validation.seed, validationFraction: config.validation.fraction, ...extra.data },
+      initialisation: config.initFrom
+        ? `G_A2B from ${basename(config.initFrom)} (sha256 ${extra.initFromSha256}); G_B2A, D_A, D_B fresh (seeded Glorot)`
+        : 'all networks fresh (seeded Glorot)',
+      finalLosses: extra.last ? { G: extra.last.G, D: extra.last.D } : null,
+      finishedAt: new Date().toISOString(),
+    },
+    intendedUse:
+      'Research and decision support for chest X-ray restoration and COVID-19 classification; not a diagnosis.',
+    limitations: [
+      'draft: not evaluated; run r2c eval on held-out images before use',
+      'trained locally on the data named in training.data; check it is representative',
+    ],
+  };
+}
+
+/**
+ * Trains (or resumes) the run `config` describes in `config.outDir`. An existing checkpoint there is
+ * continued when its config matches; a different config is refused. Cancelling via `signal` lets the
+ * current iteration finish (so G and D stay consistent), saves a checkpoint and returns 'cancelled'.
+ */
+export async function train(config: RunConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  const t0 = performance.now();
+  const log = options.log ?? (() => {});
+  const files = runFiles(config.outDir);
+  const session: SessionOptions = { threads: config.threads };
+
+  const items = await loadItems(config.data, 'training data');
+  const { train: trainItems, validation } = splitTrainValidation(items, {
+    seed: config.validation.seed,
+    validationFraction: config.validation.fraction,
+  });
+  const realPoor = config.realPoor ? await loadItems(config.realPoor, 'realPoor folder') : [];
+  let sampler: UnpairedSampler;
+  try {
+    sampler = createUnpairedSampler({
+      train: trainItems,
+      seed: config.seed,
+      augmentation: augmentationFor(config),
+      realPoor,
+    });
+  } catch (e) {
+    throw new AppError('bad_input', `training data ${basename(config.data)}: ${(e as Error).message}`);
+  }
+  const data = {
+    train: trainItems.length,
+    validation: validation.length,
+    poor: sampler.poorPool.length,
+    good: sampler.goodPool.length,
+    stepsPerEpoch: sampler.stepsPerEpoch,
+  };
+
+  await mkdir(files.samples, { recursive: true });
+  let checkpoint: Checkpoint | null = null;
+  if (existsSync(files.checkpoint)) {
+    checkpoint = await loadCheckpoint(files.checkpoint);
+    let saved: SavedRunConfig | null = null;
+    if (existsSync(files.config)) {
+      try {
+        saved = JSON.parse(await readFile(files.config, 'utf8')) as SavedRunConfig;
+      } catch {
+        throw new AppError(
+          'integrity',
+          `${files.config} is unreadable or corrupted; cannot check the run's config`,
+        );
+      }
+    }
+    checkResumable(saved, checkpoint, config, config.outDir);
+  }
+  const startStep = checkpoint?.state.step ?? 0;
+  const init = checkpoint ? null : await initialWeightsFrom(config);
+  // On resume the initFrom file is not needed (the weights are in the checkpoint); its hash is kept
+  // in run-config.json from the first start.
+  const initFromSha256 = init?.sha256 ?? (await savedInitSha256(files.config));
+  const trainer = checkpoint
+    ? await R2CGanTrainer.create(checkpoint.config as GanTrainerConfig, checkpoint.state, session)
+    : await R2CGanTrainer.create(
+        { ...trainerConfigFor(config), initialWeights: init?.weights },
+        undefined,
+        session,
+      );
+  try {
+    if (checkpoint) {
+      const { dropped } = await truncateMetrics(files.metrics, startStep);
+      log(
+        `resuming from the checkpoint at step ${startStep} of ${config.steps}` +
+          (dropped > 0 ? ` (dropped ${dropped} metrics line(s) logged after it)` : '') +
+          '; image pools start empty (they are not checkpointed, as in the reference)',
+      );
+    } else {
+      await truncateMetrics(files.metrics, 0);
+      const saved: SavedRunConfig = {
+        format: RUN_CONFIG_FORMAT,
+        config,
+        createdAt: new Date().toISOString(),
+      };
+      await writeFileAtomic(files.config, Buffer.from(`${JSON.stringify(saved, null, 1)}\n`, 'utf8'));
+      log(
+        config.initFrom
+          ? `G_A2B starts from ${basename(config.initFrom)}; G_B2A, D_A and D_B start fresh (seeded Glorot init)`
+          : 'all four networks start fresh (seeded Glorot init)',
+      );
+    }
+    log(
+      `data: ${data.train} training images (${data.poor} poor-domain, ${data.good} good-domain), ${data.validation} held out; ${data.stepsPerEpoch} steps per epoch`,
+    );
+    const samples = await sampleImages(config, validation, sampler);
+    const timings: TrainResult['timings'] = {
+      setupSeconds: (performance.now() - t0) / 1000,
+      stepSeconds: [],
+      checkpointSeconds: [],
+      sampleSeconds: [],
+      exportSeconds: null,
+    };
+    const total = config.steps;
+    const spe = sampler.stepsPerEpoch;
+    const sampleAt = (k: number) => sampler.sample(Math.floor(k / spe), k % spe);
+    const progress = (phase: TrainProgress['phase'], last: Partial<TrainProgress> = {}) => {
+      const done = trainer.state.step - startStep;
+      const elapsed = (performance.now() - loopStart) / 1000;
+      const rate = done > 0 && elapsed > 0 ? done / elapsed : 0;
+      options.onProgress?.({
+        phase,
+        step: trainer.state.step,
+        totalSteps: total,
+        epoch: Math.floor(Math.max(0, trainer.state.step - 1) / spe),
+        lr: last.lr ?? trainer.learningRate(),
+        G: last.G ?? {},
+        D: last.D ?? {},
+        stepSeconds: last.stepSeconds ?? 0,
+        itPerSecond: rate,
+        etaSeconds: rate > 0 ? (total - trainer.state.step) / rate : Number.NaN,
+      });
+    };
+    const checkpointNow = async () => {
+      const c0 = performance.now();
+      await saveCheckpoint(files.checkpoint, {
+        config: trainer.config,
+        state: trainer.state,
+      });
+      await writeLossPlot(files);
+      timings.checkpointSeconds.push((performance.now() - c0) / 1000);
+    };
+    const sampleNow = async () => {
+      const s0 = performance.now();
+      const name = `step-${String(trainer.state.step).padStart(6, '0')}.png`;
+      await writeSampleGrid(trainer, samples, join(files.samples, name), session);
+      timings.sampleSeconds.push((performance.now() - s0) / 1000);
+    };
+
+    options.signal?.addEventListener(
+      'abort',
+      () => log('stopping: finishing the current step, then saving a checkpoint'),
+      { once: true },
+    );
+    const loopStart = performance.now();
+    progress('setup');
+    let next: Promise<UnpairedSample> | null = startStep < total ? sampleAt(startStep) : null;
+    let cancelled = false;
+    let last: MetricsRecord | undefined;
+    while (trainer.state.step < total) {
+      if (options.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      const k = trainer.state.step;
+      const sample = await (next as Promise<UnpairedSample>);
+      // Prefetch: decode, augment and degrade the next pair while onnxruntime runs this step.
+      next = k + 1 < total ? sampleAt(k + 1) : null;
+      next?.catch(() => {});
+      const s0 = performance.now();
+      // No signal here: an iteration is G step + D step, and stopping between them would save a
+      // checkpoint whose generators and discriminators are one update apart.
+      const r = await trainer.step({
+        A: toModelRange(sample.poor.image).data,
+        B: toModelRange(sample.good.image).data,
+        labelA: classIndexOf(sample.poor.label),
+        labelB: classIndexOf(sample.good.label),
+      });
+      const stepSeconds = (performance.now() - s0) / 1000;
+      timings.stepSeconds.push(stepSeconds);
+      const done = trainer.state.step;
+      last = {
+        step: done,
+        epoch: sample.epoch,
+        lr: r.lr,
+        G: r.G,
+        D: r.D,
+        stepSeconds,
+        imagesPerSecond: 2 / stepSeconds,
+        time: new Date().toISOString(),
+      };
+      if (done % config.logEvery === 0 || done === total) await appendMetrics(files.metrics, last);
+      progress('training', last);
+      if (done % config.checkpointEvery === 0 && done < total) await checkpointNow();
+      if (done % config.sampleEvery === 0 || done === total) await sampleNow();
+    }
+    if (cancelled) {
+      if (trainer.state.step > startStep || !checkpoint) await checkpointNow();
+      log(`stopped at step ${trainer.state.step}; checkpoint saved to ${files.checkpoint}`);
+      progress('cancelled');
+      return {
+        status: 'cancelled',
+        step: trainer.state.step,
+        totalSteps: total,
+        resumedFrom: checkpoint ? startStep : null,
+        outDir: config.outDir,
+        files,
+        data,
+        timings,
+      };
+    }
+    await checkpointNow();
+    const e0 = performance.now();
+    const model = trainer.exportInferenceModel('G_A2B');
+    await writeFileAtomic(files.model, model);
+    if (!last) last = (await readMetrics(files.metrics)).at(-1);
+    const card = draftCard(config, trainer, model, { data, initFromSha256, last });
+    await writeFileAtomic(files.card, Buffer.from(`${JSON.stringify(card, null, 1)}\n`, 'utf8'));
+    timings.exportSeconds = (performance.now() - e0) / 1000;
+    log(`finished ${total} steps; model ${files.model}, draft card ${files.card}`);
+    progress('finished');
+    return {
+      status: 'finished',
+      step: trainer.state.step,
+      totalSteps: total,
+      resumedFrom: checkpoint ? startStep : null,
+      outDir: config.outDir,
+      files,
+      data,
+      timings,
+    };
+  } finally {
+    await trainer.release();
+  }
+}

@@ -1,0 +1,37 @@
+// Display formatting for DICOM values. Pure functions; nothing here is logged.
+
+/** DICOM Person Name (PN) "Family^Given^Middle^Prefix^Suffix" as "Family, Given Middle". */
+export function formatPersonName(name: string | null | undefined, fallback = '—'): string {
+  const alphabetic = (name ?? '').split('=')[0] ?? '';
+  const [family = '', given = '', middle = '', prefix = '', suffix = ''] = alphabetic
+    .split('^')
+    .map((part) => part.trim());
+  const rest = [prefix, given, middle, suffix].filter((part) => part.length > 0).join(' ');
+  if (family && rest) return `${family}, ${rest}`;
+  return family || rest || fallback;
+}
+
+/** DICOM DA "YYYYMMDD" as "YYYY-MM-DD"; anything else is shown as stored. */
+export function formatDate(date: string | null | undefined): string {
+  if (!date) return '—';
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(date);
+  return match ? `${match[1]}-${match[2]}-${match[3]}` : date;
+}
+
+const statusLabels: Record<string, string> = {
+  not_processed: 'Not processed',
+  restored: 'Restored',
+  classified: 'Classified',
+};
+
+export function formatStatus(status: string): string {
+  return statusLabels[status] ?? status;
+}
+
+/** The lines of a text box as a path list: trimmed, blank lines dropped. */
+export function pathLines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
+}
