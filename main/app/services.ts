@@ -67,16 +67,18 @@ export function createServices(config: AppConfig): Services {
     async activeModel() {
       const model = defaultModel((await listModels(config.modelsDir, localDir)).models);
       if (!model) return null;
-      loading ??= jobs
-        .run('prepareModel', { shippedDir: config.modelsDir, localDir, modelId: model.card.id })
-        .then(
-          (loaded) => {
-            provider = loaded.provider;
-          },
-          () => {
-            loading = undefined; // a later call tries again
-          },
-        );
+      if (loading === undefined) {
+        loading = jobs
+          .run('prepareModel', { shippedDir: config.modelsDir, localDir, modelId: model.card.id })
+          .then(
+            (loaded) => {
+              provider = loaded.provider;
+            },
+            () => {
+              loading = undefined; // a later call tries again
+            },
+          );
+      }
       return { id: model.card.id, version: model.card.version, provider };
     },
     async close() {
