@@ -1,38 +1,40 @@
 import { createHash } from 'node:crypto';
-import { createSecondaryCapture, readDicomHeader } from '../dicom/index.ts';
+import { createSecondaryCapture, type DicomHeader, readDicomHeader } from '../dicom/index.ts';
 
-/** The header fields the library indexes (a subset of the DICOM reader's DicomHeader). */
-export interface InstanceHeader {
-  sopInstanceUid: string;
-  sopClassUid: string;
-  studyInstanceUid: string;
-  seriesInstanceUid: string;
-  patientId?: string;
-  patientName?: string;
-  patientBirthDate?: string;
-  patientSex?: string;
-  studyDate?: string;
-  studyTime?: string;
-  studyDescription?: string;
-  accessionNumber?: string;
-  seriesNumber?: number;
-  seriesDescription?: string;
-  modality?: string;
-  instanceNumber?: number;
-  rows: number;
-  columns: number;
-  bitsAllocated: number;
-  bitsStored: number;
-  pixelRepresentation: number;
-  photometricInterpretation: string;
-  samplesPerPixel: number;
-  numberOfFrames: number;
-  transferSyntaxUid: string;
-  transferSyntaxName: string;
+/** The header fields the library indexes: the DICOM reader's, with decodability flattened for SQL. */
+export type InstanceHeader = Pick<
+  DicomHeader,
+  | 'sopInstanceUid'
+  | 'sopClassUid'
+  | 'studyInstanceUid'
+  | 'seriesInstanceUid'
+  | 'patientId'
+  | 'patientName'
+  | 'patientBirthDate'
+  | 'patientSex'
+  | 'studyDate'
+  | 'studyTime'
+  | 'studyDescription'
+  | 'accessionNumber'
+  | 'seriesNumber'
+  | 'seriesDescription'
+  | 'modality'
+  | 'instanceNumber'
+  | 'rows'
+  | 'columns'
+  | 'bitsAllocated'
+  | 'bitsStored'
+  | 'pixelRepresentation'
+  | 'photometricInterpretation'
+  | 'samplesPerPixel'
+  | 'numberOfFrames'
+  | 'transferSyntaxUid'
+  | 'transferSyntaxName'
+> & {
   /** Whether the viewer/model can decode the pixels; when not, the reader's reason. */
   decodable: boolean;
   undecodableReason?: string;
-}
+};
 
 export type SourceFormat = 'dicom' | 'png' | 'jpeg';
 
