@@ -139,7 +139,7 @@ ${byType.join('\n')}
 ![ROC](${card.id}.roc.png)
 ![PSNR gain per degradation type](${card.id}.psnr-gain.png)
 
-Reproduce: \`npx r2c eval --data ../shared/data/MANIFEST.csv --validation-seed 20261126 --model ${card.id} --out eval/\`.
+Reproduce: \`node bin/r2c.js eval --data ../shared/data/MANIFEST.csv --validation-seed 20261126 --model ${card.id} --out eval/\`.
 
 ## Targets and gaps
 The issue's targets for this model were COVID-19 F1 ≥ 0.90 on degraded inputs, classification on restored
