@@ -13,13 +13,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
-import { Graph } from '../models/graph.ts';
 import { buildNetworkModel, readWeightsFromOnnx } from '../models/inference.ts';
 import { networkFromConfig } from '../models/nets.ts';
 import { processImages, readInput } from '../main/inference/batch.ts';
 import { resizeGray } from '../main/training/data/resize.ts';
 import { readGrayImage, writeGrayPng } from '../main/util/image-io.ts';
+import { matMulCeiling, round, threads } from './measure.ts';
 import type { BenchContext } from './types.ts';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
@@ -29,8 +28,6 @@ const source = join(
   repo,
   '../shared/data/dicom/torchxrayvision/1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm',
 );
-const threads = 2;
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const MiB = 2 ** 20;
 
 interface ChildResult {
@@ -72,24 +69,6 @@ function runChild(size: number, input: string, outDir: string, tilePixelBudget?:
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildResult;
 }
 
-async function matMulCeiling(n: number): Promise<number> {
-  // bench/engine.bench.ts measures its ceiling the same way but does not export its helper.
-  const g = new Graph('float32');
-  const model = g.toOnnx([g.named(g.matMul(g.input('a', [n, n]), g.input('b', [n, n])), 'y')]);
-  const s = await ort.InferenceSession.create(model.bytes, { intraOpNumThreads: threads });
-  const data = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  const feeds = { a: new ort.Tensor('float32', data, [n, n]), b: new ort.Tensor('float32', data, [n, n]) };
-  await s.run(feeds);
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    await s.run(feeds);
-    best = Math.min(best, performance.now() - t0);
-  }
-  await s.release();
-  return (2 * n ** 3) / best / 1e6;
-}
-
 function modelFlops(width: number, height: number): number {
   const { config, weights } = readWeightsFromOnnx(new Uint8Array(readFileSync(modelFile)));
   const net = networkFromConfig(config);
@@ -102,7 +81,7 @@ async function bench(ctx: BenchContext): Promise<Record<string, unknown>> {
   try {
     const { image } = await readInput(source);
     ctx.log(`source chest X-ray ${image.width}x${image.height}`);
-    const ceilingBefore = await matMulCeiling(1024);
+    const ceilingBefore = (await matMulCeiling(1024, 3)).bestGflops;
     const classifyFlops = modelFlops(256, 256);
     const rows: Record<string, unknown>[] = [];
     const run = async (size: number, label: string, tilePixelBudget?: number) => {
@@ -157,7 +136,7 @@ async function bench(ctx: BenchContext): Promise<Record<string, unknown>> {
         maxRssRatio: round(tiled.maxRssMiB / whole.maxRssMiB, 2),
       };
     }
-    const ceilingAfter = await matMulCeiling(1024);
+    const ceilingAfter = (await matMulCeiling(1024, 3)).bestGflops;
     return {
       note: 'shipped r2c-q3, CPU, 2 threads, passes 1, PNG in/out; one warm-up image at 256 px per child process, then one measured image; shared 2-core machine (other developers running), so read ratios rather than absolute times',
       matMulCeilingGflops: { before: round(ceilingBefore), after: round(ceilingAfter), n: 1024 },
