@@ -3,6 +3,7 @@ import { arch, platform } from 'node:os';
 import { defaultModel, listModels } from '../inference/model-store.ts';
 import { createJobRunner, type JobRunner, type TransportFactory } from '../jobs/runner.ts';
 import { type Library, openLibrary } from '../library/index.ts';
+import { openReviewStore, type ReviewStore } from '../review/index.ts';
 import { localModelsDir } from './paths.ts';
 
 export interface AppConfig {
@@ -36,6 +37,10 @@ export interface Services {
   jobs: JobRunner;
   /** The study library in config.dataDir; imports run on `jobs`. */
   library: Library;
+  /** Reader studies (<dataDir>/reader-studies.sqlite). */
+  review: ReviewStore;
+  /** Id of the default model, without loading it (null when none is installed). */
+  defaultModelId(): Promise<string | null>;
   /**
    * The default model. The first call starts loading it in the job worker and returns at once;
    * `provider` is null until the model has loaded (the status bar asks again).
@@ -56,6 +61,7 @@ export function createServices(config: AppConfig): Services {
   // Two workers, so a long import or inference does not hold up thumbnails or the model's start-up.
   const jobs = createJobRunner(config.workerTransport, config.maxWorkers ?? 2);
   const library = openLibrary({ dataDir: config.dataDir, jobs });
+  const review = openReviewStore({ dataDir: config.dataDir });
   const localDir = localModelsDir(config.dataDir);
   let provider: string | null = null;
   let loading: Promise<void> | undefined;
@@ -64,6 +70,10 @@ export function createServices(config: AppConfig): Services {
     identity: readIdentity(),
     jobs,
     library,
+    review,
+    async defaultModelId() {
+      return defaultModel((await listModels(config.modelsDir, localDir)).models)?.card.id ?? null;
+    },
     async activeModel() {
       const model = defaultModel((await listModels(config.modelsDir, localDir)).models);
       if (!model) return null;
@@ -84,6 +94,7 @@ export function createServices(config: AppConfig): Services {
     async close() {
       // The library first: it stops using the job runner before the runner goes away.
       await library.close();
+      review.close();
       await jobs.close();
     },
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SessionView, StudyDetails, StudyResults, StudySummary } from '../review/index.ts';
 import type { ChannelName } from './names.ts';
 
 // Every payload that crosses IPC is validated against these schemas, in both directions.
@@ -49,6 +50,62 @@ const instanceSummary = z.object({
   storage: z.enum(['managed', 'reference']),
   processingStatus,
 });
+
+// Reader studies. Ids are the review store's opaque ids; outputs are checked for their key fields
+// (the store builds them, so the full shapes are its types, re-exported in types.ts).
+const reviewId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'ids use letters, digits, _ . or - only');
+/** A loose schema that checks the key fields, typed as the store's full shape. */
+const shaped = <T>(schema: z.ZodType): z.ZodType<T> => schema as unknown as z.ZodType<T>;
+const studyRef = z.object({ studyId: reviewId }).strict();
+const sessionRef = z.object({ studyId: reviewId, readerId: reviewId }).strict();
+const reviewStudySummaryBase = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  images: z.number().int().nonnegative(),
+  variants: z.number().int().nonnegative(),
+  cases: z.number().int().nonnegative(),
+  readers: z.number().int().nonnegative(),
+});
+const reviewStudySummary = shaped<StudySummary>(reviewStudySummaryBase);
+const reviewStudyDetailsBase = reviewStudySummaryBase.extend({
+  config: z.looseObject({ name: z.string() }),
+  readerProgress: z.array(
+    z.looseObject({
+      id: z.string(),
+      name: z.string(),
+      total: z.number(),
+      completed: z.number(),
+      finished: z.boolean(),
+    }),
+  ),
+});
+const reviewStudyDetails = shaped<StudyDetails>(reviewStudyDetailsBase);
+const sessionView = shaped<SessionView>(
+  z.looseObject({
+    studyId: z.string(),
+    readerId: z.string(),
+    total: z.number().int().nonnegative(),
+    completed: z.number().int().nonnegative(),
+    finished: z.boolean(),
+    position: z.number().int().positive().nullable(),
+    case: z
+      .looseObject({
+        caseId: z.string(),
+        position: z.number().int().positive(),
+        images: z.array(z.looseObject({ side: z.enum(['left', 'right']), presentationId: z.string() })),
+        questions: z.array(z.looseObject({ id: z.string(), kind: z.string() })),
+        answers: z.array(z.looseObject({ questionId: z.string(), value: z.union([z.number(), z.string()]) })),
+        missing: z.array(z.string()),
+        complete: z.boolean(),
+      })
+      .nullable(),
+  }),
+);
 
 export const contract = {
   getAppInfo: {
@@ -112,6 +169,79 @@ export const contract = {
   },
   getThumbnail: {
     input: z.object({ instanceId: rowId, size: z.number().int().min(32).max(512) }).strict(),
+    output: z.object({
+      dataUrl: z.string().regex(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/),
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+    }),
+  },
+  reviewListStudies: {
+    input: z.object({}).strict(),
+    output: z.object({ studies: z.array(reviewStudySummary) }),
+  },
+  reviewCreateStudy: {
+    input: z
+      .object({
+        name: z.string().trim().min(1).max(200),
+        /** Library instance ids of the images to read. */
+        instanceIds: z.array(rowId).min(1).max(10000),
+        /** Restoration passes of the restored variant (default model). */
+        passes: z.number().int().min(1).max(10),
+        readers: z.array(z.string().trim().min(1).max(200)).max(200).optional(),
+      })
+      .strict(),
+    output: reviewStudyDetails,
+  },
+  reviewGetStudy: { input: studyRef, output: reviewStudyDetails },
+  reviewAddReader: {
+    input: z.object({ studyId: reviewId, name: z.string().trim().min(1).max(200) }).strict(),
+    output: z.object({ id: z.string(), name: z.string() }),
+  },
+  reviewStartSession: { input: sessionRef, output: sessionView },
+  reviewAnswer: {
+    input: z
+      .object({
+        studyId: reviewId,
+        readerId: reviewId,
+        caseId: reviewId,
+        questionId: reviewId,
+        presentationId: reviewId.optional(),
+        value: z.union([z.number().int().min(-1000).max(1000), z.string().max(10000)]),
+      })
+      .strict(),
+    output: sessionView,
+  },
+  reviewNext: { input: sessionRef, output: sessionView },
+  reviewGoBack: {
+    input: z
+      .object({
+        studyId: reviewId,
+        readerId: reviewId,
+        toPosition: z.number().int().min(1).max(1e7).optional(),
+      })
+      .strict(),
+    output: sessionView,
+  },
+  reviewResults: {
+    input: studyRef,
+    output: shaped<StudyResults>(
+      z.looseObject({
+        studyId: z.string(),
+        studyName: z.string(),
+        generatedAt: z.string(),
+        scores: z.array(z.looseObject({ questionId: z.string(), svg: z.string() })),
+        preferences: z.array(z.looseObject({ questionId: z.string(), svg: z.string() })),
+        choices: z.array(z.looseObject({ questionId: z.string() })),
+        timing: z.array(z.looseObject({ readerId: z.string() })),
+      }),
+    ),
+  },
+  reviewExportCsv: {
+    input: studyRef,
+    output: z.object({ csv: z.string(), fileName: z.string() }),
+  },
+  getReviewImage: {
+    input: z.object({ presentationId: reviewId, size: z.number().int().min(64).max(2048) }).strict(),
     output: z.object({
       dataUrl: z.string().regex(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/),
       width: z.number().int().positive(),

@@ -7,6 +7,17 @@ export const channelNames = [
   'listSeries',
   'listInstances',
   'getThumbnail',
+  'reviewListStudies',
+  'reviewCreateStudy',
+  'reviewGetStudy',
+  'reviewAddReader',
+  'reviewStartSession',
+  'reviewAnswer',
+  'reviewNext',
+  'reviewGoBack',
+  'reviewResults',
+  'reviewExportCsv',
+  'getReviewImage',
   'cancelJob',
 ] as const;
 export type ChannelName = (typeof channelNames)[number];

@@ -17,3 +17,15 @@ export type Envelope<T> = { ok: true; value: T } | { ok: false; error: Serialize
 export type R2cBridge = { [K in ChannelName]: (payload: Input<K>) => Promise<Envelope<Output<K>>> } & {
   onEvent(listener: (event: AppEvent) => void): () => void;
 };
+
+// Full shapes of the reader-study outputs (the store builds them; the contract checks key fields).
+export type {
+  AnswerView,
+  ChoiceQuestionResult,
+  PreferenceQuestionResult,
+  ScoreQuestionResult,
+  SessionView,
+  StudyDetails as ReviewStudyDetails,
+  StudyResults as ReviewResults,
+  StudySummary as ReviewStudySummary,
+} from '../review/index.ts';

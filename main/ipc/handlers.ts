@@ -1,3 +1,4 @@
+import { localModelsDir } from '../app/paths.ts';
 import type { Services } from '../app/services.ts';
 import type { Output } from '../contract/types.ts';
 import { AppError } from '../util/errors.ts';
@@ -5,6 +6,31 @@ import type { HandlerTable } from './dispatch.ts';
 
 /** Thumbnails kept in memory (a few MB at most): scrolling back through a study re-renders nothing. */
 const THUMBNAIL_CACHE_SIZE = 256;
+/** Review images (original and restored renders, up to ~1 MB each as data URLs). */
+const REVIEW_IMAGE_CACHE_SIZE = 64;
+
+/** Insertion-ordered map used as an LRU of promises, so concurrent requests share one render. */
+function cachedRender<T>(
+  cache: Map<string, Promise<T>>,
+  key: string,
+  limit: number,
+  render: () => Promise<T>,
+) {
+  let entry = cache.get(key);
+  if (entry) {
+    cache.delete(key);
+  } else {
+    const rendering = render();
+    // A failure is not remembered: the file may be back (or fixed) next time.
+    rendering.catch(() => {
+      if (cache.get(key) === rendering) cache.delete(key);
+    });
+    entry = rendering;
+  }
+  cache.set(key, entry);
+  if (cache.size > limit) cache.delete(cache.keys().next().value!);
+  return entry;
+}
 
 /**
  * The one handler table. Electron's ipcMain and the browser-test harness both bind exactly this,
@@ -36,6 +62,32 @@ export function createHandlers(services: Services): HandlerTable {
       size,
       sha256: instance.sha256,
       label,
+    });
+    return { dataUrl: `data:image/png;base64,${pngBase64}`, width, height };
+  }
+
+  const reviewImages = new Map<string, Promise<Output<'getReviewImage'>>>();
+
+  // The presentation is resolved here, in the main process: the renderer only ever holds its opaque id.
+  async function renderReviewImage(presentationId: string, size: number): Promise<Output<'getReviewImage'>> {
+    const { imageId, variant } = services.review.resolvePresentation(presentationId);
+    const instance = services.library.getInstance(Number(imageId));
+    const label = `instance ${imageId}`;
+    if (!instance.decodable)
+      throw new AppError('unsupported', `${label} has no displayable image: ${instance.undecodableReason}`);
+    if (variant.kind === 'restored' && !variant.modelId)
+      throw new AppError('bad_input', `variant ${variant.id} names no model`);
+    const { pngBase64, width, height } = await services.jobs.run('renderReviewImage', {
+      path: instance.filePath,
+      size,
+      sha256: instance.sha256,
+      label,
+      variant:
+        variant.kind === 'original'
+          ? { kind: 'original' }
+          : { kind: 'restored', modelId: variant.modelId!, passes: variant.passes ?? 1 },
+      shippedDir: services.config.modelsDir,
+      localDir: localModelsDir(services.config.dataDir),
     });
     return { dataUrl: `data:image/png;base64,${pngBase64}`, width, height };
   }
@@ -92,6 +144,64 @@ export function createHandlers(services: Services): HandlerTable {
       thumbnails.set(key, entry);
       if (thumbnails.size > THUMBNAIL_CACHE_SIZE) thumbnails.delete(thumbnails.keys().next().value!);
       return entry;
+    },
+    async reviewListStudies() {
+      return { studies: services.review.listStudies() };
+    },
+    async reviewCreateStudy({ name, instanceIds, passes, readers }) {
+      for (const instanceId of instanceIds) {
+        const instance = services.library.getInstance(instanceId);
+        if (!instance.decodable)
+          throw new AppError('unsupported', `instance ${instanceId} has no displayable image`);
+      }
+      const modelId = await services.defaultModelId();
+      if (!modelId) throw new AppError('not_found', 'no restoration model is installed');
+      return services.review.createStudy({
+        name,
+        images: instanceIds.map(String),
+        variants: [
+          { id: 'original', kind: 'original', label: 'Original' },
+          {
+            id: 'restored',
+            kind: 'restored',
+            modelId,
+            passes,
+            label: `Restored, ${passes} pass${passes === 1 ? '' : 'es'}`,
+          },
+        ],
+        ...(readers ? { readers } : {}),
+      });
+    },
+    async reviewGetStudy({ studyId }) {
+      return services.review.getStudy(studyId);
+    },
+    async reviewAddReader({ studyId, name }) {
+      return services.review.addReader(studyId, { name });
+    },
+    async reviewStartSession({ studyId, readerId }) {
+      return services.review.startOrResumeSession(studyId, readerId);
+    },
+    async reviewAnswer(input) {
+      return services.review.answer(input);
+    },
+    async reviewNext({ studyId, readerId }) {
+      return services.review.next(studyId, readerId);
+    },
+    async reviewGoBack(input) {
+      return services.review.goBack(input);
+    },
+    async reviewResults({ studyId }) {
+      return services.review.results(studyId);
+    },
+    async reviewExportCsv({ studyId }) {
+      const study = services.review.getStudy(studyId);
+      const safe = study.name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 80) || 'study';
+      return { csv: services.review.exportCsv(studyId), fileName: `${safe}-ratings.csv` };
+    },
+    async getReviewImage({ presentationId, size }) {
+      return cachedRender(reviewImages, `${presentationId}:${size}`, REVIEW_IMAGE_CACHE_SIZE, () =>
+        renderReviewImage(presentationId, size),
+      );
     },
     async cancelJob({ jobId }) {
       const controller = running.get(jobId);

@@ -1,3 +1,4 @@
+import { renderReviewImage } from '../app/review-images.ts';
 import { renderThumbnail } from '../app/thumbnail.ts';
 import { hashFiles } from './hash-files.ts';
 import { prepareModel, processImages } from '../inference/batch.ts';
@@ -14,6 +15,7 @@ export const jobHandlers = {
   processImages,
   prepareModel,
   renderThumbnail,
+  renderReviewImage,
 } satisfies Record<string, JobHandler<never, unknown>>;
 
 export type JobKind = keyof typeof jobHandlers;

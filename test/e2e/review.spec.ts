@@ -1,0 +1,153 @@
+// The Review page against the real handler table: a reader study over five library images
+// (original beside its restoration by the default model), read by keyboard only, then the
+// results page compared number by number with the main process's results().
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, repoRoot, screenshotDir, test } from './harness.ts';
+
+mkdirSync(screenshotDir, { recursive: true });
+const cxrDir = join(repoRoot, '..', 'shared', 'data', 'cxr');
+
+function pngs(folder: string, count: number): string[] {
+  const dir = join(cxrDir, folder);
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.png'))
+    .sort()
+    .slice(0, count)
+    .map((name) => join(dir, name));
+}
+
+const fixed = (value: number | null) => (value === null ? '–' : value.toFixed(2));
+const pct = (value: number | null) => (value === null ? '–' : `${(100 * value).toFixed(1)}%`);
+
+test('a five-case reader study, read by keyboard, with results that match the main process', async ({
+  page,
+  app,
+}) => {
+  test.skip(!existsSync(cxrDir), `shared chest radiographs not found at ${cxrDir}`);
+  test.setTimeout(240_000);
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  const files = [...pngs('covid', 3), ...pngs('normal', 2)];
+  const imported = await app.services.library.importPaths(files, { mode: 'copy' });
+  expect(imported.added, 'five images in the library').toBe(5);
+  const modelId = await app.services.defaultModelId();
+  expect(modelId, 'a default model is installed').not.toBeNull();
+  const patientNames = app.services.library
+    .listStudies()
+    .map((s) => s.patient.patientName)
+    .filter((n): n is string => !!n && n.length > 2);
+
+  async function expectBlinded(where: string) {
+    const text = ((await page.locator('body').textContent()) ?? '').toLowerCase();
+    expect(text.includes(String(modelId).toLowerCase()), `${where}: no model id on screen`).toBe(false);
+    for (const name of patientNames)
+      expect(text.includes(name.toLowerCase()), `${where}: no patient name on screen`).toBe(false);
+  }
+
+  await app.open(page, '#/review');
+  await expect(page.getByTestId('review-empty')).toBeVisible();
+  // Small renders keep the real model's run short on a CI machine.
+  await page.getByLabel('Image size').selectOption('256');
+
+  await test.step('create a study of the five images', async () => {
+    await page.getByRole('button', { name: 'New study' }).click();
+    await page.getByLabel('Study name').fill('Keyboard study');
+    await page.getByLabel('Restoration passes').fill('1');
+    await page.getByLabel('Reader name').fill('Dr Keys');
+    const boxes = page.getByTestId('image-picker').getByRole('checkbox');
+    await expect(boxes).toHaveCount(5);
+    for (const box of await boxes.all()) await box.check();
+    await page.screenshot({ path: join(screenshotDir, 'review-new-study.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Create study' }).click();
+  });
+
+  const progress = page.getByTestId('case-progress');
+  await test.step('read five cases by keyboard only', async () => {
+    for (let k = 1; k <= 5; k++) {
+      await expect(progress).toHaveText(`Case ${k} of 5`);
+      const images = page.getByTestId('review-image');
+      await expect(images).toHaveCount(2, { timeout: 90_000 });
+      if (k === 2) {
+        // Back to the finished case before, and on again.
+        await page.keyboard.press('Backspace');
+        await expect(progress).toHaveText('Case 1 of 5');
+        await page.keyboard.press('Enter');
+        await expect(progress).toHaveText('Case 2 of 5');
+        await expect(images).toHaveCount(2, { timeout: 90_000 });
+      }
+      await page.keyboard.press(String(1 + (k % 5)));
+      await page.keyboard.press('y');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press(String(1 + ((k + 2) % 5)));
+      await page.keyboard.press(k % 2 ? 'n' : 'u');
+      await page.keyboard.press(k % 3 ? 'ArrowLeft' : 'b');
+      await expect(page.getByTestId('next-case')).toBeEnabled();
+      if (k === 1) {
+        await expectBlinded('reading view');
+        await expect(page.getByTestId('key-legend')).toBeVisible();
+        await page.screenshot({ path: join(screenshotDir, 'review-reading.png'), fullPage: true });
+      }
+      await page.keyboard.press('Enter');
+    }
+  });
+
+  await test.step('the results are the main process results', async () => {
+    await expect(page.getByTestId('results-view')).toBeVisible();
+    const studyId = app.services.review.listStudies()[0]!.id;
+    const results = app.services.review.results(studyId);
+    expect(results.cases, 'five cases analysed').toBe(5);
+    const quality = results.scores.find((s) => s.questionId === 'quality')!;
+    for (const variant of quality.perVariant) {
+      const row = page.getByTestId(`mos-${variant.variant}`);
+      await expect(row.getByTestId('n')).toHaveText(String(variant.n));
+      await expect(row.getByTestId('mean')).toHaveText(fixed(variant.mean));
+      await expect(row.getByTestId('ci')).toHaveText(
+        variant.ci95 ? `${fixed(variant.ci95[0])} – ${fixed(variant.ci95[1])}` : '–',
+      );
+      expect(variant.n, 'five quality ratings per variant').toBe(5);
+    }
+    const preference = results.preferences.find((p) => p.questionId === 'preference')!;
+    for (const comparison of preference.comparisons) {
+      const row = page.getByTestId(`preference-${comparison.variantA}-${comparison.variantB}`);
+      await expect(row.getByTestId('n')).toHaveText(String(comparison.n));
+      await expect(row.getByTestId('chosen')).toHaveText(String(comparison.chosenA));
+      await expect(row.getByTestId('rate')).toHaveText(pct(comparison.rateA));
+      await expect(row.getByTestId('ci')).toHaveText(
+        comparison.ci95 ? `${pct(comparison.ci95[0])} – ${pct(comparison.ci95[1])}` : '–',
+      );
+    }
+    const findings = results.choices.find((c) => c.questionId === 'findings')!;
+    for (const variant of findings.perVariant) {
+      const row = page.getByTestId(`rate-${variant.variant ?? 'case'}`);
+      await expect(row.getByTestId('rate')).toHaveText(pct(variant.firstOptionRate));
+    }
+    await expect(page.getByTestId('score-agreement')).toContainText('needs two readers');
+    const plots = page.locator('img.plot');
+    await expect(plots).toHaveCount(results.scores.length + results.preferences.length);
+    for (const plot of await plots.all()) {
+      await expect(plot).toHaveAttribute('src', /^data:image\/svg\+xml;base64,/);
+      expect(
+        await plot.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0),
+        'the plot renders',
+      ).toBe(true);
+    }
+    await expectBlinded('results view');
+    await page.screenshot({ path: join(screenshotDir, 'review-results.png'), fullPage: true });
+    await page.getByTestId('choice-findings').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(screenshotDir, 'review-results-rates.png') });
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const file = await download;
+    expect(file.suggestedFilename(), 'CSV file name').toBe('Keyboard-study-ratings.csv');
+    await expect(page.getByTestId('csv-exported')).toBeVisible();
+  });
+
+  expect(
+    app.calls.filter((c) => !c.ok),
+    'no call failed',
+  ).toEqual([]);
+  expect(consoleErrors, 'no console errors, CSP violations included').toEqual([]);
+});

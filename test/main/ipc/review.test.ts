@@ -1,0 +1,156 @@
+// The reader-study channels through dispatch and the real handler table: a study over library
+// images, a blinded session answered over IPC, results and CSV, and the review images rendered in
+// the main process (the original by the display pipeline, the restored one by the default model).
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { createServices, type Services } from '../../../main/app/services.ts';
+import { channelNames } from '../../../main/contract/names.ts';
+import type { Envelope, Output } from '../../../main/contract/types.ts';
+import { dispatch, type HandlerTable } from '../../../main/ipc/dispatch.ts';
+import { createHandlers } from '../../../main/ipc/handlers.ts';
+import { threadTransport } from '../../../main/jobs/runner.ts';
+import { repoRoot, requireSharedData } from '../../helpers/paths.ts';
+
+const noEvents = { emit: () => {} };
+
+function unwrap<T>(envelope: Envelope<unknown>): T {
+  assert.ok(envelope.ok, `call failed: ${envelope.ok ? '' : JSON.stringify(envelope.error)}`);
+  return envelope.value as T;
+}
+
+async function pixelStdev(dataUrl: string): Promise<{ width: number; height: number; stdev: number }> {
+  const png = Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64');
+  const meta = await sharp(png).metadata();
+  const stats = await sharp(png).greyscale().stats();
+  return { width: meta.width ?? 0, height: meta.height ?? 0, stdev: stats.channels[0]!.stdev };
+}
+
+describe('review channels', () => {
+  let dataDir: string;
+  let services: Services;
+  let handlers: HandlerTable;
+  let instanceIds: number[];
+  const call = (channel: string, payload: unknown) => dispatch(handlers, channel, payload, noEvents);
+
+  before(async () => {
+    const covidDir = join(requireSharedData(), 'cxr', 'covid');
+    const files = readdirSync(covidDir)
+      .filter((name) => name.endsWith('.png'))
+      .sort()
+      .slice(0, 2)
+      .map((name) => join(covidDir, name));
+    dataDir = mkdtempSync(join(tmpdir(), 'r2c-review-ipc-'));
+    services = createServices({
+      dataDir,
+      modelsDir: join(repoRoot, 'models', 'shipped'),
+      workerTransport: threadTransport,
+      maxWorkers: 1,
+    });
+    handlers = createHandlers(services);
+    const summary = await services.library.importPaths(files, { mode: 'copy' });
+    assert.equal(summary.added, 2, `both PNGs were imported: ${JSON.stringify(summary.failed)}`);
+    instanceIds = services.library.listInstances({ limit: 10 }).map((i) => i.id);
+  });
+  after(async () => {
+    await services.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('the presentation resolver is not a channel', () => {
+    assert.ok(!channelNames.some((name) => /resolve/i.test(name)), 'no channel resolves presentations');
+  });
+
+  test('a study is created, read blinded, and its results match the store', async () => {
+    const study = unwrap<Output<'reviewCreateStudy'>>(
+      await call('reviewCreateStudy', { name: 'IPC study', instanceIds, passes: 1 }),
+    );
+    assert.equal(study.images, 2, 'two images in the study');
+    assert.equal(study.cases, 2, 'one comparison per image');
+    const listed = unwrap<Output<'reviewListStudies'>>(await call('reviewListStudies', {}));
+    assert.deepEqual(
+      listed.studies.map((s) => s.id),
+      [study.id],
+      'the new study is listed',
+    );
+    const reader = unwrap<Output<'reviewAddReader'>>(
+      await call('reviewAddReader', { studyId: study.id, name: 'Dr Reader' }),
+    );
+    let view = unwrap<Output<'reviewStartSession'>>(
+      await call('reviewStartSession', { studyId: study.id, readerId: reader.id }),
+    );
+    const text = JSON.stringify(view);
+    assert.ok(!text.includes('restored') && !text.includes('original'), 'the session view names no method');
+    assert.ok(!text.includes(study.config.variants[1]!.modelId ?? '?'), 'the session view names no model');
+    while (!view.finished) {
+      const current = view.case;
+      assert.ok(current, 'an unfinished session shows a case');
+      const [left, right] = current.images;
+      assert.ok(left && right, 'two images per case');
+      const answer = (questionId: string, value: number | string, presentationId?: string) =>
+        call('reviewAnswer', {
+          studyId: study.id,
+          readerId: reader.id,
+          caseId: current.caseId,
+          questionId,
+          value,
+          ...(presentationId ? { presentationId } : {}),
+        });
+      unwrap(await answer('quality', 4, left.presentationId));
+      unwrap(await answer('quality', 2, right.presentationId));
+      unwrap(await answer('findings', 'yes', left.presentationId));
+      unwrap(await answer('findings', 'no', right.presentationId));
+      unwrap(await answer('preference', left.presentationId));
+      view = unwrap(await call('reviewNext', { studyId: study.id, readerId: reader.id }));
+    }
+    assert.equal(view.completed, 2, 'both cases completed');
+    const results = unwrap<Output<'reviewResults'>>(await call('reviewResults', { studyId: study.id }));
+    const expected = services.review.results(study.id);
+    assert.deepEqual(results.scores, expected.scores, 'score statistics are the store results');
+    assert.deepEqual(
+      results.preferences,
+      expected.preferences,
+      'preference statistics are the store results',
+    );
+    assert.match(results.scores[0]!.svg, /^<svg/, 'an SVG plot comes with the scores');
+    const csv = unwrap<Output<'reviewExportCsv'>>(await call('reviewExportCsv', { studyId: study.id }));
+    assert.equal(csv.csv, services.review.exportCsv(study.id), 'the CSV is the store export');
+    assert.match(csv.fileName, /^IPC-study-ratings\.csv$/, 'a safe file name');
+  });
+
+  test('review images render in the main process, original and restored', async () => {
+    const study = unwrap<Output<'reviewCreateStudy'>>(
+      await call('reviewCreateStudy', { name: 'Images', instanceIds: instanceIds.slice(0, 1), passes: 1 }),
+    );
+    const reader = unwrap<Output<'reviewAddReader'>>(
+      await call('reviewAddReader', { studyId: study.id, name: 'Dr Images' }),
+    );
+    const view = unwrap<Output<'reviewStartSession'>>(
+      await call('reviewStartSession', { studyId: study.id, readerId: reader.id }),
+    );
+    const images = view.case?.images ?? [];
+    assert.equal(images.length, 2, 'two presentations');
+    const rendered = [];
+    for (const image of images) {
+      const out = unwrap<Output<'getReviewImage'>>(
+        await call('getReviewImage', { presentationId: image.presentationId, size: 128 }),
+      );
+      const pixels = await pixelStdev(out.dataUrl);
+      assert.equal(Math.max(pixels.width, pixels.height), 128, 'scaled to the requested size');
+      assert.ok(pixels.stdev > 10, `the image has content (stdev ${pixels.stdev})`);
+      rendered.push(out.dataUrl);
+    }
+    assert.notEqual(rendered[0], rendered[1], 'original and restored differ');
+    const again = unwrap<Output<'getReviewImage'>>(
+      await call('getReviewImage', { presentationId: images[0]!.presentationId, size: 128 }),
+    );
+    assert.equal(again.dataUrl, rendered[0], 'a second request is served the same image');
+    const unknown = await call('getReviewImage', { presentationId: 'nope', size: 128 });
+    assert.equal(unknown.ok ? 'ok' : unknown.error.code, 'not_found', 'an unknown presentation is not found');
+    const bad = await call('getReviewImage', { presentationId: '../x', size: 128 });
+    assert.equal(bad.ok ? 'ok' : bad.error.code, 'invalid_payload', 'a malformed id is refused');
+  });
+});
