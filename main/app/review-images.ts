@@ -1,14 +1,11 @@
 // Review image job (runs in a job worker): one presentation of a reader study as a PNG. The original
 // goes through the thumbnail renderer (the viewer's display pipeline); a restored variant goes
-// through the batch inference path, so the worker's cached inference service (and model session)
-// is reused rather than a second one being loaded.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import sharp from 'sharp';
-import { processImages } from '../inference/batch.ts';
+// through the worker's cached inference service (and model session), not a second one.
+import { restoreFile } from '../inference/batch.ts';
 import type { JobHandler } from '../jobs/types.ts';
-import { AppError, cancelledError, type ErrorCode } from '../util/errors.ts';
+import { AppError, cancelledError, serializeError } from '../util/errors.ts';
+import type { GrayImage } from '../util/image.ts';
+import { encodeGrayPng } from '../util/image-io.ts';
 import { type RenderThumbnailOutput, renderThumbnail } from './thumbnail.ts';
 
 export interface RenderReviewImageInput {
@@ -28,37 +25,24 @@ export const renderReviewImage: JobHandler<RenderReviewImageInput, RenderThumbna
   context,
 ) => {
   if (input.variant.kind === 'original') return renderThumbnail(input, context);
-  const outDir = await mkdtemp(join(tmpdir(), 'r2c-review-'));
+  let restored: GrayImage;
   try {
-    const { items } = await processImages(
+    restored = await restoreFile(
       {
-        files: [input.path],
+        file: input.path,
         shippedDir: input.shippedDir,
         localDir: input.localDir,
         modelId: input.variant.modelId,
         passes: input.variant.passes,
         workingLongSide: input.size,
-        outDir,
-        format: 'png',
       },
-      { ...context, progress: () => {} },
+      context.signal,
     );
+  } catch (error) {
     if (context.signal.aborted) throw cancelledError('review image rendering');
-    const item = items[0];
-    if (!item) throw new AppError('internal', `no restored image was produced for ${input.label}`);
-    if ('error' in item)
-      throw new AppError(
-        item.error.code as ErrorCode,
-        `${input.label} could not be restored: ${item.error.message}`,
-      );
-    if (!item.output) throw new AppError('internal', `no restored image was written for ${input.label}`);
-    const { data, info } = await sharp(await readFile(item.output))
-      .resize({ width: input.size, height: input.size, fit: 'inside' })
-      .toColourspace('b-w')
-      .png()
-      .toBuffer({ resolveWithObject: true });
-    return { pngBase64: data.toString('base64'), width: info.width, height: info.height };
-  } finally {
-    await rm(outDir, { recursive: true, force: true });
+    const { code, message } = serializeError(error);
+    throw new AppError(code, `${input.label} could not be restored: ${message}`);
   }
+  const png = await encodeGrayPng(restored);
+  return { pngBase64: png.toString('base64'), width: restored.width, height: restored.height };
 };

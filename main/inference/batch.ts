@@ -262,3 +262,21 @@ export async function prepareModel(input: {
     failedProviders: prepared.failedProviders,
   };
 }
+
+/** Restores one file with this worker's cached service (e.g. a reader study's restored variant). */
+export async function restoreFile(
+  input: Pick<BatchInput, 'shippedDir' | 'localDir' | 'modelId' | 'passes' | 'workingLongSide'> & {
+    file: string;
+  },
+  signal: AbortSignal,
+): Promise<GrayImage> {
+  const { image } = await readInput(input.file);
+  const result = await serviceFor({ files: [], ...input }).infer(image, {
+    modelId: input.modelId,
+    passes: input.passes,
+    workingLongSide: input.workingLongSide,
+    signal,
+    what: basename(input.file),
+  });
+  return result.restored.at(-1)!;
+}
