@@ -1,4 +1,5 @@
-"""PyTorch mirror of the R2C-GAN Q=3 operational generator/discriminator and training step.
+"""PyTorch mirror of the R2C-GAN generator/discriminator and training step: the operational
+(Q=1..3) networks and the compact CNN ('convolutional-light', compactGenerator/compactDiscriminator).
 
 The TypeScript engine (models/nets.ts, models/graph.ts, models/training.ts) is canonical; this file
 exists only so a short GPU run can train weights the engine then imports (scripts/gpu/import-weights.ts).
@@ -31,6 +32,12 @@ Mapping notes (each one checked against the engine source):
 - Classifier: ReduceMax over H, W -> [N, C] -> MatMul [C, 2] + bias -> softmax (index 0 normal,
   1 COVID-19). features = h after the residual block; restored = tanh(convT(h)).
 - Discriminator: leaky(c1) -> leaky(IN(c2)) -> leaky(c3), alpha 0.2, patch output.
+- Compact CNN ('convolutional-light', nets.ts compactGenerator/compactDiscriminator): plain convs
+  named `<layer>.weight`/`<layer>.bias` (no `.qI`), config q = 1. G: h = relu(IN(enc(x))) (k3 s2
+  same); resBlockRelu: r = relu(IN(conv1(reflectpad1(h)))); r = IN(conv2(reflectpad1(r))); h = h + r
+  (NO activation after the add, and none before the block); classifier on h; output tanh(dec(h))
+  (convT k3 s2 same, bias). D: leaky(c1 k4 s2, bias) -> leaky(IN(c2 k4 s4)) -> c3 k4 s1 with bias and
+  NO activation (raw patch scores). Same shapes/padding as the operational nets with q = 1.
 - x^2 is x*x and x^3 is Pow(x, 3) in the engine; same values here.
 - Init (nets.ts initWeights): glorot uniform with limit sqrt(6/(fanIn+fanOut)) using the ParamSpec
   fanIn/fanOut (conv: cin*k*k / cout*k*k; convT: cout*k*k / cin*k*k; dense: cin / cout), zeros for
@@ -93,23 +100,29 @@ class ParamSpec:
         return n
 
 
-class _Layers:
-    """Declares parameters in exactly the order of models/nets.ts Layers (operational kind only)."""
+ARCHS = ("operational", "convolutional-light")
 
-    def __init__(self, q: int):
-        self.q = q
+
+class _Layers:
+    """Declares parameters in exactly the order of models/nets.ts Layers. plain=True gives the
+    compact CNN's single conv per layer named `<layer>.weight` (nets.ts `{ q: 1 }` option)."""
+
+    def __init__(self, q: int, plain: bool = False):
+        self.q = 1 if plain else q
+        self.plain = plain
         self.params: list[ParamSpec] = []
 
+    def _prefixes(self, name):
+        return [name] if self.plain else [f"{name}.q{i}" for i in range(1, self.q + 1)]
+
     def conv(self, name, cin, cout, k, bias):
-        for i in range(1, self.q + 1):
-            p = f"{name}.q{i}"
+        for p in self._prefixes(name):
             self.params.append(ParamSpec(f"{p}.weight", (cout, cin, k, k), "glorot", cin * k * k, cout * k * k))
             if bias:
                 self.params.append(ParamSpec(f"{p}.bias", (cout,), "zeros"))
 
     def conv_t(self, name, cin, cout, k, bias):
-        for i in range(1, self.q + 1):
-            p = f"{name}.q{i}"
+        for p in self._prefixes(name):
             self.params.append(ParamSpec(f"{p}.weight", (cin, cout, k, k), "glorot", cout * k * k, cin * k * k))
             if bias:
                 self.params.append(ParamSpec(f"{p}.bias", (cout,), "zeros"))
@@ -128,11 +141,18 @@ def _check_q(q: int) -> None:
         raise ValueError(f"operational order q must be 1, 2 or 3, got {q}")
 
 
-def generator_specs(q: int = 3, channels: int = 1, width: int = 64) -> list[ParamSpec]:
-    """nets.ts operationalGenerator params."""
-    _check_q(q)
+def _check_arch(arch: str) -> None:
+    if arch not in ARCHS:
+        raise ValueError(f"architecture must be one of {', '.join(ARCHS)}, got {arch}")
+
+
+def generator_specs(q: int = 3, channels: int = 1, width: int = 64, arch: str = "operational") -> list[ParamSpec]:
+    """nets.ts operationalGenerator / compactGenerator params (same layer list, plain convs)."""
+    _check_arch(arch)
+    if arch == "operational":
+        _check_q(q)
     dim = 2 * width
-    L = _Layers(q)
+    L = _Layers(q, plain=arch != "operational")
     L.conv("enc", channels, dim, 3, False)
     L.norm("enc.norm", dim)
     L.conv("res.conv1", dim, dim, 3, False)
@@ -144,10 +164,12 @@ def generator_specs(q: int = 3, channels: int = 1, width: int = 64) -> list[Para
     return L.params
 
 
-def discriminator_specs(q: int = 3, channels: int = 1, width: int = 64) -> list[ParamSpec]:
-    """nets.ts operationalDiscriminator params."""
-    _check_q(q)
-    L = _Layers(q)
+def discriminator_specs(q: int = 3, channels: int = 1, width: int = 64, arch: str = "operational") -> list[ParamSpec]:
+    """nets.ts operationalDiscriminator / compactDiscriminator params."""
+    _check_arch(arch)
+    if arch == "operational":
+        _check_q(q)
+    L = _Layers(q, plain=arch != "operational")
     L.conv("c1", channels, width, 4, True)
     L.conv("c2", width, 2 * width, 4, False)
     L.norm("c2.norm", 2 * width)
@@ -155,9 +177,10 @@ def discriminator_specs(q: int = 3, channels: int = 1, width: int = 64) -> list[
     return L.params
 
 
-def net_config(role: str, q: int = 3, channels: int = 1, width: int = 64) -> dict:
-    """The engine's NetConfig (JSON) for these networks."""
-    return {"kind": "operational", "role": role, "q": q, "channels": channels, "width": width}
+def net_config(role: str, q: int = 3, channels: int = 1, width: int = 64, arch: str = "operational") -> dict:
+    """The engine's NetConfig (JSON) for these networks (nets.ts config(): q = 1 unless operational)."""
+    _check_arch(arch)
+    return {"kind": arch, "role": role, "q": q if arch == "operational" else 1, "channels": channels, "width": width}
 
 
 # ---------------------------------------------------------------- init (engine-identical)
@@ -270,8 +293,53 @@ def instance_norm(p, name: str, x: torch.Tensor) -> torch.Tensor:
     return F.instance_norm(x, weight=p[f"{name}.scale"], bias=p[f"{name}.bias"], eps=IN_EPSILON)
 
 
-def generator_forward(p, x: torch.Tensor, q: int = 3) -> dict[str, torch.Tensor]:
+def plain_conv(p, name: str, x: torch.Tensor, k: int, stride: int, padding: str, bias: bool):
+    """emitConv with a plain spec (compact CNN): weight `<name>.weight`, bias `<name>.bias`."""
+    if padding == "same":
+        t, b = same_pads(int(x.shape[2]), k, stride)
+        left, right = same_pads(int(x.shape[3]), k, stride)
+        if t or b or left or right:
+            x = F.pad(x, (left, right, t, b))
+    return F.conv2d(x, p[f"{name}.weight"], p[f"{name}.bias"] if bias else None, stride=stride)
+
+
+def plain_conv_t(p, name: str, x: torch.Tensor, k: int, stride: int, bias: bool):
+    """emitConvT with a plain spec: full transposed conv cropped [b, total-b] (see op_conv_t)."""
+    y = F.conv_transpose2d(x, p[f"{name}.weight"], p[f"{name}.bias"] if bias else None, stride=stride)
+    total = max(k - stride, 0)
+    before = total // 2
+    after = total - before
+    h, w_ = int(y.shape[2]), int(y.shape[3])
+    return y[:, :, before : h - after, before : w_ - after]
+
+
+def compact_generator_forward(p, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """compactGenerator.forward (ReLU, resBlockRelu without a final activation)."""
+    h = torch.relu(instance_norm(p, "enc.norm", plain_conv(p, "enc", x, 3, 2, "same", False)))
+    r = F.pad(h, (1, 1, 1, 1), mode="reflect")
+    r = torch.relu(instance_norm(p, "res.norm1", plain_conv(p, "res.conv1", r, 3, 1, "valid", False)))
+    r = F.pad(r, (1, 1, 1, 1), mode="reflect")
+    r = instance_norm(p, "res.norm2", plain_conv(p, "res.conv2", r, 3, 1, "valid", False))
+    h = h + r
+    pooled = torch.amax(h, dim=(2, 3))
+    logits = pooled @ p["classifier.weight"] + p["classifier.bias"]
+    probabilities = torch.softmax(logits, dim=1)
+    output = torch.tanh(plain_conv_t(p, "dec", h, 3, 2, True))
+    return {"output": output, "logits": logits, "probabilities": probabilities, "features": h}
+
+
+def compact_discriminator_forward(p, x: torch.Tensor) -> torch.Tensor:
+    """compactDiscriminator.forward: no activation after c3."""
+    h = F.leaky_relu(plain_conv(p, "c1", x, 4, 2, "same", True), LEAKY_ALPHA)
+    h = F.leaky_relu(instance_norm(p, "c2.norm", plain_conv(p, "c2", h, 4, 4, "same", False)), LEAKY_ALPHA)
+    return plain_conv(p, "c3", h, 4, 1, "same", True)
+
+
+def generator_forward(p, x: torch.Tensor, q: int = 3, arch: str = "operational") -> dict[str, torch.Tensor]:
     """operationalGenerator.forward: returns output (restored), logits, probabilities, features."""
+    if arch != "operational":
+        _check_arch(arch)
+        return compact_generator_forward(p, x)
     h = instance_norm(p, "enc.norm", op_conv(p, "enc", x, q, 3, 2, "same", False))
     r = F.pad(torch.tanh(h), (1, 1, 1, 1), mode="reflect")
     r = torch.tanh(instance_norm(p, "res.norm1", op_conv(p, "res.conv1", r, q, 3, 1, "valid", False)))
@@ -285,8 +353,11 @@ def generator_forward(p, x: torch.Tensor, q: int = 3) -> dict[str, torch.Tensor]
     return {"output": output, "logits": logits, "probabilities": probabilities, "features": h}
 
 
-def discriminator_forward(p, x: torch.Tensor, q: int = 3) -> torch.Tensor:
+def discriminator_forward(p, x: torch.Tensor, q: int = 3, arch: str = "operational") -> torch.Tensor:
     """operationalDiscriminator.forward: patch scores."""
+    if arch != "operational":
+        _check_arch(arch)
+        return compact_discriminator_forward(p, x)
     h = F.leaky_relu(op_conv(p, "c1", x, q, 4, 2, "same", True), LEAKY_ALPHA)
     h = F.leaky_relu(instance_norm(p, "c2.norm", op_conv(p, "c2", h, q, 4, 4, "same", False)), LEAKY_ALPHA)
     h = F.leaky_relu(op_conv(p, "c3", h, q, 4, 1, "same", True), LEAKY_ALPHA)
@@ -310,17 +381,17 @@ def cross_entropy(logits: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
     return -torch.sum(torch.log_softmax(logits, dim=1) * one_hot) / n
 
 
-def generator_objective(g_a2b, g_b2a, d_a, d_b, A, B, label_a, label_b, q=3, w=REFERENCE_WEIGHTS):
+def generator_objective(g_a2b, g_b2a, d_a, d_b, A, B, label_a, label_b, q=3, w=REFERENCE_WEIGHTS, arch="operational"):
     """buildGeneratorStep objective. Returns (total, terms dict, A2B output, B2A output, A2B probs)."""
-    a2b = generator_forward(g_a2b, A, q)
-    b2a = generator_forward(g_b2a, B, q)
-    a2b2a = generator_forward(g_b2a, a2b["output"], q)
-    b2a2b = generator_forward(g_a2b, b2a["output"], q)
-    a2a = generator_forward(g_b2a, A, q)
-    b2b = generator_forward(g_a2b, B, q)
+    a2b = generator_forward(g_a2b, A, q, arch)
+    b2a = generator_forward(g_b2a, B, q, arch)
+    a2b2a = generator_forward(g_b2a, a2b["output"], q, arch)
+    b2a2b = generator_forward(g_a2b, b2a["output"], q, arch)
+    a2a = generator_forward(g_b2a, A, q, arch)
+    b2b = generator_forward(g_a2b, B, q, arch)
     terms = {
-        "A2B_g_loss": mse_to_constant(discriminator_forward(d_b, a2b["output"], q), 1.0),
-        "B2A_g_loss": mse_to_constant(discriminator_forward(d_a, b2a["output"], q), 1.0),
+        "A2B_g_loss": mse_to_constant(discriminator_forward(d_b, a2b["output"], q, arch), 1.0),
+        "B2A_g_loss": mse_to_constant(discriminator_forward(d_a, b2a["output"], q, arch), 1.0),
         "A2B2A_cycle_loss": l1_loss(A, a2b2a["output"]),
         "B2A2B_cycle_loss": l1_loss(B, b2a2b["output"]),
         "A2A_id_loss": l1_loss(A, a2a["output"]),
@@ -340,13 +411,13 @@ def generator_objective(g_a2b, g_b2a, d_a, d_b, A, B, label_a, label_b, q=3, w=R
     return total, terms, a2b["output"], b2a["output"], a2b["probabilities"]
 
 
-def discriminator_objective(d_a, d_b, A, B, A2B, B2A, q=3):
+def discriminator_objective(d_a, d_b, A, B, A2B, B2A, q=3, arch="operational"):
     """buildDiscriminatorStep objective. Returns (total, terms dict)."""
     terms = {
-        "A_d_loss": mse_to_constant(discriminator_forward(d_a, A, q), 1.0),
-        "B2A_d_loss": mse_to_constant(discriminator_forward(d_a, B2A, q), 0.0),
-        "B_d_loss": mse_to_constant(discriminator_forward(d_b, B, q), 1.0),
-        "A2B_d_loss": mse_to_constant(discriminator_forward(d_b, A2B, q), 0.0),
+        "A_d_loss": mse_to_constant(discriminator_forward(d_a, A, q, arch), 1.0),
+        "B2A_d_loss": mse_to_constant(discriminator_forward(d_a, B2A, q, arch), 0.0),
+        "B_d_loss": mse_to_constant(discriminator_forward(d_b, B, q, arch), 1.0),
+        "A2B_d_loss": mse_to_constant(discriminator_forward(d_b, A2B, q, arch), 0.0),
     }
     total = (terms["A_d_loss"] + terms["B2A_d_loss"]) + (terms["B_d_loss"] + terms["A2B_d_loss"])
     return total, terms

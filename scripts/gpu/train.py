@@ -1,13 +1,29 @@
 #!/usr/bin/env python3
-"""Short GPU training run of R2C-GAN (operational, Q=3) whose weights the TS engine imports.
+"""Short GPU training run of R2C-GAN (operational Q=3, or the compact CNN) whose weights the TS
+engine imports.
 
-  python3 scripts/gpu/train.py --parity --out OUT [--seed S]
+  python3 scripts/gpu/train.py --parity --out OUT [--seed S] [--arch A]
       CPU float32 forward of G and D (engine init from the seed, biases/scales perturbed) on two fixed
       ramp images; writes OUT/parity.bin + OUT/parity.json for import-weights.ts --parity.
   python3 scripts/gpu/train.py --data .gpu-data --out OUT --minutes M [--batch 1] [--seed S]
       trains until M minutes after this process started (or SIGTERM/SIGINT), writing
-      OUT/metrics.jsonl and checkpoints OUT/g_a2b.bin/.json (+ g_b2a, d_a, d_b with --save-nets all):
-      first after --first-checkpoint seconds, then every --checkpoint-every seconds, and at the end.
+      OUT/metrics.jsonl and checkpoints OUT/g_a2b.bin/.json (+ OUT/state.bin/.json with --save-nets
+      all): first after --first-checkpoint seconds, then every --checkpoint-every seconds, and at the end.
+  ... --resume DIR   continues from DIR/state.json + DIR/g_a2b.json (written with --save-nets all).
+
+--arch operational (default; --q 3) or convolutional-light (nets.ts compactGenerator/Discriminator).
+
+Resumable state (--save-nets all), kept to 2 extra files so a device run returns at most 8 files:
+  g_a2b.bin   G_A2B weights, float32 (the same file import-weights.ts reads);
+  state.bin   G_B2A, D_A, D_B weights in float32, then the generators' Adam moments m and v in
+              bfloat16 (float32's exponent range, so tiny v does not underflow as it would in float16;
+              8-bit mantissa, a ~0.4% relative rounding of the moments, once per resume);
+  state.json  configs, step counters, tensor table, sha256 of state.bin AND of the g_a2b.bin it pairs
+              with (a resume refuses a mismatched pair).
+  The discriminators' Adam moments are NOT stored (Q=3 would need ~20 MB with them, over the 16 MiB
+  per-file limit): on resume the D optimiser restarts (zero moments, step 0, so its bias correction
+  restarts too). The generators' Adam step and the training step counter continue. The image pools
+  start empty and the data order / augmentation RNGs are reseeded from (seed, step).
 
 Semantics (network, losses, Adam) are in r2c_torch.py; degradation in degrade_torch.py.
 Batch size 1 is the reference; a larger --batch trades updates for images/s (losses are means, as in
@@ -40,6 +56,7 @@ import degrade_torch  # noqa: E402
 import r2c_torch as R  # noqa: E402
 
 WEIGHTS_FORMAT = "r2c-gan-weights/1"
+STATE_FORMAT = "r2c-gan-train-state/1"
 PARITY_FORMAT = "r2c-gan-parity/1"
 # Seed offsets per network: G_A2B = seed, G_B2A = seed + 1, D_A = seed + 2, D_B = seed + 3.
 NETS = {"g_a2b": ("G_A2B", "generator", 0), "g_b2a": ("G_B2A", "generator", 1),
@@ -86,7 +103,7 @@ def step_parity(args, g_specs, d_specs, g_np, d_np, a_np, tensors) -> dict:
     """One generator step then one discriminator step (batch 1, empty pools, Adam step 0) on fixed
     inputs: records the loss terms, the gradients and the updated parameters, to compare with the
     engine's buildGeneratorStep/buildDiscriminatorStep graphs. G_A2B = G/ and D_A = D/ weights."""
-    q = args.q
+    q, arch = args.q, args.arch
     b_np = np.ascontiguousarray(a_np[:, :, ::-1, :] * 0.9, dtype=np.float32)
     label_a, label_b = np.array([[0.0, 1.0]], np.float32), np.array([[1.0, 0.0]], np.float32)
     weights = {"G_A2B": g_np, "G_B2A": perturbed_init(g_specs, args.seed + 1),
@@ -108,11 +125,13 @@ def step_parity(args, g_specs, d_specs, g_np, d_np, a_np, tensors) -> dict:
         specs = g_specs if phase == "G" else d_specs
         plist = [P[n][s.name] for n in nets for s in specs]
         if phase == "G":
-            total, terms, a2b, b2a, _ = R.generator_objective(P["G_A2B"], P["G_B2A"], P["D_A"], P["D_B"], A, B, la, lb, q)
+            total, terms, a2b, b2a, _ = R.generator_objective(P["G_A2B"], P["G_B2A"], P["D_A"], P["D_B"], A, B, la, lb, q,
+                                                                 arch=arch)
             fakes = (a2b.detach(), b2a.detach())
         else:
             pool_a2b, pool_b2a = R.ImagePool(50), R.ImagePool(50)  # empty pools return their input
-            total, terms = R.discriminator_objective(P["D_A"], P["D_B"], A, B, pool_a2b(fakes[0]), pool_b2a(fakes[1]), q)
+            total, terms = R.discriminator_objective(P["D_A"], P["D_B"], A, B, pool_a2b(fakes[0]), pool_b2a(fakes[1]), q,
+                                                     arch=arch)
         grads = torch.autograd.grad(total, plist)
         R.KerasAdam(plist, lr=lr, **_adam_kw()).step(grads)
         tensors.append((f"step/{phase}/total", total.detach().numpy().reshape(())))
@@ -131,8 +150,8 @@ def step_parity(args, g_specs, d_specs, g_np, d_np, a_np, tensors) -> dict:
 
 def run_parity(args) -> int:
     torch.set_num_threads(max(1, min(16, os.cpu_count() or 1)))
-    q, width = args.q, args.width
-    g_specs, d_specs = R.generator_specs(q, 1, width), R.discriminator_specs(q, 1, width)
+    q, width, arch = args.q, args.width, args.arch
+    g_specs, d_specs = R.generator_specs(q, 1, width, arch), R.discriminator_specs(q, 1, width, arch)
     g_seed, d_seed = args.seed, args.seed + 2
     g_np, d_np = perturbed_init(g_specs, g_seed), perturbed_init(d_specs, d_seed)
     g = R.to_torch_params(g_np, "cpu", requires_grad=False)
@@ -146,8 +165,8 @@ def run_parity(args) -> int:
     with torch.no_grad():
         for i, x_np in enumerate(inputs):
             x = torch.from_numpy(x_np)
-            r = R.generator_forward(g, x, q)
-            dout = R.discriminator_forward(d, x, q)
+            r = R.generator_forward(g, x, q, arch)
+            dout = R.discriminator_forward(d, x, q, arch)
             tensors.append((f"input/{i}", x_np))
             for key in ("output", "logits", "probabilities", "features"):
                 tensors.append((f"G/{key}/{i}", r[key].numpy()))
@@ -168,8 +187,8 @@ def run_parity(args) -> int:
         "format": PARITY_FORMAT,
         "seeds": {"generator": g_seed, "discriminator": d_seed},
         "perturbed": "zeros/ones params += 0.1*sin(0.7*i + 1.3*k + 0.5), k = param index",
-        "generator": R.net_config("generator", q, 1, width),
-        "discriminator": R.net_config("discriminator", q, 1, width),
+        "generator": R.net_config("generator", q, 1, width, arch),
+        "discriminator": R.net_config("discriminator", q, 1, width, arch),
         "inputs": len(inputs),
         "step": step_meta,
         "device": "cpu",
@@ -287,9 +306,47 @@ def _on_signal(signum, _frame):
     print(f"received signal {signum}: stopping after this step", flush=True)
 
 
-def save_checkpoint(out_dir, nets_to_save, params, specs_of, info) -> bool:
-    """Writes <net>.bin + <net>.json per net; refuses non-finite weights. Never raises."""
+def _bf16_bytes(t: torch.Tensor) -> bytes:
+    return np.ascontiguousarray(t.detach().to("cpu", torch.bfloat16).view(torch.int16).numpy(), dtype="<i2").tobytes()
+
+
+def _state_blob(params, specs_of, g_opt, info):
+    """state.bin contents + rows: G_B2A, D_A, D_B weights (float32), G Adam m, v (bfloat16)."""
+    chunks, rows, offset = [], [], 0
+
+    def add(name, t, dtype):
+        nonlocal offset
+        b = _bf16_bytes(t) if dtype == "bfloat16" else np.ascontiguousarray(
+            t.detach().to("cpu", torch.float32).numpy(), dtype="<f4").tobytes()
+        rows.append({"name": name, "dtype": dtype, "shape": list(t.shape), "offset": offset, "length": int(t.numel())})
+        chunks.append(b)
+        offset += len(b)
+
+    for key in ("g_b2a", "d_a", "d_b"):
+        net_name, role, _ = NETS[key]
+        for s in specs_of[role]:
+            add(f"{net_name}/{s.name}", params[key][s.name], "float32")
+    i = 0
+    for key in ("g_a2b", "g_b2a"):
+        net_name = NETS[key][0]
+        for s in specs_of["generator"]:
+            add(f"adam.m/{net_name}/{s.name}", g_opt.m[i], "bfloat16")
+            add(f"adam.v/{net_name}/{s.name}", g_opt.v[i], "bfloat16")
+            i += 1
+    return b"".join(chunks), rows
+
+
+def save_checkpoint(out_dir, nets_to_save, params, specs_of, info, g_opt=None, d_opt=None) -> bool:
+    """Writes <net>.bin + <net>.json per net (+ state.bin/.json when g_opt is given, after g_a2b);
+    refuses non-finite weights. Never raises."""
     try:
+        arch = info["config"]["arch"]
+        for key in list(NETS) if g_opt is not None else nets_to_save:
+            for s in specs_of[NETS[key][1]]:
+                if not bool(torch.isfinite(params[key][s.name]).all()):
+                    log(f"checkpoint skipped: {NETS[key][0]} parameter {s.name} is not finite")
+                    return False
+        g_a2b_sha = None
         for key in nets_to_save:
             net_name, role, _ = NETS[key]
             specs = specs_of[role]
@@ -302,7 +359,7 @@ def save_checkpoint(out_dir, nets_to_save, params, specs_of, info) -> bool:
             meta = {
                 "format": WEIGHTS_FORMAT,
                 "net": net_name,
-                "config": R.net_config(role, info["config"]["q"], 1, info["config"]["width"]),
+                "config": R.net_config(role, info["config"]["q"], 1, info["config"]["width"], arch),
                 "dtype": "float32",
                 "byteOrder": "little",
                 "bin": f"{key}.bin",
@@ -317,7 +374,34 @@ def save_checkpoint(out_dir, nets_to_save, params, specs_of, info) -> bool:
             }
             write_atomic(os.path.join(out_dir, f"{key}.bin"), blob)
             write_atomic(os.path.join(out_dir, f"{key}.json"), json.dumps(meta, indent=1).encode())
-        log(f"checkpoint at step {info['steps']} ({', '.join(nets_to_save)})")
+            if key == "g_a2b":
+                g_a2b_sha = meta["sha256"]
+        if g_opt is not None:
+            blob, rows = _state_blob(params, specs_of, g_opt, info)
+            c = info["config"]
+            meta = {
+                "format": STATE_FORMAT,
+                "arch": arch,
+                "generator": R.net_config("generator", c["q"], 1, c["width"], arch),
+                "discriminator": R.net_config("discriminator", c["q"], 1, c["width"], arch),
+                "steps": info["steps"],
+                "seconds": round(info["seconds"], 1),
+                "final": info.get("final", False),
+                "gAdamStep": g_opt.step_count,
+                "dAdamStep": d_opt.step_count if d_opt is not None else None,
+                "dAdamStored": False,
+                "g_a2b": {"json": "g_a2b.json", "bin": "g_a2b.bin", "sha256": g_a2b_sha},
+                "train": c,
+                "bin": "state.bin",
+                "totalBytes": len(blob),
+                "sha256": hashlib.sha256(blob).hexdigest(),
+                "note": "G_A2B weights are g_a2b.bin; D Adam moments are not stored (D optimiser restarts); "
+                        "adam.* rows are bfloat16 (upper 16 bits of float32), little-endian",
+                "tensors": rows,
+            }
+            write_atomic(os.path.join(out_dir, "state.bin"), blob)
+            write_atomic(os.path.join(out_dir, "state.json"), json.dumps(meta, indent=1).encode())
+        log(f"checkpoint at step {info['steps']} ({', '.join(nets_to_save)}{' + state' if g_opt else ''})")
         return True
     except Exception:  # a failed write must not end the run
         log("checkpoint write FAILED:\n" + traceback.format_exc())
@@ -356,21 +440,40 @@ def run_training(args) -> int:
         raise RuntimeError(f"stored images are {tuple(images.shape[2:])}, smaller than the crop {size}")
     log(f"data: {int(images.shape[0])} images {tuple(images.shape[2:])}, poor {len(poor)}, good {len(good)}")
 
-    q, width = args.q, args.width
-    specs_of = {"generator": R.generator_specs(q, 1, width), "discriminator": R.discriminator_specs(q, 1, width)}
+    q, width, arch = args.q, args.width, args.arch
+    specs_of = {"generator": R.generator_specs(q, 1, width, arch),
+                "discriminator": R.discriminator_specs(q, 1, width, arch)}
+    resume = load_resume(args.resume, specs_of, args) if args.resume else None
     params = {}
     for key, (_, role, offset) in NETS.items():
-        params[key] = R.to_torch_params(R.init_weights_numpy(specs_of[role], args.seed + offset), device)
+        w = resume["weights"][key] if resume else R.init_weights_numpy(specs_of[role], args.seed + offset)
+        params[key] = R.to_torch_params(w, device)
     g_list = [params[k][s.name] for k in ("g_a2b", "g_b2a") for s in specs_of["generator"]]
     d_list = [params[k][s.name] for k in ("d_a", "d_b") for s in specs_of["discriminator"]]
     g_opt = R.KerasAdam(g_list, lr=args.lr, **_adam_kw())
     d_opt = R.KerasAdam(d_list, lr=args.lr, **_adam_kw())
+    start_step = 0
+    poor_rng, good_rng = random.Random(args.seed + 10), random.Random(args.seed + 11)
+    if resume:
+        start_step = resume["steps"]
+        g_opt.step_count = resume["gAdamStep"]
+        with torch.no_grad():
+            for i, (m, v) in enumerate(resume["g_moments"]):
+                g_opt.m[i].copy_(m.to(device))
+                g_opt.v[i].copy_(v.to(device))
+        # A fresh data order and augmentation stream, not a replay of the first run's.
+        rng = random.Random(f"{args.seed}/{start_step}")
+        np_rng = np.random.default_rng([args.seed, start_step])
+        poor_rng, good_rng = random.Random(f"{args.seed}/{start_step}/poor"), random.Random(f"{args.seed}/{start_step}/good")
+        log(f"resumed from {args.resume}: step {start_step}, G Adam step {g_opt.step_count}, "
+            f"D Adam restarted, pools empty")
     pool_a2b, pool_b2a = R.ImagePool(args.pool, np_rng), R.ImagePool(args.pool, np_rng)
-    poor_cycle, good_cycle = Cycler(poor, random.Random(args.seed + 10)), Cycler(good, random.Random(args.seed + 11))
+    poor_cycle, good_cycle = Cycler(poor, poor_rng), Cycler(good, good_rng)
     eye = torch.eye(2, device=device)
-    nets_to_save = list(NETS) if args.save_nets == "all" else ["g_a2b"]
+    nets_to_save = ["g_a2b"]
+    save_state = args.save_nets == "all"
     config = {
-        "q": q, "width": width, "size": size, "batch": args.batch, "lr": args.lr, "adam": R.REFERENCE_ADAM,
+        "arch": arch, "resumedFrom": {"dir": args.resume, "step": start_step} if resume else None, "q": q, "width": width, "size": size, "batch": args.batch, "lr": args.lr, "adam": R.REFERENCE_ADAM,
         "lossWeights": R.REFERENCE_WEIGHTS, "pool": args.pool, "seed": args.seed,
         "seedOffsets": {k: v[2] for k, v in NETS.items()}, "jitterMax": args.jitter_max,
         "tf32": device.type == "cuda" and not args.no_tf32, "device": str(device),
@@ -381,7 +484,7 @@ def run_training(args) -> int:
     metrics_path = os.path.join(args.out, "metrics.jsonl")
     metrics_file = open(metrics_path, "a", buffering=1)
 
-    step = 0
+    step = start_step
     train_start = time.monotonic()
     last_ckpt = train_start
     first_done = False
@@ -404,6 +507,9 @@ def run_training(args) -> int:
             if now >= deadline:
                 Stop.reason = "time limit"
                 break
+            if args.max_steps and step >= args.max_steps:
+                Stop.reason = "max steps"
+                break
             pi, gi = poor_cycle.take(args.batch), good_cycle.take(args.batch)
             A01 = augment(images, pi, size, args.jitter_max, rng)
             A01, _ = degrade_torch.degrade_batch(A01, rng)
@@ -412,13 +518,13 @@ def run_training(args) -> int:
             la, lb = eye[labels[pi]], eye[labels[gi]]
 
             g_total, g_terms, a2b, b2a, a2b_prob = R.generator_objective(
-                params["g_a2b"], params["g_b2a"], params["d_a"], params["d_b"], A, B, la, lb, q)
+                params["g_a2b"], params["g_b2a"], params["d_a"], params["d_b"], A, B, la, lb, q, arch=arch)
             g_grads = torch.autograd.grad(g_total, g_list)
             g_opt.step(g_grads)
             del g_grads
 
             d_total, d_terms = R.discriminator_objective(
-                params["d_a"], params["d_b"], A, B, pool_a2b(a2b.detach()), pool_b2a(b2a.detach()), q)
+                params["d_a"], params["d_b"], A, B, pool_a2b(a2b.detach()), pool_b2a(b2a.detach()), q, arch=arch)
             d_grads = torch.autograd.grad(d_total, d_list)
             d_opt.step(d_grads)
             del d_grads
@@ -431,7 +537,7 @@ def run_training(args) -> int:
                 correct += (a2b_prob.argmax(1) == labels[pi]).sum()
                 seen += len(pi)
 
-            if step % args.log_every == 0 or step == 1:
+            if step % args.log_every == 0 or step == start_step + 1:
                 t = time.monotonic()
                 row = {k: float(v) / window_steps for k, v in sums.items()}
                 row.update({"step": step, "seconds": round(t - train_start, 2),
@@ -451,17 +557,75 @@ def run_training(args) -> int:
             t = time.monotonic()
             if (not first_done and t - train_start >= args.first_checkpoint) or (
                     t - last_ckpt >= args.checkpoint_every):
-                save_checkpoint(args.out, nets_to_save, params, specs_of, info())
+                save_checkpoint(args.out, nets_to_save, params, specs_of, info(),
+                                g_opt if save_state else None, d_opt)
                 first_done, last_ckpt = True, time.monotonic()
     except Exception:
         log("training step FAILED:\n" + traceback.format_exc())
         status = 2
     finally:
         log(f"stopping at step {step} ({Stop.reason or 'error'})")
-        if step > 0:
-            save_checkpoint(args.out, nets_to_save, params, specs_of, info(final=True))
+        if step > start_step:
+            save_checkpoint(args.out, nets_to_save, params, specs_of, info(final=True),
+                            g_opt if save_state else None, d_opt)
         metrics_file.close()
     return status
+
+
+def _read_checked(path: str, size: int, sha256: str) -> bytes:
+    with open(path, "rb") as f:
+        blob = f.read()
+    if len(blob) != size or hashlib.sha256(blob).hexdigest() != sha256:
+        raise RuntimeError(f"{path}: {len(blob)} bytes / sha256 do not match its manifest (expected {size} bytes)")
+    return blob
+
+
+def load_resume(resume_dir: str, specs_of, args) -> dict:
+    """Reads DIR/state.json + state.bin + g_a2b.json/.bin; checks format, config, shapes, hashes."""
+    state_path = os.path.join(resume_dir, "state.json")
+    with open(state_path) as f:
+        meta = json.load(f)
+    if meta.get("format") != STATE_FORMAT:
+        raise RuntimeError(f"{state_path}: format {meta.get('format')!r}, expected {STATE_FORMAT}")
+    want = R.net_config("generator", args.q, 1, args.width, args.arch)
+    if meta["generator"] != want:
+        raise RuntimeError(f"{state_path}: checkpoint generator is {meta['generator']}, this run asks for {want} "
+                           "(pass the same --arch/--q/--width)")
+    blob = _read_checked(os.path.join(resume_dir, meta["bin"]), meta["totalBytes"], meta["sha256"])
+    g_meta_path = os.path.join(resume_dir, meta["g_a2b"]["json"])
+    with open(g_meta_path) as f:
+        g_meta = json.load(f)
+    if g_meta.get("sha256") != meta["g_a2b"]["sha256"] or g_meta.get("steps") != meta["steps"]:
+        raise RuntimeError(f"{g_meta_path} is not the checkpoint {state_path} pairs with (sha256/steps differ)")
+    g_blob = _read_checked(os.path.join(resume_dir, meta["g_a2b"]["bin"]), g_meta["totalBytes"], g_meta["sha256"])
+    rows = {r["name"]: r for r in meta["tensors"]}
+
+    def read(name: str, shape) -> np.ndarray:
+        r = rows.get(name)
+        if r is None:
+            raise RuntimeError(f"{state_path} has no tensor {name}")
+        if tuple(r["shape"]) != tuple(shape):
+            raise RuntimeError(f"{state_path}: {name} has shape {r['shape']}, expected {list(shape)}")
+        if r["dtype"] == "float32":
+            return np.frombuffer(blob, "<f4", r["length"], r["offset"]).reshape(shape).copy()
+        raw = np.frombuffer(blob, "<i2", r["length"], r["offset"]).copy()
+        return torch.from_numpy(raw).view(torch.bfloat16).float().reshape(shape)
+
+    weights = {}
+    g_rows = {r["name"]: r for r in g_meta["params"]}
+    weights["g_a2b"] = {}
+    for s in specs_of["generator"]:
+        r = g_rows.get(s.name)
+        if r is None or tuple(r["shape"]) != tuple(s.shape):
+            raise RuntimeError(f"{g_meta_path}: parameter {s.name} missing or with the wrong shape")
+        weights["g_a2b"][s.name] = np.frombuffer(g_blob, "<f4", r["length"], r["offset"]).reshape(s.shape).copy()
+    for key in ("g_b2a", "d_a", "d_b"):
+        net_name, role, _ = NETS[key]
+        weights[key] = {s.name: read(f"{net_name}/{s.name}", s.shape) for s in specs_of[role]}
+    g_moments = [(read(f"adam.m/{NETS[k][0]}/{s.name}", s.shape), read(f"adam.v/{NETS[k][0]}/{s.name}", s.shape))
+                 for k in ("g_a2b", "g_b2a") for s in specs_of["generator"]]
+    return {"weights": weights, "g_moments": g_moments, "steps": int(meta["steps"]),
+            "gAdamStep": int(meta["gAdamStep"])}
 
 
 def _adam_kw():
@@ -476,7 +640,8 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=5.0, help="wall clock, counted from process start")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--q", type=int, default=3)
+    ap.add_argument("--arch", choices=list(R.ARCHS), default="operational")
+    ap.add_argument("--q", type=int, default=3, help="operational order (ignored by convolutional-light: q = 1)")
     ap.add_argument("--width", type=int, default=64, help="engine NetConfig.width (64 = the reference)")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--lr", type=float, default=R.REFERENCE_LR)
@@ -486,12 +651,18 @@ def main() -> int:
     ap.add_argument("--first-checkpoint", type=float, default=60.0)
     ap.add_argument("--checkpoint-every", type=float, default=120.0)
     ap.add_argument("--save-nets", choices=["g_a2b", "all"], default="all")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop at this total step count (0 = no limit)")
+    ap.add_argument("--resume", default=None, help="folder holding state.json/.bin + g_a2b.json/.bin")
     ap.add_argument("--no-tf32", action="store_true")
     ap.add_argument("--parity", action="store_true")
     ap.add_argument("--parity-step", action="store_true", help="with --parity: also one G and one D step")
     args = ap.parse_args()
     if args.size % 8 != 0 or args.batch < 1 or args.minutes <= 0:
         ap.error("--size must be a multiple of 8, --batch >= 1, --minutes > 0")
+    if args.arch != "operational":
+        args.q = 1
+    if args.resume and args.save_nets != "all":
+        ap.error("--resume needs --save-nets all (otherwise the run could not be resumed again)")
     log(f"python {sys.version.split()[0]}, torch {torch.__version__}, numpy {np.__version__}")
     if args.parity:
         return run_parity(args)

@@ -1,0 +1,187 @@
+// scripts/gpu/train.py on CPU with tiny nets: the compact CNN ('convolutional-light') trains, writes
+// the resumable checkpoint (g_a2b + state), resumes from it, refuses a mismatched resume, and its
+// PyTorch mirror matches the engine (import-weights.ts parity). Needs a Python with torch + numpy
+// (R2C_TORCH_PYTHON, or python3 on PATH); skips with a reason otherwise.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { checkParity, formatParity, importGenerator } from '../../../scripts/gpu/import-weights.ts';
+import { repoRoot } from '../../helpers/paths.ts';
+
+function findTorchPython(): string | undefined {
+  const candidates = [process.env['R2C_TORCH_PYTHON'], 'python3', '/usr/bin/python3', 'python'];
+  for (const py of candidates) {
+    if (!py) continue;
+    const r = spawnSync(py, ['-c', 'import torch, numpy'], { stdio: 'ignore', timeout: 60_000 });
+    if (r.status === 0) return py;
+  }
+  return undefined;
+}
+
+const python = findTorchPython();
+const skip = python ? false : 'no Python with torch and numpy here (set R2C_TORCH_PYTHON to run this check)';
+const trainPy = join(repoRoot, 'scripts', 'gpu', 'train.py');
+
+function runTrain(args: string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python as string, [trainPy, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += String(d);
+    });
+    child.stderr.on('data', (d) => {
+      output += String(d);
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+/** 8 synthetic 40x40 gray images, 4 per domain, both classes. */
+async function writeTinyData(dir: string): Promise<void> {
+  await mkdir(join(dir, 'images'), { recursive: true });
+  const lines = ['file,label,class_index,domain,id'];
+  for (let i = 0; i < 8; i++) {
+    const px = Buffer.alloc(40 * 40);
+    for (let j = 0; j < px.length; j++) px[j] = (j * (i + 3) + i * 17) % 256;
+    const file = `images/${i}.png`;
+    await sharp(px, { raw: { width: 40, height: 40, channels: 1 } })
+      .png()
+      .toFile(join(dir, file));
+    const cls = i % 2;
+    lines.push(`${file},${cls ? 'COVID-19' : 'normal'},${cls},${i < 4 ? 'poor' : 'good'},s${i}`);
+  }
+  await writeFile(join(dir, 'labels.csv'), `${lines.join('\n')}\n`);
+}
+
+interface StateMeta {
+  format: string;
+  arch: string;
+  steps: number;
+  gAdamStep: number;
+  dAdamStored: boolean;
+  totalBytes: number;
+  g_a2b: { sha256: string };
+  train: { resumedFrom: { step: number } | null };
+  tensors: { name: string; dtype: string }[];
+}
+
+const readState = async (dir: string) =>
+  JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as StateMeta;
+
+describe('train.py compact CNN: checkpoint, resume, parity', { skip }, () => {
+  let dir = '';
+  const common = ['--size', '32', '--width', '2', '--minutes', '2', '--log-every', '1', '--pool', '4'];
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'r2c-train-resume-'));
+    await writeTinyData(join(dir, 'data'));
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('trains 3 steps, resumes to 5 with the G Adam step carried on, refuses a mismatched arch', async () => {
+    const data = join(dir, 'data');
+    const first = await runTrain([
+      '--arch',
+      'convolutional-light',
+      '--data',
+      data,
+      '--out',
+      join(dir, 'run1'),
+      '--max-steps',
+      '3',
+      ...common,
+    ]);
+    assert.equal(first.status, 0, `first run failed:\n${first.output}`);
+    const s1 = await readState(join(dir, 'run1'));
+    assert.equal(s1.format, 'r2c-gan-train-state/1', 'state.json format');
+    assert.equal(s1.arch, 'convolutional-light', 'state.json records the arch');
+    assert.equal(s1.steps, 3, 'first run stops at --max-steps 3');
+    assert.equal(s1.gAdamStep, 3, 'one G Adam step per training step');
+    assert.equal(s1.dAdamStored, false, 'D Adam moments are documented as not stored');
+    assert.ok(
+      s1.tensors.some((t) => t.name === 'adam.v/G_B2A/res.conv1.weight' && t.dtype === 'bfloat16'),
+      'G Adam moments are stored as bfloat16 with plain compact names',
+    );
+    assert.ok(
+      !s1.tensors.some((t) => t.name.startsWith('G_A2B/')),
+      'G_A2B weights live in g_a2b.bin, not state.bin',
+    );
+    assert.equal((await stat(join(dir, 'run1', 'state.bin'))).size, s1.totalBytes, 'state.bin size');
+    const g1 = JSON.parse(await readFile(join(dir, 'run1', 'g_a2b.json'), 'utf8')) as {
+      sha256: string;
+      config: { kind: string; q: number };
+    };
+    assert.equal(s1.g_a2b.sha256, g1.sha256, 'state.json pairs with the g_a2b.bin written with it');
+    assert.deepEqual([g1.config.kind, g1.config.q], ['convolutional-light', 1], 'g_a2b.json config');
+
+    const second = await runTrain([
+      '--arch',
+      'convolutional-light',
+      '--resume',
+      join(dir, 'run1'),
+      '--data',
+      data,
+      '--out',
+      join(dir, 'run2'),
+      '--max-steps',
+      '5',
+      ...common,
+    ]);
+    assert.equal(second.status, 0, `resumed run failed:\n${second.output}`);
+    assert.match(second.output, /resumed from .*: step 3, G Adam step 3/, 'the resume is logged');
+    const s2 = await readState(join(dir, 'run2'));
+    assert.equal(s2.steps, 5, 'resumed run continues the step counter to 5');
+    assert.equal(s2.gAdamStep, 5, 'resumed run continues the G Adam step');
+    assert.equal(s2.train.resumedFrom?.step, 3, 'state.json records where it resumed from');
+    const metrics = (await readFile(join(dir, 'run2', 'metrics.jsonl'), 'utf8')).trim().split('\n');
+    assert.deepEqual(
+      metrics.map((l) => (JSON.parse(l) as { step: number }).step),
+      [4, 5],
+      'the resumed run logs steps 4 and 5 only',
+    );
+
+    const wrongArch = await runTrain([
+      '--resume',
+      join(dir, 'run1'),
+      '--data',
+      data,
+      '--out',
+      join(dir, 'run3'),
+      '--max-steps',
+      '4',
+      ...common,
+    ]);
+    assert.notEqual(wrongArch.status, 0, 'resuming a compact checkpoint as operational must fail');
+    assert.match(wrongArch.output, /checkpoint generator is .*convolutional-light/, 'names the mismatch');
+  });
+
+  test('the compact PyTorch mirror matches the engine (forward, step, init) and imports', async () => {
+    const out = join(dir, 'parity');
+    const r = await runTrain([
+      '--parity',
+      '--parity-step',
+      '--arch',
+      'convolutional-light',
+      '--width',
+      '4',
+      '--out',
+      out,
+    ]);
+    assert.equal(r.status, 0, `parity run failed:\n${r.output}`);
+    const report = await checkParity(out);
+    assert.ok(report.pass, `compact parity failed:\n${formatParity(report)}`);
+    assert.ok(
+      report.checks.some((c) => c.name.startsWith('D grads')),
+      'the parity report includes the training step',
+    );
+    const model = await importGenerator(join(dir, 'run1', 'g_a2b.json'), join(dir, 'compact.onnx'));
+    assert.equal(model.config.kind, 'convolutional-light', 'the imported model is the compact CNN');
+    assert.equal(model.steps, 3, 'the imported model carries the training step count');
+  });
+});
