@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { buildNetworkModel, readWeightsFromOnnx } from '../models/inference.ts';
 import { networkFromConfig } from '../models/nets.ts';
 import { processImages, readInput } from '../main/inference/batch.ts';
-import { resizeGray } from '../main/training/data/resize.ts';
+import { resizeGray } from '../main/util/resize.ts';
 import { readGrayImage, writeGrayPng } from '../main/util/image-io.ts';
 import { matMulCeiling, round, threads } from './measure.ts';
 import type { BenchContext } from './types.ts';

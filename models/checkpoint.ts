@@ -2,8 +2,9 @@
 // (temp file, fsync, rename, fsync dir) and verified with SHA-256 on load.
 // Layout: 8-byte magic, u32 LE header length, JSON header (space-padded to 4 bytes), float32 payload.
 import { createHash } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { writeFileAtomic } from '../main/util/atomic-write.ts';
 import { AppError } from '../main/util/errors.ts';
 import { buildInferenceModel } from './inference.ts';
 import { r2cGanNetworks } from './nets.ts';
@@ -109,30 +110,6 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
   return { config: header.config, state };
 }
 
-/** Writes atomically: a crash leaves either the old file or the new one, never a torn file. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
 export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void> {
   await writeFileAtomic(path, encodeCheckpoint(c));
 }
@@ -165,3 +142,5 @@ export function checkpointToInferenceModel(c: Checkpoint, which: 'G_A2B' | 'G_B2
   const prefix = c.config.mode === 'gan' ? `${which}/` : 'G/';
   return buildInferenceModel(generator, unprefixed(prefix, c.state.weights));
 }
+
+export { writeFileAtomic };

@@ -107,54 +107,47 @@ interface ConvSpec {
   bias: boolean;
 }
 
-/** Operational layer: one Conv over Concat([x, x^2, .., x^q]) with the q kernels concatenated on Cin. */
-function emitConv(ctx: BuildContext, name: string, x: Value, s: ConvSpec): Value {
+/**
+ * Operational layer: one (transposed) Conv over Concat([x, x^2, .., x^q]) with the q kernels
+ * concatenated along the kernel's input-channel axis (1 for Conv [out,in,..], 0 for ConvTranspose).
+ */
+function operationalOperands(ctx: BuildContext, name: string, x: Value, s: ConvSpec, inAxis: 0 | 1) {
   const { g } = ctx;
   const prefixes = s.plain ? [name] : Array.from({ length: s.q }, (_, i) => `${name}.q${i + 1}`);
-  const w =
-    prefixes.length === 1
-      ? ctx.param(`${prefixes[0]}.weight`)
-      : g.concat(
-          prefixes.map((p) => ctx.param(`${p}.weight`)),
-          1,
-        );
-  const xin = prefixes.length === 1 ? x : g.concat(powers(g, x, prefixes.length), 1);
+  const single = prefixes.length === 1;
+  const w = single
+    ? ctx.param(`${prefixes[0]}.weight`)
+    : g.concat(
+        prefixes.map((p) => ctx.param(`${p}.weight`)),
+        inAxis,
+      );
+  const xin = single ? x : g.concat(powers(g, x, prefixes.length), 1);
   const bias = s.bias
     ? sumParams(
         ctx,
         prefixes.map((p) => `${p}.bias`),
       )
     : undefined;
+  return { xin, w, bias };
+}
+
+function emitConv(ctx: BuildContext, name: string, x: Value, s: ConvSpec): Value {
+  const { xin, w, bias } = operationalOperands(ctx, name, x, s, 1);
   let pads = [0, 0, 0, 0];
   if (s.padding === 'same') {
     const [t, b] = padsFor(x.shape[2] as Dim, s.k, s.stride);
     const [l, r] = padsFor(x.shape[3] as Dim, s.k, s.stride);
     pads = [t, l, b, r];
   }
-  return g.conv(xin, w, bias, { strides: [s.stride, s.stride], pads });
+  return ctx.g.conv(xin, w, bias, { strides: [s.stride, s.stride], pads });
 }
 
 /** Keras Conv2DTranspose(k=3, stride 2, 'same'): output = 2x input; pads [0,0,1,1] in ONNX. */
 function emitConvT(ctx: BuildContext, name: string, x: Value, s: ConvSpec): Value {
-  const { g } = ctx;
-  const prefixes = s.plain ? [name] : Array.from({ length: s.q }, (_, i) => `${name}.q${i + 1}`);
-  const w =
-    prefixes.length === 1
-      ? ctx.param(`${prefixes[0]}.weight`)
-      : g.concat(
-          prefixes.map((p) => ctx.param(`${p}.weight`)),
-          0,
-        );
-  const xin = prefixes.length === 1 ? x : g.concat(powers(g, x, prefixes.length), 1);
-  const bias = s.bias
-    ? sumParams(
-        ctx,
-        prefixes.map((p) => `${p}.bias`),
-      )
-    : undefined;
+  const { xin, w, bias } = operationalOperands(ctx, name, x, s, 0);
   const total = Math.max(s.k - s.stride, 0);
   const before = Math.floor(total / 2);
-  return g.convTranspose(xin, w, bias, {
+  return ctx.g.convTranspose(xin, w, bias, {
     strides: [s.stride, s.stride],
     pads: [before, before, total - before, total - before],
   });

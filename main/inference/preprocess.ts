@@ -1,4 +1,4 @@
-import { resizeGray } from '../training/data/resize.ts';
+import { resizeGray } from '../util/resize.ts';
 import { AppError } from '../util/errors.ts';
 import { createGray, type GrayImage } from '../util/image.ts';
 

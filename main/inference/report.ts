@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { resizeGray } from '../training/data/resize.ts';
+import { resizeGray } from '../util/resize.ts';
 import type { GrayImage } from '../util/image.ts';
 
 /** Perceptually ordered heat colours (black → red → yellow → white), v in [0,1]. */

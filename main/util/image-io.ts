@@ -1,5 +1,5 @@
-import { rename, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { writeFileAtomic } from './atomic-write.ts';
 import { AppError } from './errors.ts';
 import type { GrayImage } from './image.ts';
 
@@ -36,13 +36,8 @@ export async function encodeGrayPng(image: GrayImage): Promise<Buffer> {
     .toBuffer();
 }
 
-/** Writes a file atomically: a reader never sees a half-written file. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(temp, bytes, { flush: true });
-  await rename(temp, path);
-}
-
 export async function writeGrayPng(path: string, image: GrayImage): Promise<void> {
   await writeFileAtomic(path, await encodeGrayPng(image));
 }
+
+export { writeFileAtomic };

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { loadItemImage, loadManifest } from '../../main/training/data/dataset.ts';
 import type { DatasetItem } from '../../main/training/data/dataset.ts';
 import { Rng } from '../../main/training/data/random.ts';
-import { resizeGray } from '../../main/training/data/resize.ts';
+import { resizeGray } from '../../main/util/resize.ts';
 import { splitGrouped, splitTrainValidation } from '../../main/training/data/split.ts';
 import { AppError } from '../../main/util/errors.ts';
 import type { GrayImage } from '../../main/util/image.ts';

@@ -3,10 +3,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sharedData } from '../../helpers/paths.ts';
 
 /** ../shared/data/dicom relative to the repository root. */
-export const dicomDir = fileURLToPath(new URL('../../../../shared/data/dicom/', import.meta.url));
+export const dicomDir = join(sharedData, 'dicom/');
 
 export function dicomPath(relativePath: string): string {
   return join(dicomDir, relativePath);

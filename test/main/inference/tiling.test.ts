@@ -8,7 +8,7 @@ import { initWeights, operationalGenerator } from '../../../models/nets.ts';
 import { toWorkingTensor } from '../../../main/inference/preprocess.ts';
 import { createInferenceService } from '../../../main/inference/service.ts';
 import { loadTiledModel, planTiles } from '../../../main/inference/tiling.ts';
-import { resizeGray } from '../../../main/training/data/resize.ts';
+import { resizeGray } from '../../../main/util/resize.ts';
 import { readGrayImage } from '../../../main/util/image-io.ts';
 import { requireSharedData } from '../../helpers/paths.ts';
 import { installTinyModel } from './fixtures.ts';

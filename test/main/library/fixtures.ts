@@ -5,10 +5,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sharedData } from '../../helpers/paths.ts';
 
 /** /work/shared/data (../shared/data from the repo root). */
-export const sharedDataDir = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
+export const sharedDataDir = sharedData;
 
 interface DcmjsData {
   DicomMetaDictionary: {

@@ -9,7 +9,7 @@ import {
   toModelRange,
 } from '../../../../main/training/data/augment.ts';
 import { Rng } from '../../../../main/training/data/random.ts';
-import { cropGray, flipHorizontal, resizeGray } from '../../../../main/training/data/resize.ts';
+import { cropGray, flipHorizontal, resizeGray } from '../../../../main/util/resize.ts';
 import type { GrayImage } from '../../../../main/util/image.ts';
 import { createGray } from '../../../../main/util/image.ts';
 

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sharedData } from '../../../helpers/paths.ts';
 
 /** /work/shared/data resolved from the repo root (tests never copy data into the repo). */
-export const sharedDataDir = fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
+export const sharedDataDir = sharedData;
 export const sharedManifest = join(sharedDataDir, 'MANIFEST.csv');
 
 /** A skip reason when the shared data set is absent, else false. */

@@ -1,5 +1,5 @@
-import type { GrayImage } from '../../util/image.ts';
-import { createGray } from '../../util/image.ts';
+import type { GrayImage } from './image.ts';
+import { createGray } from './image.ts';
 
 /**
  * Resampling on GrayImage in TypeScript rather than through sharp: the pipeline works on float data
