@@ -4,6 +4,7 @@ import { defaultModel, listModels } from '../inference/model-store.ts';
 import { createJobRunner, type JobRunner, type TransportFactory } from '../jobs/runner.ts';
 import { type Library, openLibrary } from '../library/index.ts';
 import { openReviewStore, type ReviewStore } from '../review/index.ts';
+import { createViewerService, type ViewerService } from '../viewer/service.ts';
 import { localModelsDir } from './paths.ts';
 
 export interface AppConfig {
@@ -39,6 +40,8 @@ export interface Services {
   library: Library;
   /** Reader studies (<dataDir>/reader-studies.sqlite). */
   review: ReviewStore;
+  /** Viewer images, analyses (restore + classify, stored for reuse), restored images, heat maps. */
+  viewer: ViewerService;
   /** Id of the default model, without loading it (null when none is installed). */
   defaultModelId(): Promise<string | null>;
   /**
@@ -71,6 +74,13 @@ export function createServices(config: AppConfig): Services {
     jobs,
     library,
     review,
+    viewer: createViewerService({
+      dataDir: config.dataDir,
+      shippedDir: config.modelsDir,
+      localDir,
+      library,
+      jobs,
+    }),
     async defaultModelId() {
       return defaultModel((await listModels(config.modelsDir, localDir)).models)?.card.id ?? null;
     },

@@ -18,6 +18,12 @@ export const channelNames = [
   'reviewResults',
   'reviewExportCsv',
   'getReviewImage',
+  'listModels',
+  'getViewerImage',
+  'listAnalyses',
+  'analyseImages',
+  'getRestoredImage',
+  'getHeatmap',
   'cancelJob',
 ] as const;
 export type ChannelName = (typeof channelNames)[number];

@@ -15,6 +15,7 @@ export type { AppliedVoi, DisplayOptions, Gray8Image, Lut, VoiFunction, Window }
 export {
   applyVoi,
   gray8ToGrayImage,
+  minMax,
   minMaxWindow,
   modalityTransform,
   readLutSequence,

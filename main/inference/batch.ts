@@ -1,6 +1,7 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import {
+  type DecodedFrame,
   type DicomHeader,
   decodeFrame,
   readDicomHeader,
@@ -94,7 +95,7 @@ export type BatchItem =
  * The models were trained on 8-bit PNGs (level / 255); a DICOM frame after VOI is continuous in
  * [0,1], so it is rounded to the same 256 levels to give the model exactly the inputs it was trained on.
  */
-function toTrainingLevels(image: GrayImage): GrayImage {
+export function toTrainingLevels(image: GrayImage): GrayImage {
   const data = new Float32Array(image.data.length);
   for (let i = 0; i < data.length; i++)
     data[i] = Math.round(Math.min(1, Math.max(0, image.data[i]!)) * 255) / 255;
@@ -104,6 +105,8 @@ function toTrainingLevels(image: GrayImage): GrayImage {
 interface DicomSource {
   bytes: Uint8Array;
   header: DicomHeader;
+  /** The decoded first frame the model input was made from. */
+  frame: DecodedFrame;
 }
 
 /** Decodes a raster image or the first frame of a DICOM file to [0,1] gray (bone bright). */
@@ -117,7 +120,7 @@ export async function readInput(file: string): Promise<{ image: GrayImage; dicom
       const header = readDicomHeader(bytes);
       // Multi-frame: the first frame (modality LUT, VOI and MONOCHROME1 handled by toModelInput).
       const frame = await decodeFrame(bytes, header, 0);
-      return { image: toTrainingLevels(toModelInput(bytes, frame, header)), dicom: { bytes, header } };
+      return { image: toTrainingLevels(toModelInput(bytes, frame, header)), dicom: { bytes, header, frame } };
     } catch (error) {
       if (error instanceof AppError) throw new AppError(error.code, `${basename(file)}: ${error.message}`);
       throw new AppError('bad_input', `${basename(file)}: cannot read DICOM (${(error as Error).message})`);
@@ -261,6 +264,22 @@ export async function prepareModel(input: {
     provider: prepared.provider,
     failedProviders: prepared.failedProviders,
   };
+}
+
+/** Runs the model on an already-read input with this worker's cached service (sessions reused). */
+export function inferWithWorkerService(
+  input: Pick<BatchInput, 'shippedDir' | 'localDir' | 'modelId' | 'passes' | 'workingLongSide'>,
+  image: GrayImage,
+  signal: AbortSignal,
+  what: string,
+) {
+  return serviceFor({ files: [], ...input }).infer(image, {
+    modelId: input.modelId,
+    passes: input.passes,
+    workingLongSide: input.workingLongSide,
+    signal,
+    what,
+  });
 }
 
 /** Restores one file with this worker's cached service (e.g. a reader study's restored variant). */

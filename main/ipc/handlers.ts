@@ -1,7 +1,7 @@
 import { localModelsDir } from '../app/paths.ts';
 import type { Services } from '../app/services.ts';
 import type { Output } from '../contract/types.ts';
-import { AppError } from '../util/errors.ts';
+import { AppError, serializeError } from '../util/errors.ts';
 import type { HandlerTable } from './dispatch.ts';
 
 /** Thumbnails kept in memory (a few MB at most): scrolling back through a study re-renders nothing. */
@@ -202,6 +202,51 @@ export function createHandlers(services: Services): HandlerTable {
       return cachedRender(reviewImages, `${presentationId}:${size}`, REVIEW_IMAGE_CACHE_SIZE, () =>
         renderReviewImage(presentationId, size),
       );
+    },
+    async listModels() {
+      return { models: await services.viewer.listModels() };
+    },
+    async getViewerImage({ instanceId }) {
+      return services.viewer.getImage(instanceId);
+    },
+    async listAnalyses({ instanceId }) {
+      return { analyses: await services.viewer.listAnalyses(instanceId) };
+    },
+    async analyseImages({ jobId, instanceIds, modelId, passes, reuse }, { emit }) {
+      return asJob(jobId, async (signal) => {
+        const items: Output<'analyseImages'>['items'] = [];
+        const total = instanceIds.length;
+        for (const [index, instanceId] of instanceIds.entries()) {
+          if (signal.aborted) break;
+          emit({ type: 'jobProgress', jobId, done: index, total, message: `image ${index + 1} of ${total}` });
+          try {
+            const analysis = await services.viewer.analyse(
+              instanceId,
+              { ...(modelId ? { modelId } : {}), passes, reuse },
+              {
+                signal,
+                // One image: its own steps are the progress; several: whole images are.
+                onProgress: (p) => {
+                  if (total === 1) emit({ type: 'jobProgress', jobId, ...p });
+                },
+              },
+            );
+            items.push({ instanceId, ok: true, analysis });
+          } catch (error) {
+            if (signal.aborted) break;
+            const { code, message } = serializeError(error);
+            items.push({ instanceId, ok: false, error: { code, message } });
+          }
+        }
+        if (!signal.aborted) emit({ type: 'jobProgress', jobId, done: total, total });
+        return { items, cancelled: signal.aborted };
+      });
+    },
+    async getRestoredImage({ instanceId, modelId, pass }) {
+      return services.viewer.getRestored(instanceId, modelId, pass);
+    },
+    async getHeatmap({ instanceId, modelId }) {
+      return services.viewer.getHeatmap(instanceId, modelId);
     },
     async cancelJob({ jobId }) {
       const controller = running.get(jobId);

@@ -3,6 +3,7 @@ import { renderThumbnail } from '../app/thumbnail.ts';
 import { hashFiles } from './hash-files.ts';
 import { prepareModel, processImages } from '../inference/batch.ts';
 import { importIntoLibrary } from '../library/importer.ts';
+import { analyseForViewer, loadViewerImage } from '../viewer/jobs.ts';
 import type { JobHandler } from './types.ts';
 
 /**
@@ -16,6 +17,8 @@ export const jobHandlers = {
   prepareModel,
   renderThumbnail,
   renderReviewImage,
+  loadViewerImage,
+  analyseForViewer,
 } satisfies Record<string, JobHandler<never, unknown>>;
 
 export type JobKind = keyof typeof jobHandlers;

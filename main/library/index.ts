@@ -20,6 +20,7 @@ export type {
   PatientSummary,
   ProcessingStatus,
   SeriesSummary,
+  StoredResult,
   StudySummary,
 } from './queries.ts';
 
@@ -60,6 +61,9 @@ export interface Library {
   /** Throws AppError('not_found') for an unknown id. */
   getInstance(id: number): queries.InstanceDetail;
   setProcessingStatus(id: number, status: queries.ProcessingStatus): void;
+  /** Stores a model's output for an instance (replacing an earlier one of the same model). */
+  putResult(instanceId: number, modelId: string, output: unknown): void;
+  listResults(instanceId: number): queries.StoredResult[];
   close(): Promise<void>;
 }
 
@@ -115,6 +119,8 @@ export function openLibrary(options: OpenLibraryOptions): Library {
     listInstances: (query) => queries.listInstances(open(), query),
     getInstance: (id) => queries.getInstance(open(), dataDir, id),
     setProcessingStatus: (id, status) => queries.setProcessingStatus(open(), id, status),
+    putResult: (instanceId, modelId, output) => queries.putResult(open(), instanceId, modelId, output),
+    listResults: (instanceId) => queries.listResults(open(), instanceId),
     async close() {
       if (closed) return;
       closed = true;

@@ -372,3 +372,32 @@ export function setProcessingStatus(db: Db, id: number, status: ProcessingStatus
   const result = db.prepare('UPDATE instances SET processing_status = ? WHERE id = ?').run(status, id);
   if (result.changes === 0) throw new AppError('not_found', `no instance with id ${id} in the library`);
 }
+
+/** A model's stored output for an instance (one per instance and model; a new run replaces it). */
+export interface StoredResult {
+  instanceId: number;
+  modelId: string;
+  output: unknown;
+  createdAt: string;
+}
+
+export function putResult(db: Db, instanceId: number, modelId: string, output: unknown): void {
+  db.prepare(
+    `INSERT INTO results (instance_ref, model_id, output_json, created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (instance_ref, model_id) DO UPDATE SET output_json = excluded.output_json, created_at = excluded.created_at`,
+  ).run(instanceId, modelId, JSON.stringify(output), new Date().toISOString());
+}
+
+export function listResults(db: Db, instanceId: number): StoredResult[] {
+  const rows = db
+    .prepare(
+      'SELECT model_id AS modelId, output_json AS outputJson, created_at AS createdAt FROM results WHERE instance_ref = ? ORDER BY created_at DESC',
+    )
+    .all(instanceId) as { modelId: string; outputJson: string; createdAt: string }[];
+  return rows.map((r) => ({
+    instanceId,
+    modelId: r.modelId,
+    output: JSON.parse(r.outputJson),
+    createdAt: r.createdAt,
+  }));
+}

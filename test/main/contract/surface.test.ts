@@ -14,7 +14,10 @@ function surface() {
     channels: Object.fromEntries(
       Object.entries(contract).map(([name, { input, output }]) => [
         name,
-        { input: z.toJSONSchema(input, { io: 'input' }), output: z.toJSONSchema(output) },
+        {
+          input: z.toJSONSchema(input, { io: 'input', unrepresentable: 'any' }),
+          output: z.toJSONSchema(output, { unrepresentable: 'any' }),
+        },
       ]),
     ),
     events: z.toJSONSchema(appEvent),
