@@ -1,0 +1,278 @@
+// Cornerstone3D set-up for the viewer: images come from the main process over the IPC contract (not
+// from a DICOM web loader), so this registers an 'r2c:' image loader and a metadata provider for them.
+import {
+  Enums,
+  init as initCore,
+  metaData,
+  RenderingEngine,
+  registerImageLoader,
+  type Types,
+  utilities,
+} from '@cornerstonejs/core';
+import {
+  addTool,
+  init as initTools,
+  LengthTool,
+  PanTool,
+  PlanarRotateTool,
+  ProbeTool,
+  ToolGroupManager,
+  Enums as ToolEnums,
+  WindowLevelTool,
+  ZoomTool,
+} from '@cornerstonejs/tools';
+import type { Output } from '../../../../main/contract/types.ts';
+import { api } from '../api.ts';
+
+export type ViewerImage = Output<'getViewerImage'>;
+
+/** What an image id names: the original of an instance, or one restored pass by one model. */
+export type ImageRef =
+  | { kind: 'original'; instanceId: number }
+  | { kind: 'restored'; instanceId: number; modelId: string; pass: number };
+
+export function imageIdOf(ref: ImageRef): string {
+  return ref.kind === 'original'
+    ? `r2c:original:${ref.instanceId}`
+    : `r2c:restored:${ref.instanceId}:${ref.modelId}:${ref.pass}`;
+}
+
+function refOf(imageId: string): ImageRef {
+  const [, kind, id, modelId, pass] = imageId.split(':');
+  if (kind === 'original') return { kind, instanceId: Number(id) };
+  return { kind: 'restored', instanceId: Number(id), modelId: modelId!, pass: Number(pass) };
+}
+
+interface Loaded {
+  image: ViewerImage;
+  /** World position of pixel (0,0)'s centre: restored images are offset so both share one frame. */
+  origin: Types.Point3;
+}
+
+const loaded = new Map<string, Loaded>();
+/** The originals' sizes, so restored images can be placed in the same world frame. */
+const originals = new Map<number, ViewerImage>();
+
+function typedPixels(image: ViewerImage) {
+  const { pixels } = image;
+  const buffer = pixels.buffer.slice(pixels.byteOffset, pixels.byteOffset + pixels.byteLength) as ArrayBuffer;
+  switch (image.dataType) {
+    case 'uint8':
+      return new Uint8Array(buffer);
+    case 'int16':
+      return new Int16Array(buffer);
+    case 'uint16':
+      return new Uint16Array(buffer);
+    default:
+      return new Float32Array(buffer);
+  }
+}
+
+const dataTypeNames = {
+  uint8: 'Uint8Array',
+  int16: 'Int16Array',
+  uint16: 'Uint16Array',
+  float32: 'Float32Array',
+} as const;
+
+async function fetchImage(ref: ImageRef): Promise<Loaded> {
+  if (ref.kind === 'original') {
+    const image = await api.getViewerImage({ instanceId: ref.instanceId });
+    originals.set(ref.instanceId, image);
+    return { image, origin: [0, 0, 0] };
+  }
+  const image = await api.getRestoredImage({
+    instanceId: ref.instanceId,
+    modelId: ref.modelId,
+    pass: ref.pass,
+  });
+  const original =
+    originals.get(ref.instanceId) ??
+    (await fetchImage({ kind: 'original', instanceId: ref.instanceId })).image;
+  // Pixel centres sit half a pixel in; coarser pixels need a larger offset to cover the same extent.
+  const origin: Types.Point3 = [
+    (image.spacing.column - original.spacing.column) / 2,
+    (image.spacing.row - original.spacing.row) / 2,
+    0,
+  ];
+  return { image, origin };
+}
+
+/**
+ * MONOCHROME1 is handed to Cornerstone as MONOCHROME2 and inverted through the viewport's `invert`
+ * property instead: Cornerstone's own MONOCHROME1 path re-inverts when a synchroniser sets the VOI,
+ * which showed one of two synced viewports the wrong way round.
+ */
+function cornerstonePhotometric(image: ViewerImage): string {
+  return image.photometric === 'MONOCHROME1' ? 'MONOCHROME2' : image.photometric;
+}
+
+/** The invert state an image opens with (true for MONOCHROME1: low values white). */
+export function initialInvert(image: ViewerImage | undefined): boolean {
+  return image?.photometric === 'MONOCHROME1';
+}
+
+async function loadImage(imageId: string): Promise<Types.IImage> {
+  const entry = await fetchImage(refOf(imageId));
+  loaded.set(imageId, entry);
+  const { image } = entry;
+  const scalarData = typedPixels(image);
+  const preset = image.windows[0]!;
+  const voxelManager = utilities.VoxelManager.createImageVoxelManager({
+    width: image.width,
+    height: image.height,
+    numberOfComponents: image.components,
+    scalarData,
+    id: imageId,
+  });
+  return {
+    imageId,
+    minPixelValue: image.min,
+    maxPixelValue: image.max,
+    slope: 1,
+    intercept: 0,
+    windowCenter: preset.center,
+    windowWidth: preset.width,
+    voiLUTFunction:
+      image.voiFunction === 'SIGMOID'
+        ? Enums.VOILUTFunctionType.SAMPLED_SIGMOID
+        : Enums.VOILUTFunctionType.LINEAR,
+    getPixelData: () => scalarData,
+    getCanvas: () => {
+      throw new Error('not a canvas image');
+    },
+    rows: image.height,
+    columns: image.width,
+    height: image.height,
+    width: image.width,
+    color: image.components === 3,
+    rgba: false,
+    numberOfComponents: image.components,
+    columnPixelSpacing: image.spacing.column,
+    rowPixelSpacing: image.spacing.row,
+    invert: false,
+    photometricInterpretation: cornerstonePhotometric(image),
+    sizeInBytes: scalarData.byteLength,
+    dataType: dataTypeNames[image.dataType],
+    voxelManager,
+  } as Types.IImage;
+}
+
+function provideMetadata(type: string, imageId: string): unknown {
+  const entry = loaded.get(imageId);
+  if (!entry) return undefined;
+  const { image, origin } = entry;
+  const bits = { uint8: 8, int16: 16, uint16: 16, float32: 32 }[image.dataType];
+  switch (type) {
+    case 'imagePixelModule':
+      return {
+        samplesPerPixel: image.components,
+        photometricInterpretation: cornerstonePhotometric(image),
+        rows: image.height,
+        columns: image.width,
+        bitsAllocated: bits,
+        bitsStored: bits,
+        highBit: bits - 1,
+        pixelRepresentation: image.dataType === 'int16' ? 1 : 0,
+      };
+    case 'imagePlaneModule':
+      return {
+        frameOfReferenceUID: `r2c-frame-${refOf(imageId).instanceId}`,
+        rows: image.height,
+        columns: image.width,
+        imageOrientationPatient: [1, 0, 0, 0, 1, 0],
+        rowCosines: [1, 0, 0],
+        columnCosines: [0, 1, 0],
+        imagePositionPatient: origin,
+        pixelSpacing: [image.spacing.row, image.spacing.column],
+        rowPixelSpacing: image.spacing.row,
+        columnPixelSpacing: image.spacing.column,
+        usingDefaultValues: image.calibration === null,
+      };
+    case 'generalSeriesModule':
+      return { modality: image.modality ?? 'OT', seriesInstanceUID: `r2c-series-${imageId}` };
+    case 'voiLutModule':
+      return {
+        windowCenter: image.windows.map((w) => w.center),
+        windowWidth: image.windows.map((w) => w.width),
+        voiLUTFunction: image.voiFunction,
+      };
+    case 'modalityLutModule':
+      return { rescaleSlope: 1, rescaleIntercept: 0, rescaleType: image.units || undefined };
+    default:
+      return undefined;
+  }
+}
+
+export function loadedImage(imageId: string): ViewerImage | undefined {
+  return loaded.get(imageId)?.image;
+}
+
+export function loadedOrigin(imageId: string): Types.Point3 | undefined {
+  return loaded.get(imageId)?.origin;
+}
+
+let ready: Promise<void> | undefined;
+
+/** Initialises Cornerstone once per page (core, tools, the r2c loader and metadata provider). */
+export function initCornerstone(): Promise<void> {
+  ready ??= (async () => {
+    await initCore();
+    initTools();
+    registerImageLoader('r2c', (imageId: string) => ({ promise: loadImage(imageId) }) as never);
+    metaData.addProvider(provideMetadata, 10_000);
+    for (const tool of [WindowLevelTool, PanTool, ZoomTool, LengthTool, ProbeTool, PlanarRotateTool])
+      addTool(tool);
+  })();
+  return ready;
+}
+
+export const TOOLS = {
+  windowLevel: WindowLevelTool.toolName,
+  pan: PanTool.toolName,
+  zoom: ZoomTool.toolName,
+  length: LengthTool.toolName,
+  probe: ProbeTool.toolName,
+  rotate: PlanarRotateTool.toolName,
+} as const;
+export type ToolId = keyof typeof TOOLS;
+
+/** One tool group for every viewport on the page; the left button runs the chosen tool. */
+export function createToolGroup(id: string) {
+  ToolGroupManager.destroyToolGroup(id);
+  const group = ToolGroupManager.createToolGroup(id)!;
+  for (const name of Object.values(TOOLS)) group.addTool(name);
+  const { MouseBindings } = ToolEnums;
+  group.setToolActive(TOOLS.windowLevel, { bindings: [{ mouseButton: MouseBindings.Primary }] });
+  group.setToolActive(TOOLS.pan, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
+  group.setToolActive(TOOLS.zoom, {
+    bindings: [{ mouseButton: MouseBindings.Secondary }, { mouseButton: MouseBindings.Wheel }],
+  });
+  group.setToolPassive(TOOLS.length);
+  group.setToolPassive(TOOLS.probe);
+  return group;
+}
+
+export function setPrimaryTool(groupId: string, tool: ToolId): void {
+  const group = ToolGroupManager.getToolGroup(groupId);
+  if (!group) return;
+  const { MouseBindings } = ToolEnums;
+  for (const [id, name] of Object.entries(TOOLS) as [ToolId, string][]) {
+    if (id === tool) continue;
+    // The middle and right buttons keep pan and zoom; annotations stay visible.
+    if (id === 'pan') group.setToolActive(name, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
+    else if (id === 'zoom')
+      group.setToolActive(name, {
+        bindings: [{ mouseButton: MouseBindings.Secondary }, { mouseButton: MouseBindings.Wheel }],
+      });
+    else if (id === 'length' || id === 'probe') group.setToolPassive(name);
+    else group.setToolDisabled(name);
+  }
+  const bindings: { mouseButton: number }[] = [{ mouseButton: MouseBindings.Primary }];
+  if (tool === 'pan') bindings.push({ mouseButton: MouseBindings.Auxiliary });
+  if (tool === 'zoom')
+    bindings.push({ mouseButton: MouseBindings.Secondary }, { mouseButton: MouseBindings.Wheel });
+  group.setToolActive(TOOLS[tool], { bindings });
+}
+
+export { Enums, RenderingEngine };
