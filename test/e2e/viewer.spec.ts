@@ -129,7 +129,7 @@ test('view, window, compare and classify a MONOCHROME1 chest radiograph', async 
     expect(response.ok).toBe(true);
     const item = response.ok ? response.value.items[0]! : undefined;
     expect(item?.ok, JSON.stringify(item)).toBe(true);
-    const analysis = item && item.ok ? item.analysis : undefined;
+    const analysis = item?.ok ? item.analysis : undefined;
     const percent = (p: number) => `${(100 * p).toFixed(1)}%`;
     await expect(page.getByTestId('classification-probability')).toHaveText(
       percent(analysis!.probabilities.covid),
