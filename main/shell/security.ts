@@ -11,6 +11,9 @@ export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
+  // Style ATTRIBUTES only (no <style> elements, no scripts): Cornerstone's SVG annotation layer
+  // (lengths, probes) styles its labels with setAttribute('style', ...).
+  "style-src-attr 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "font-src 'self'",
   "connect-src 'self'",

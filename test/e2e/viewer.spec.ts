@@ -186,6 +186,40 @@ test('view, window, compare and classify a MONOCHROME1 chest radiograph', async 
     await expect(page.getByTestId('heatmap-overlay')).toHaveCount(0);
   });
 
+  await test.step('swipe shows the restored image on one side of the divider only', async () => {
+    await page.keyboard.press('s');
+    await expect(page.getByTestId('viewer-stage')).toHaveAttribute('data-layout', 'swipe');
+    await page.getByTestId('swipe-slider').fill('70');
+    await expect(page.getByTestId('pane-restored')).toHaveCSS('clip-path', 'inset(0px 0px 0px 70%)');
+    await shot(page, 'mono1-swipe');
+    await page.keyboard.press('c');
+  });
+
+  await test.step('a length measurement and the pixel probe work on the image', async () => {
+    await page.keyboard.press('0');
+    await page.keyboard.press('m');
+    const box = (await original.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.55, { steps: 6 });
+    await page.mouse.up();
+    // Cornerstone draws annotations as SVG over the viewport, with the length as text.
+    // This file has no pixel spacing, so the length is in pixels.
+    await expect(original.locator('svg text').first()).toContainText(/\d+(\.\d+)? px/);
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.4);
+    await expect(page.getByTestId('probe-readout')).toContainText(/original \(\d+, \d+\): \d+/);
+    await shot(page, 'mono1-length');
+    await page.keyboard.press('w');
+  });
+
+  await test.step('a running restoration can be cancelled and nothing is stored', async () => {
+    await page.getByTestId('passes-select').selectOption('3');
+    await page.getByTestId('analyse-again').click();
+    await page.getByTestId('analysis-cancel').click();
+    await expect(page.getByTestId('analysis-note')).toContainText('Cancelled');
+    await expect(page.getByTestId('analyse-button')).toBeEnabled();
+  });
+
   await test.step('the shortcut help opens and closes', async () => {
     await page.keyboard.press('?');
     await expect(page.getByTestId('viewer-help')).toBeVisible();

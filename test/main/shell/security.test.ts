@@ -33,8 +33,12 @@ test('the CSP allows only our own scripts (plus wasm) and nothing remote', () =>
   assert.deepEqual(directives.get('default-src'), ["'none'"]);
   assert.deepEqual(directives.get('script-src'), ["'self'", "'wasm-unsafe-eval'"]);
   assert.deepEqual(directives.get('object-src'), ["'none'"]);
+  // Inline style attributes are the one exception (Cornerstone's SVG annotations); never scripts.
+  assert.deepEqual(directives.get('style-src'), ["'self'"]);
+  assert.deepEqual(directives.get('style-src-attr'), ["'unsafe-inline'"]);
   for (const [name, values] of directives) {
     for (const value of values) {
+      if (name === 'style-src-attr') continue;
       assert.ok(!/^https?:|^\*$|^'unsafe-eval'$|^'unsafe-inline'$/.test(value), `${name} allows ${value}`);
     }
   }

@@ -257,22 +257,19 @@ export function setPrimaryTool(groupId: string, tool: ToolId): void {
   const group = ToolGroupManager.getToolGroup(groupId);
   if (!group) return;
   const { MouseBindings } = ToolEnums;
-  for (const [id, name] of Object.entries(TOOLS) as [ToolId, string][]) {
-    if (id === tool) continue;
-    // The middle and right buttons keep pan and zoom; annotations stay visible.
-    if (id === 'pan') group.setToolActive(name, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
-    else if (id === 'zoom')
-      group.setToolActive(name, {
-        bindings: [{ mouseButton: MouseBindings.Secondary }, { mouseButton: MouseBindings.Wheel }],
-      });
-    else if (id === 'length' || id === 'probe') group.setToolPassive(name);
-    else group.setToolDisabled(name);
-  }
-  const bindings: { mouseButton: number }[] = [{ mouseButton: MouseBindings.Primary }];
-  if (tool === 'pan') bindings.push({ mouseButton: MouseBindings.Auxiliary });
-  if (tool === 'zoom')
-    bindings.push({ mouseButton: MouseBindings.Secondary }, { mouseButton: MouseBindings.Wheel });
-  group.setToolActive(TOOLS[tool], { bindings });
+  // setToolActive ADDS bindings, so every tool is cleared first; annotations stay visible (passive).
+  for (const name of Object.values(TOOLS)) group.setToolPassive(name, { removeAllBindings: true });
+  const bindings: Record<ToolId, { mouseButton: number }[]> = {
+    windowLevel: [],
+    pan: [{ mouseButton: MouseBindings.Auxiliary }],
+    zoom: [{ mouseButton: MouseBindings.Secondary }, { mouseButton: MouseBindings.Wheel }],
+    length: [],
+    probe: [],
+    rotate: [],
+  };
+  bindings[tool].push({ mouseButton: MouseBindings.Primary });
+  for (const [id, list] of Object.entries(bindings) as [ToolId, { mouseButton: number }[]][])
+    if (list.length > 0) group.setToolActive(TOOLS[id], { bindings: list });
 }
 
 export { Enums, RenderingEngine };
