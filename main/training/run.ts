@@ -81,6 +81,11 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Human-readable notes (what was resumed, initialised, written). */
   log?: (line: string) => void;
+  /**
+   * Ends the run early at this step (or at once, when the checkpoint is already past it) and exports
+   * the model as trained so far; the learning-rate schedule stays the config's.
+   */
+  stopAt?: number;
 }
 
 export interface TrainResult {
@@ -278,7 +283,12 @@ function draftCard(
   config: RunConfig,
   trainer: R2CGanTrainer,
   model: Uint8Array,
-  extra: { data: TrainResult['data']; initFromSha256: string | null; last: MetricsRecord | undefined },
+  extra: {
+    data: TrainResult['data'];
+    initFromSha256: string | null;
+    last: MetricsRecord | undefined;
+    stoppedEarly: boolean;
+  },
 ): ModelCard {
   const step = trainer.state.step;
   return {
@@ -299,6 +309,7 @@ function draftCard(
     training: {
       format: RUN_CONFIG_FORMAT,
       steps: step,
+      ...(extra.stoppedEarly ? { stoppedEarly: `at step ${step} of a ${config.steps}-step schedule` } : {}),
       size: config.size,
       width: config.width,
       lr: config.lr,
@@ -420,7 +431,7 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
       sampleSeconds: [],
       exportSeconds: null,
     };
-    const total = config.steps;
+    const total = options.stopAt !== undefined ? Math.max(startStep, Math.min(options.stopAt, config.steps)) : config.steps;
     const spe = sampler.stepsPerEpoch;
     const sampleAt = (k: number) => sampler.sample(Math.floor(k / spe), k % spe);
     const progress = (phase: TrainProgress['phase'], last: Partial<TrainProgress> = {}) => {
@@ -523,10 +534,12 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
     const model = trainer.exportInferenceModel('G_A2B');
     await writeFileAtomic(files.model, model);
     if (!last) last = (await readMetrics(files.metrics)).at(-1);
-    const card = draftCard(config, trainer, model, { data, initFromSha256, last });
+    const card = draftCard(config, trainer, model, { data, initFromSha256, last, stoppedEarly: total < config.steps });
     await writeFileAtomic(files.card, Buffer.from(`${JSON.stringify(card, null, 1)}\n`, 'utf8'));
     timings.exportSeconds = (performance.now() - e0) / 1000;
-    log(`finished ${total} steps; model ${files.model}, draft card ${files.card}`);
+    log(
+      `${total < config.steps ? `stopped early after ${total} of ${config.steps}` : `finished ${total}`} steps; model ${files.model}, draft card ${files.card}`,
+    );
     progress('finished');
     return {
       status: 'finished',

@@ -32,7 +32,8 @@ export const trainCommand: CliCommand = {
   summary:
     'train or fine-tune R2C-GAN on local images (resumes an interrupted run; Ctrl-C saves a checkpoint)',
   usage:
-    'r2c train [--config <run.json>] [--data <folder|manifest.csv>] [--steps N] [--out <dir>] [--init-from <model.onnx>] [--real-poor <folder>] [--json]\n' +
+    'r2c train [--config <run.json>] [--data <folder|manifest.csv>] [--steps N] [--out <dir>] [--init-from <model.onnx>] [--real-poor <folder>] [--stop-at N] [--json]\n' +
+    '  --stop-at N ends the run at step N (at once when the checkpoint is past it) and exports the model so far.\n' +
     '  run.json keys (flags override): arch (operational|convolutional|convolutional-light), q, width, size (256),\n' +
     '  steps, lr (2e-4), decayStart (steps/2), seed, data, validation {seed, fraction}, augmentation (reference|scale-jitter),\n' +
     '  checkpointEvery, sampleEvery, logEvery, sampleCount, poolSize (50), threads (2), outDir, initFrom, realPoor.\n' +
@@ -48,6 +49,7 @@ export const trainCommand: CliCommand = {
         out: { type: 'string' },
         'init-from': { type: 'string' },
         'real-poor': { type: 'string' },
+        'stop-at': { type: 'string' },
         json: { type: 'boolean' },
       },
     });
@@ -64,7 +66,9 @@ export const trainCommand: CliCommand = {
       `training ${config.arch}${config.arch === 'operational' ? ` Q=${config.q}` : ''} width ${config.width} at ${config.size}px for ${config.steps} steps in ${config.outDir}`,
     );
     let lastLine = 0;
+    const stopAt = positiveInteger(values['stop-at'], '--stop-at');
     const result = await train(config, {
+      ...(stopAt !== undefined ? { stopAt } : {}),
       signal: io.signal,
       log: (line) => io.err(line),
       onProgress: (p) => {

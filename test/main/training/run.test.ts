@@ -162,6 +162,23 @@ describe('training run', () => {
     for (const [name, m] of a.state.m) assert.deepEqual(m, b.state.m.get(name), `m:${name}`);
   });
 
+  test('stopAt ends a run early and exports the model of that step; a later stopAt resumes', async () => {
+    const config = tinyConfig('early');
+    const early = await train(config, { stopAt: 2 });
+    assert.equal(early.status, 'finished');
+    assert.equal(early.step, 2);
+    const card = modelCardSchema.parse(JSON.parse(await readFile(early.files.card, 'utf8')));
+    assert.equal(card.version, 'draft-step-2');
+    assert.equal(card.training?.['stoppedEarly'], `at step 2 of a ${config.steps}-step schedule`);
+    const exported = readWeightsFromOnnx(await readFile(early.files.model)).weights;
+    const checkpoint = await loadCheckpoint(early.files.checkpoint);
+    for (const [name, w] of exported) assert.deepEqual(w, checkpoint.state.weights.get(`G_A2B/${name}`), name);
+    // Stopping at a step the checkpoint is already past exports at once, training nothing.
+    const again = await train(config, { stopAt: 1 });
+    assert.equal(again.step, 2);
+    assert.deepEqual(stepsOf(await readMetrics(again.files.metrics)), range(1, 2));
+  });
+
   test('a different config is refused on resume, naming the field', async () => {
     await assert.rejects(
       train(tinyConfig('full', { steps: 8 })),
