@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { SessionView, StudyDetails, StudyResults, StudySummary } from '../review/index.ts';
+import type { Question, SessionView, StudyDetails, StudyResults, StudySummary } from '../review/index.ts';
+import { navigationSchema, questionSchema } from '../review/schema.ts';
 import type { ChannelName } from './names.ts';
 
 // Every payload that crosses IPC is validated against these schemas, in both directions.
@@ -85,6 +86,30 @@ const reviewStudyDetailsBase = reviewStudySummaryBase.extend({
   ),
 });
 const reviewStudyDetails = shaped<StudyDetails>(reviewStudyDetailsBase);
+/** A variant to compare: the original, or a restoration by an installed model with 1-3 passes. */
+const reviewVariantInput = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('original') }).strict(),
+  z
+    .object({
+      kind: z.literal('restored'),
+      modelId: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a model id such as r2c-q3'),
+      passes: z.number().int().min(1).max(3),
+    })
+    .strict(),
+]);
+/** One audit-trail line as the study owner sees it: reader name and case position, no image ids. */
+const reviewAuditRow = z.object({
+  seq: z.number().int().positive(),
+  at: z.string(),
+  reader: z.string().nullable(),
+  action: z.string(),
+  position: z.number().int().positive().nullable(),
+  questionId: z.string().nullable(),
+  variant: z.string().nullable(),
+  value: z.union([z.number(), z.string()]).nullable(),
+  previousValue: z.union([z.number(), z.string()]).nullable(),
+  summary: z.string(),
+});
 const sessionView = shaped<SessionView>(
   z.looseObject({
     studyId: z.string(),
@@ -234,12 +259,32 @@ export const contract = {
         name: z.string().trim().min(1).max(200),
         /** Library instance ids of the images to read. */
         instanceIds: z.array(rowId).min(1).max(10000),
-        /** Restoration passes of the restored variant (default model). */
-        passes: z.number().int().min(1).max(10),
+        /** Shorthand for variants [original, default model with this many passes]; give this or variants. */
+        passes: z.number().int().min(1).max(10).optional(),
+        /** The variants to compare (unique); give this or passes. */
+        variants: z.array(reviewVariantInput).min(2).max(8).optional(),
+        /** Which pairs are shown: each variant against the single original (default when there is one), or every pair. */
+        comparisons: z.enum(['againstOriginal', 'allPairs']).optional(),
+        /** Default: the service's defaults (quality 1-5, preference, findings preserved, comment). */
+        questions: z.array(questionSchema).min(1).max(30).optional(),
+        navigation: navigationSchema.optional(),
+        /** Lock window/level and zoom for every reader (default true, as in the reference study). */
+        lockDisplay: z.boolean().optional(),
         readers: z.array(z.string().trim().min(1).max(200)).max(200).optional(),
       })
-      .strict(),
+      .strict()
+      .refine((input) => (input.passes === undefined) !== (input.variants === undefined), {
+        message: 'give either passes or variants',
+      }),
     output: reviewStudyDetails,
+  },
+  reviewDefaultQuestions: {
+    input: z.object({}).strict(),
+    output: z.object({
+      questions: shaped<Question[]>(
+        z.array(z.looseObject({ id: z.string(), kind: z.string(), prompt: z.string() })),
+      ),
+    }),
   },
   reviewGetStudy: { input: studyRef, output: reviewStudyDetails },
   reviewAddReader: {
@@ -288,6 +333,14 @@ export const contract = {
   reviewExportCsv: {
     input: studyRef,
     output: z.object({ csv: z.string(), fileName: z.string() }),
+  },
+  reviewExportJson: {
+    input: studyRef,
+    output: z.object({ json: z.string(), fileName: z.string() }),
+  },
+  reviewAuditTrail: {
+    input: studyRef,
+    output: z.object({ entries: z.array(reviewAuditRow) }),
   },
   getReviewImage: {
     input: z.object({ presentationId: reviewId, size: z.number().int().min(64).max(2048) }).strict(),

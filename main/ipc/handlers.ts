@@ -1,6 +1,14 @@
 import { localModelsDir } from '../app/paths.ts';
 import type { Services } from '../app/services.ts';
 import type { Output } from '../contract/types.ts';
+import {
+  auditRows,
+  defaultQuestions,
+  questionSchema,
+  type StudyInput,
+  studyComparisons,
+  studyVariants,
+} from '../review/index.ts';
 import { AppError, serializeError } from '../util/errors.ts';
 import type { HandlerTable } from './dispatch.ts';
 
@@ -148,29 +156,53 @@ export function createHandlers(services: Services): HandlerTable {
     async reviewListStudies() {
       return { studies: services.review.listStudies() };
     },
-    async reviewCreateStudy({ name, instanceIds, passes, readers }) {
+    async reviewCreateStudy(input) {
+      const { name, instanceIds, passes, readers } = input;
       for (const instanceId of instanceIds) {
         const instance = services.library.getInstance(instanceId);
         if (!instance.decodable)
           throw new AppError('unsupported', `instance ${instanceId} has no displayable image`);
       }
-      const modelId = await services.defaultModelId();
-      if (!modelId) throw new AppError('not_found', 'no restoration model is installed');
-      return services.review.createStudy({
-        name,
-        images: instanceIds.map(String),
-        variants: [
+      let variants: StudyInput['variants'];
+      if (input.variants) {
+        variants = studyVariants(input.variants, await services.viewer.listModels());
+      } else {
+        // The shorthand: the original beside the default model with `passes` passes.
+        const modelId = await services.defaultModelId();
+        if (!modelId) throw new AppError('not_found', 'no restoration model is installed');
+        const n = passes ?? 1;
+        variants = [
           { id: 'original', kind: 'original', label: 'Original' },
           {
             id: 'restored',
             kind: 'restored',
             modelId,
-            passes,
-            label: `Restored, ${passes} pass${passes === 1 ? '' : 'es'}`,
+            passes: n,
+            label: `Restored, ${n} pass${n === 1 ? '' : 'es'}`,
           },
-        ],
+        ];
+      }
+      const comparisons = studyComparisons(variants, input.comparisons);
+      const locked = input.lockDisplay ?? true;
+      return services.review.createStudy({
+        name,
+        images: instanceIds.map(String),
+        variants,
+        ...(comparisons ? { comparisons } : {}),
+        ...(input.questions ? { questions: input.questions } : {}),
+        ...(input.navigation ? { navigation: input.navigation } : {}),
+        blinding: {
+          hideMethodNames: true,
+          hideAiOutput: true,
+          hidePatientIdentifiers: true,
+          lockWindowLevel: locked,
+          lockZoom: locked,
+        },
         ...(readers ? { readers } : {}),
       });
+    },
+    async reviewDefaultQuestions() {
+      return { questions: defaultQuestions.map((q) => questionSchema.parse(q)) };
     },
     async reviewGetStudy({ studyId }) {
       return services.review.getStudy(studyId);
@@ -197,6 +229,16 @@ export function createHandlers(services: Services): HandlerTable {
       const study = services.review.getStudy(studyId);
       const safe = study.name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 80) || 'study';
       return { csv: services.review.exportCsv(studyId), fileName: `${safe}-ratings.csv` };
+    },
+    async reviewExportJson({ studyId }) {
+      const study = services.review.getStudy(studyId);
+      const safe = study.name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 80) || 'study';
+      const json = `${JSON.stringify(services.review.exportJson(studyId), null, 2)}\n`;
+      return { json, fileName: `${safe}-study.json` };
+    },
+    async reviewAuditTrail({ studyId }) {
+      const { config } = services.review.getStudy(studyId);
+      return { entries: auditRows(services.review.auditTrail(studyId), config) };
     },
     async getReviewImage({ presentationId, size }) {
       return cachedRender(reviewImages, `${presentationId}:${size}`, REVIEW_IMAGE_CACHE_SIZE, () =>

@@ -1,9 +1,12 @@
+import { seededRandom } from './randomise.ts';
 import {
+  bootstrapInterval,
   cohenKappa,
   fleissKappa,
   type IccBand,
   type Interval,
   icc21,
+  icc21Interval,
   type KappaBand,
   kooLiBand,
   landisKochBand,
@@ -52,6 +55,12 @@ export interface KappaSummary {
   bandSource: 'Landis & Koch 1977';
 }
 
+export interface WeightedKappaSummary extends KappaSummary {
+  /** Percentile bootstrap over items (fixed seed: the same data give the same interval); null with too few items. */
+  ci95: Interval | null;
+  ciMethod: string;
+}
+
 export interface IccSummary {
   method: 'ICC(2,1) two-way random, absolute agreement, single rater (Shrout & Fleiss 1979)';
   readers: string[];
@@ -59,7 +68,15 @@ export interface IccSummary {
   icc: number | null;
   band: IccBand | null;
   bandSource: 'Koo & Li 2016';
+  ci95: Interval | null;
+  ciMethod: typeof iccCiMethod;
 }
+
+export const iccCiMethod = 'McGraw & Wong (1996) case 2A, F-based with Satterthwaite df, 95%';
+/** Fewest items for a bootstrap interval of kappa (fewer give intervals that mean little). */
+export const minBootstrapItems = 5;
+export const kappaBootstrap = { resamples: 2000, seed: 20260101 } as const;
+export const kappaCiMethod = `percentile bootstrap over items, ${kappaBootstrap.resamples} resamples, fixed seed, 95%`;
 
 export interface ScoreVariantSummary {
   variant: string;
@@ -77,7 +94,7 @@ export interface ScoreQuestionResult {
   ciMethod: string;
   perVariant: ScoreVariantSummary[];
   agreement: {
-    weightedKappa: { linear: KappaSummary; quadratic: KappaSummary } | null;
+    weightedKappa: { linear: WeightedKappaSummary; quadratic: WeightedKappaSummary } | null;
     icc: IccSummary | null;
   };
   svg: string;
@@ -213,20 +230,24 @@ function analyseScores(
   let weightedKappa: ScoreQuestionResult['agreement']['weightedKappa'] = null;
   if (readers.length === 2) {
     const pairs = matrix.map((row) => [row[0]!, row[1]!] as const);
-    weightedKappa = {
-      linear: kappaSummary(
-        "Cohen's weighted kappa, linear weights",
-        readers,
-        pairs.length,
-        cohenKappa(pairs, 'linear'),
-      ),
-      quadratic: kappaSummary(
-        "Cohen's weighted kappa, quadratic weights",
-        readers,
-        pairs.length,
-        cohenKappa(pairs, 'quadratic'),
-      ),
+    const weighted = (weights: 'linear' | 'quadratic'): WeightedKappaSummary => {
+      const kappa = cohenKappa(pairs, weights);
+      const ci95 =
+        kappa !== null && pairs.length >= minBootstrapItems
+          ? bootstrapInterval(
+              pairs,
+              (sample) => cohenKappa(sample, weights),
+              seededRandom(kappaBootstrap.seed, `${question.id}:${weights}`),
+              kappaBootstrap.resamples,
+            )
+          : null;
+      return {
+        ...kappaSummary(`Cohen's weighted kappa, ${weights} weights`, readers, pairs.length, kappa),
+        ci95,
+        ciMethod: kappaCiMethod,
+      };
     };
+    weightedKappa = { linear: weighted('linear'), quadratic: weighted('quadratic') };
   }
   let icc: IccSummary | null = null;
   if (readers.length >= 2) {
@@ -238,6 +259,8 @@ function analyseScores(
       icc: result?.icc ?? null,
       band: result ? kooLiBand(result.icc) : null,
       bandSource: 'Koo & Li 2016',
+      ci95: result ? icc21Interval(result, matrix.length, readers.length) : null,
+      ciMethod: iccCiMethod,
     };
   }
   const result: Omit<ScoreQuestionResult, 'svg'> = {

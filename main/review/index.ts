@@ -12,8 +12,11 @@ export type {
   RatingRow,
   ScoreQuestionResult,
   StudyStatistics,
+  WeightedKappaSummary,
 } from './analysis.ts';
 export { analyseRatings } from './analysis.ts';
+export type { AuditRow } from './audit.ts';
+export { auditRows } from './audit.ts';
 export { csvColumns, formatRatingsCsv, parseRatingsCsv } from './csv.ts';
 export type {
   AnswerInput,
@@ -31,6 +34,8 @@ export {
   answerInputSchema,
   defaultQuestions,
   goBackInputSchema,
+  navigationSchema,
+  questionSchema,
   readerInputSchema,
   sessionRefSchema,
   studyInputSchema,
@@ -53,3 +58,5 @@ export type {
   StudySummary,
 } from './store.ts';
 export { openReviewStore } from './store.ts';
+export type { ComparisonRule, ModelInfo, VariantChoice } from './variants.ts';
+export { studyComparisons, studyVariants } from './variants.ts';

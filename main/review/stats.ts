@@ -83,6 +83,27 @@ export function studentTQuantile(p: number, df: number): number {
   return (low + high) / 2;
 }
 
+/** F distribution cumulative distribution function (d1, d2 > 0, fractional allowed). */
+export function fCdf(x: number, d1: number, d2: number): number {
+  if (x <= 0) return 0;
+  return incompleteBeta((d1 * x) / (d1 * x + d2), d1 / 2, d2 / 2);
+}
+
+/** Quantile of the F distribution (p in (0,1)), by bisection on the CDF. */
+export function fQuantile(p: number, d1: number, d2: number): number {
+  if (!(p > 0 && p < 1) || !(d1 > 0) || !(d2 > 0))
+    throw new RangeError('fQuantile: p must be in (0,1), d1 and d2 > 0');
+  let low = 0;
+  let high = 1;
+  while (fCdf(high, d1, d2) < p && high < 1e12) high *= 2;
+  for (let i = 0; i < 200 && high - low > 1e-12 * Math.max(1, high); i++) {
+    const mid = (low + high) / 2;
+    if (fCdf(mid, d1, d2) < p) low = mid;
+    else high = mid;
+  }
+  return (low + high) / 2;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Means and proportions.
 
@@ -239,4 +260,59 @@ export function icc21(matrix: readonly (readonly number[])[]): IccResult | null 
   const denominator = msRows + (k - 1) * msError + (k * (msColumns - msError)) / n;
   if (Math.abs(denominator) < 1e-15) return null;
   return { icc: (msRows - msError) / denominator, msRows, msColumns, msError };
+}
+
+/**
+ * Confidence interval of ICC(2,1) = ICC(A,1) from McGraw & Wong (1996), case 2A (two-way random,
+ * absolute agreement), with Satterthwaite's degrees of freedom; the interval R's irr::icc and
+ * psych::ICC report. `n` subjects, `k` raters. Null when undefined (ICC of 1, no variation).
+ */
+export function icc21Interval(result: IccResult, n: number, k: number, level = 0.95): Interval | null {
+  const { icc, msRows, msColumns, msError } = result;
+  if (!(icc < 1) || n < 2 || k < 2) return null;
+  const alpha = 1 - level;
+  const a = (k * icc) / (n * (1 - icc));
+  const b = 1 + (k * icc * (n - 1)) / (n * (1 - icc));
+  const v =
+    (a * msColumns + b * msError) ** 2 /
+    ((a * msColumns) ** 2 / (k - 1) + (b * msError) ** 2 / ((n - 1) * (k - 1)));
+  if (!(v > 0) || !Number.isFinite(v)) return null;
+  const fLow = fQuantile(1 - alpha / 2, n - 1, v);
+  const fHigh = fQuantile(1 - alpha / 2, v, n - 1);
+  const spread = k * msColumns + (k * n - k - n) * msError;
+  const low = (n * (msRows - fLow * msError)) / (fLow * spread + n * msRows);
+  const high = (n * (fHigh * msRows - msError)) / (spread + n * fHigh * msRows);
+  return Number.isFinite(low) && Number.isFinite(high) ? [low, high] : null;
+}
+
+/**
+ * Percentile bootstrap interval of a statistic over items (resampled with replacement), from a
+ * seeded generator so the same data always give the same interval. Resamples where the statistic
+ * is undefined (null) are dropped; null when fewer than half of them remain or items < 2.
+ */
+export function bootstrapInterval<T>(
+  items: readonly T[],
+  statistic: (sample: readonly T[]) => number | null,
+  random: () => number,
+  resamples = 2000,
+  level = 0.95,
+): Interval | null {
+  const n = items.length;
+  if (n < 2) return null;
+  const values: number[] = [];
+  const sample = new Array<T>(n);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < n; i++) sample[i] = items[Math.floor(random() * n)]!;
+    const value = statistic(sample);
+    if (value !== null && Number.isFinite(value)) values.push(value);
+  }
+  if (values.length < resamples / 2) return null;
+  values.sort((x, y) => x - y);
+  // Type 7 quantile (linear interpolation), as R's default.
+  const quantile = (p: number) => {
+    const h = (values.length - 1) * p;
+    const lo = Math.floor(h);
+    return values[lo]! + (h - lo) * (values[Math.min(lo + 1, values.length - 1)]! - values[lo]!);
+  };
+  return [quantile((1 - level) / 2), quantile(1 - (1 - level) / 2)];
 }

@@ -55,7 +55,6 @@ test('a five-case reader study, read by keyboard, with results that match the ma
   await test.step('create a study of the five images', async () => {
     await page.getByRole('button', { name: 'New study' }).click();
     await page.getByLabel('Study name').fill('Keyboard study');
-    await page.getByLabel('Restoration passes').fill('1');
     await page.getByLabel('Reader name').fill('Dr Keys');
     const boxes = page.getByTestId('image-picker').getByRole('checkbox');
     await expect(boxes).toHaveCount(5);
@@ -143,6 +142,42 @@ test('a five-case reader study, read by keyboard, with results that match the ma
     const file = await download;
     expect(file.suggestedFilename(), 'CSV file name').toBe('Keyboard-study-ratings.csv');
     await expect(page.getByTestId('csv-exported')).toBeVisible();
+  });
+
+  await test.step('with a second reader, agreement and its 95% intervals as the main process has them', async () => {
+    const review = app.services.review;
+    const studyId = review.listStudies()[0]!.id;
+    const second = review.addReader(studyId, { name: 'Dr Second' });
+    let view = review.startOrResumeSession(studyId, second.id);
+    for (let k = 0; !view.finished; k++) {
+      const c = view.case!;
+      const ref = { studyId, readerId: second.id, caseId: c.caseId };
+      for (const [i, image] of c.images.entries()) {
+        const presentationId = image.presentationId;
+        view = review.answer({ ...ref, questionId: 'quality', presentationId, value: 1 + ((k + 2 * i) % 5) });
+        view = review.answer({ ...ref, questionId: 'findings', presentationId, value: i ? 'no' : 'yes' });
+      }
+      view = review.answer({ ...ref, questionId: 'preference', value: c.images[k % 2]!.presentationId });
+      view = review.next(studyId, second.id);
+    }
+    await page.getByRole('button', { name: 'All reader studies' }).click();
+    await page.getByTestId('review-studies').getByRole('button', { name: 'Results' }).click();
+    await expect(page.getByTestId('results-view')).toContainText('2 reader(s)');
+    const { weightedKappa, icc } = review
+      .results(studyId)
+      .scores.find((s) => s.questionId === 'quality')!.agreement;
+    const range = (ci: [number, number] | null) => (ci ? `${fixed(ci[0])} – ${fixed(ci[1])}` : '–');
+    expect(weightedKappa?.quadratic.ci95, 'ten items: a bootstrap interval').not.toBeNull();
+    expect(icc?.ci95, 'an ICC interval').not.toBeNull();
+    const agreement = page.getByTestId('score-agreement');
+    await expect(agreement).toContainText(
+      `Weighted kappa (quadratic): ${fixed(weightedKappa!.quadratic.kappa)} (${weightedKappa!.quadratic.band}), 95% CI ${range(weightedKappa!.quadratic.ci95)}`,
+    );
+    await expect(agreement).toContainText(
+      `ICC(2,1): ${fixed(icc!.icc)} (${icc!.band}), 95% CI ${range(icc!.ci95)}`,
+    );
+    await agreement.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(screenshotDir, 'review-results-agreement.png') });
   });
 
   expect(

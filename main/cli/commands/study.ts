@@ -20,6 +20,8 @@ const f = (v: number | null | undefined, digits = 2): string =>
 const pct = (v: number | null | undefined): string =>
   v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`;
 
+const interval = (ci: [number, number] | null): string => (ci ? `${f(ci[0], 3)}–${f(ci[1], 3)}` : '—');
+
 function textReport(stats: StudyStatistics): string[] {
   const lines = [`${stats.ratings} ratings, ${stats.readers.length} readers, ${stats.cases} cases`];
   for (const q of stats.scores) {
@@ -32,11 +34,11 @@ function textReport(stats: StudyStatistics): string[] {
     if (weightedKappa)
       for (const k of [weightedKappa.linear, weightedKappa.quadratic])
         lines.push(
-          `  ${k.method}: ${f(k.kappa, 3)} (${k.band ?? 'undefined'}, ${k.bandSource}; ${k.items} items)`,
+          `  ${k.method}: ${f(k.kappa, 3)} (${k.band ?? 'undefined'}, ${k.bandSource}; ${k.items} items; 95% CI ${interval(k.ci95)}, ${k.ciMethod})`,
         );
     if (icc)
       lines.push(
-        `  ${icc.method}: ${f(icc.icc, 3)} (${icc.band ?? 'undefined'}, ${icc.bandSource}; ${icc.items} items)`,
+        `  ${icc.method}: ${f(icc.icc, 3)} (${icc.band ?? 'undefined'}, ${icc.bandSource}; ${icc.items} items; 95% CI ${interval(icc.ci95)}, ${icc.ciMethod})`,
       );
   }
   for (const q of stats.preferences) {

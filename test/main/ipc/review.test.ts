@@ -121,6 +121,194 @@ describe('review channels', () => {
     assert.match(csv.fileName, /^IPC-study-ratings\.csv$/, 'a safe file name');
   });
 
+  test('a study set up with chosen variants, questions and session options', async () => {
+    const questions = [
+      { id: 'quality', kind: 'score', prompt: 'Overall diagnostic image quality' },
+      {
+        id: 'heart-border',
+        kind: 'choice',
+        scope: 'each',
+        prompt: 'Heart border',
+        options: ['sharp', 'blurred'],
+      },
+      { id: 'notes', kind: 'comment', prompt: 'Notes', required: true },
+    ];
+    const study = unwrap<Output<'reviewCreateStudy'>>(
+      await call('reviewCreateStudy', {
+        name: 'Set-up study',
+        instanceIds,
+        variants: [
+          { kind: 'original' },
+          { kind: 'restored', modelId: 'r2c-q3', passes: 1 },
+          { kind: 'restored', modelId: 'r2c-q3', passes: 2 },
+        ],
+        comparisons: 'allPairs',
+        questions,
+        navigation: { goBack: 'any', allowEdits: false },
+        lockDisplay: false,
+        readers: ['Dr Setup'],
+      }),
+    );
+    assert.deepEqual(
+      study.config.variants.map((v) => [v.id, v.kind, v.modelId ?? null, v.passes ?? null]),
+      [
+        ['original', 'original', null, null],
+        ['r2c-q3-p1', 'restored', 'r2c-q3', 1],
+        ['r2c-q3-p2', 'restored', 'r2c-q3', 2],
+      ],
+      'the chosen variants',
+    );
+    assert.equal(study.config.comparisons.length, 3, 'every pair of three variants');
+    assert.equal(study.cases, 3 * instanceIds.length, 'three comparisons per image');
+    assert.deepEqual(
+      study.config.questions.map((q) => [q.id, q.kind, q.required]),
+      [
+        ['quality', 'score', true],
+        ['heart-border', 'choice', true],
+        ['notes', 'comment', true],
+      ],
+      'the chosen questions, defaults filled in',
+    );
+    assert.deepEqual(study.config.navigation, { goBack: 'any', allowEdits: false });
+    assert.equal(study.config.blinding.lockZoom, false);
+    assert.equal(study.config.blinding.lockWindowLevel, false);
+    const readerId = study.readerProgress[0]!.id;
+    const view = unwrap<Output<'reviewStartSession'>>(
+      await call('reviewStartSession', { studyId: study.id, readerId }),
+    );
+    assert.equal(view.case?.display.lockZoom, false, 'the reader may zoom');
+    assert.equal(view.case?.display.lockWindowLevel, false, 'the reader may adjust window/level');
+    assert.ok(!JSON.stringify(view).includes('r2c-q3'), 'the session view names no model');
+
+    const locked = unwrap<Output<'reviewCreateStudy'>>(
+      await call('reviewCreateStudy', {
+        name: 'Locked by default',
+        instanceIds,
+        variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'r2c-q3', passes: 3 }],
+      }),
+    );
+    assert.equal(locked.config.blinding.lockZoom, true, 'zoom locked unless asked otherwise');
+    assert.equal(locked.config.blinding.lockWindowLevel, true, 'window/level locked unless asked otherwise');
+    assert.deepEqual(locked.config.comparisons, [['r2c-q3-p3', 'original']], 'restored beside the original');
+  });
+
+  test('set-up mistakes are refused with the reason', async () => {
+    const base = { name: 'Bad', instanceIds };
+    const studiesBefore = services.review.listStudies().length;
+    const both = await call('reviewCreateStudy', {
+      ...base,
+      passes: 1,
+      variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'r2c-q3', passes: 1 }],
+    });
+    assert.equal(both.ok ? 'ok' : both.error.code, 'invalid_payload', 'passes and variants together');
+    const neither = await call('reviewCreateStudy', base);
+    assert.equal(neither.ok ? 'ok' : neither.error.code, 'invalid_payload', 'neither passes nor variants');
+    const one = await call('reviewCreateStudy', { ...base, variants: [{ kind: 'original' }] });
+    assert.equal(one.ok ? 'ok' : one.error.code, 'invalid_payload', 'a single variant');
+    const fourPasses = await call('reviewCreateStudy', {
+      ...base,
+      variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'r2c-q3', passes: 4 }],
+    });
+    assert.equal(fourPasses.ok ? 'ok' : fourPasses.error.code, 'invalid_payload', 'passes above 3');
+    const unknown = await call('reviewCreateStudy', {
+      ...base,
+      variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'no-such-model', passes: 1 }],
+    });
+    assert.equal(unknown.ok ? 'ok' : unknown.error.code, 'not_found', 'a model that is not installed');
+    assert.match(unknown.ok ? '' : unknown.error.message, /no-such-model/);
+    const twice = await call('reviewCreateStudy', {
+      ...base,
+      variants: [
+        { kind: 'restored', modelId: 'r2c-q3', passes: 2 },
+        { kind: 'restored', modelId: 'r2c-q3', passes: 2 },
+      ],
+    });
+    assert.equal(twice.ok ? 'ok' : twice.error.code, 'bad_input', 'the same variant twice');
+    const badOption = await call('reviewCreateStudy', {
+      ...base,
+      passes: 1,
+      questions: [{ id: 'q', kind: 'choice', prompt: 'Q', options: ['a b', 'c'] }],
+    });
+    assert.equal(badOption.ok ? 'ok' : badOption.error.code, 'invalid_payload', 'an option with a space');
+    assert.equal(
+      services.review.listStudies().length,
+      studiesBefore,
+      'nothing was created by the refused calls',
+    );
+  });
+
+  test('default questions, JSON export and audit trail over IPC', async () => {
+    const defaults = unwrap<Output<'reviewDefaultQuestions'>>(await call('reviewDefaultQuestions', {}));
+    assert.deepEqual(
+      defaults.questions.map((q) => [q.id, q.kind, q.scope]),
+      [
+        ['quality', 'score', 'each'],
+        ['preference', 'forced-choice', 'case'],
+        ['findings', 'choice', 'each'],
+        ['comment', 'comment', 'case'],
+      ],
+    );
+    const study = unwrap<Output<'reviewCreateStudy'>>(
+      await call('reviewCreateStudy', {
+        name: 'Audit me',
+        instanceIds: instanceIds.slice(0, 1),
+        variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'r2c-q3', passes: 1 }],
+        questions: [{ id: 'quality', kind: 'score', prompt: 'Quality' }],
+        readers: ['Dr Json'],
+      }),
+    );
+    const readerId = study.readerProgress[0]!.id;
+    const view = unwrap<Output<'reviewStartSession'>>(
+      await call('reviewStartSession', { studyId: study.id, readerId }),
+    );
+    for (const [i, image] of view.case!.images.entries())
+      unwrap(
+        await call('reviewAnswer', {
+          studyId: study.id,
+          readerId,
+          caseId: view.case!.caseId,
+          questionId: 'quality',
+          presentationId: image.presentationId,
+          value: 3 + i,
+        }),
+      );
+    unwrap(await call('reviewNext', { studyId: study.id, readerId }));
+
+    const exported = unwrap<Output<'reviewExportJson'>>(
+      await call('reviewExportJson', { studyId: study.id }),
+    );
+    assert.equal(exported.fileName, 'Audit-me-study.json');
+    const parsed = JSON.parse(exported.json) as ReturnType<Services['review']['exportJson']>;
+    const direct = services.review.exportJson(study.id);
+    assert.deepEqual({ ...parsed, exportedAt: '' }, { ...direct, exportedAt: '' }, 'the store export');
+    assert.equal(parsed.sessions[0]!.cases[0]!.answers.length, 2, 'both answers exported');
+
+    const audit = unwrap<Output<'reviewAuditTrail'>>(await call('reviewAuditTrail', { studyId: study.id }));
+    assert.deepEqual(
+      audit.entries.map((e) => e.action),
+      [
+        'study_created',
+        'reader_added',
+        'session_started',
+        'answer_given',
+        'answer_given',
+        'case_finished',
+        'session_finished',
+      ],
+    );
+    const given = audit.entries.filter((e) => e.action === 'answer_given');
+    assert.deepEqual(
+      given.map((e) => [e.reader, e.position, e.questionId, e.value]),
+      [
+        ['Dr Json', 1, 'quality', 3],
+        ['Dr Json', 1, 'quality', 4],
+      ],
+    );
+    assert.ok(!JSON.stringify(audit).includes('imageId'), 'no image ids in the audit view');
+    const missing = await call('reviewAuditTrail', { studyId: 'st-nope' });
+    assert.equal(missing.ok ? 'ok' : missing.error.code, 'not_found');
+  });
+
   test('review images render in the main process, original and restored', async () => {
     const study = unwrap<Output<'reviewCreateStudy'>>(
       await call('reviewCreateStudy', { name: 'Images', instanceIds: instanceIds.slice(0, 1), passes: 1 }),
