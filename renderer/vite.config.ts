@@ -13,5 +13,7 @@ export default defineConfig({
     // No inline scripts or styles: the CSP allows 'self' only.
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
+    // The viewer chunk is Cornerstone3D + vtk.js (~4 MB); it loads lazily from disk, never a network.
+    chunkSizeWarningLimit: 4500,
   },
 });
