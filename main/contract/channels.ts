@@ -426,6 +426,8 @@ export const appEvent = z.discriminatedUnion('type', [
     total: z.number().nonnegative(),
     message: z.string().optional(),
   }),
+  /** Sent when a job's call returns, however it ended (finished, failed or cancelled). */
+  z.object({ type: z.literal('jobEnded'), jobId }),
 ]);
 
 export const serializedError = z.object({

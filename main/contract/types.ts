@@ -16,6 +16,8 @@ export type Envelope<T> = { ok: true; value: T } | { ok: false; error: Serialize
 /** What the preload exposes as `window.r2c` (and what the browser-test harness provides). */
 export type R2cBridge = { [K in ChannelName]: (payload: Input<K>) => Promise<Envelope<Output<K>>> } & {
   onEvent(listener: (event: AppEvent) => void): () => void;
+  /** The absolute path of a dropped file or folder; '' when it has none (not from the file system). */
+  pathForFile(file: File): string;
 };
 
 // Full shapes of the reader-study outputs (the store builds them; the contract checks key fields).

@@ -10,7 +10,7 @@ import {
   studyVariants,
 } from '../review/index.ts';
 import { AppError, serializeError } from '../util/errors.ts';
-import type { HandlerTable } from './dispatch.ts';
+import type { CallContext, HandlerTable } from './dispatch.ts';
 
 /** Thumbnails kept in memory (a few MB at most): scrolling back through a study re-renders nothing. */
 const THUMBNAIL_CACHE_SIZE = 256;
@@ -47,13 +47,18 @@ function cachedRender<T>(
 export function createHandlers(services: Services): HandlerTable {
   const running = new Map<string, AbortController>();
 
-  async function asJob<T>(jobId: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async function asJob<T>(
+    jobId: string,
+    emit: CallContext['emit'],
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const controller = new AbortController();
     running.set(jobId, controller);
     try {
       return await work(controller.signal);
     } finally {
       running.delete(jobId);
+      emit({ type: 'jobEnded', jobId });
     }
   }
 
@@ -110,7 +115,7 @@ export function createHandlers(services: Services): HandlerTable {
       };
     },
     async hashFiles({ jobId, paths }, { emit }) {
-      return asJob(jobId, (signal) =>
+      return asJob(jobId, emit, (signal) =>
         services.jobs.run(
           'hashFiles',
           { paths },
@@ -119,7 +124,7 @@ export function createHandlers(services: Services): HandlerTable {
       );
     },
     async importPaths({ jobId, paths, mode }, { emit }) {
-      return asJob(jobId, (signal) =>
+      return asJob(jobId, emit, (signal) =>
         services.library.importPaths(paths, {
           mode,
           signal,
@@ -255,7 +260,7 @@ export function createHandlers(services: Services): HandlerTable {
       return { analyses: await services.viewer.listAnalyses(instanceId) };
     },
     async analyseImages({ jobId, instanceIds, modelId, passes, reuse }, { emit }) {
-      return asJob(jobId, async (signal) => {
+      return asJob(jobId, emit, async (signal) => {
         const items: Output<'analyseImages'>['items'] = [];
         const total = instanceIds.length;
         for (const [index, instanceId] of instanceIds.entries()) {

@@ -1,5 +1,6 @@
-// Sandboxed preload: exposes exactly one object, window.r2c, with one method per contract channel.
-import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
+// Sandboxed preload: exposes exactly one object, window.r2c, with one method per contract channel,
+// onEvent, and pathForFile (no IPC).
+import { contextBridge, type IpcRendererEvent, ipcRenderer, webUtils } from 'electron';
 import { channelNames, EVENT_CHANNEL, ipcChannel } from '../contract/names.ts';
 
 const bridge: Record<string, unknown> = {};
@@ -11,4 +12,7 @@ bridge['onEvent'] = (listener: (event: unknown) => void) => {
   ipcRenderer.on(EVENT_CHANNEL, forward);
   return () => ipcRenderer.removeListener(EVENT_CHANNEL, forward);
 };
+// A dropped File's path on disk; only the preload can read it (File.path is gone since Electron 32).
+// '' for a File that is not on disk (e.g. dragged from a web page).
+bridge['pathForFile'] = (file: File) => webUtils.getPathForFile(file);
 contextBridge.exposeInMainWorld('r2c', bridge);

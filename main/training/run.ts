@@ -431,7 +431,10 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
       sampleSeconds: [],
       exportSeconds: null,
     };
-    const total = options.stopAt !== undefined ? Math.max(startStep, Math.min(options.stopAt, config.steps)) : config.steps;
+    const total =
+      options.stopAt !== undefined
+        ? Math.max(startStep, Math.min(options.stopAt, config.steps))
+        : config.steps;
     const spe = sampler.stepsPerEpoch;
     const sampleAt = (k: number) => sampler.sample(Math.floor(k / spe), k % spe);
     const progress = (phase: TrainProgress['phase'], last: Partial<TrainProgress> = {}) => {
@@ -534,7 +537,12 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
     const model = trainer.exportInferenceModel('G_A2B');
     await writeFileAtomic(files.model, model);
     if (!last) last = (await readMetrics(files.metrics)).at(-1);
-    const card = draftCard(config, trainer, model, { data, initFromSha256, last, stoppedEarly: total < config.steps });
+    const card = draftCard(config, trainer, model, {
+      data,
+      initFromSha256,
+      last,
+      stoppedEarly: total < config.steps,
+    });
     await writeFileAtomic(files.card, Buffer.from(`${JSON.stringify(card, null, 1)}\n`, 'utf8'));
     timings.exportSeconds = (performance.now() - e0) / 1000;
     log(

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { _electron, expect, test } from '@playwright/test';
+import { channelNames } from '../../main/contract/names.ts';
 import { repoRoot, screenshotDir } from './harness.ts';
 
 function electronBinary(): string | null {
@@ -36,17 +37,7 @@ test.describe('Electron app', () => {
         process: typeof (window as unknown as { process?: unknown }).process,
       }));
       expect(exposed).toEqual({
-        bridge: [
-          'cancelJob',
-          'getAppInfo',
-          'getThumbnail',
-          'hashFiles',
-          'importPaths',
-          'listInstances',
-          'listSeries',
-          'listStudies',
-          'onEvent',
-        ],
+        bridge: [...channelNames, 'onEvent', 'pathForFile'].sort(),
         require: 'undefined',
         process: 'undefined',
       });

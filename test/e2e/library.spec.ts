@@ -90,7 +90,7 @@ test('import the shared DICOM tree, then find and open studies', async ({ page, 
   await test.step('the studies table lists every study; search and modality narrow it', async () => {
     const all = app.services.library.listStudies();
     await expect(rows).toHaveCount(all.length);
-    await expect(page.getByTestId('study-count')).toHaveText(`${all.length} studies`);
+    await expect(page.getByTestId('study-count')).toHaveText(`studies 1–${all.length}`);
     await page.getByLabel('Search').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(screenshotDir, 'library-studies.png') });
     await page.getByLabel('Search').fill('chest');

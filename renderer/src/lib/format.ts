@@ -35,3 +35,13 @@ export function pathLines(text: string): string[] {
     .map((line) => line.trim())
     .filter((line) => line.length > 0);
 }
+
+/** A probability (0..1) as a percentage with one decimal, e.g. "73.2%". */
+export function formatPercent(probability: number): string {
+  return `${(probability * 100).toFixed(1)}%`;
+}
+
+/** The classifier's label as decision-support wording (it suggests; it does not diagnose). */
+export function formatClassLabel(label: 'covid' | 'normal'): string {
+  return label === 'covid' ? 'Suggests COVID-19' : 'Suggests no COVID-19';
+}

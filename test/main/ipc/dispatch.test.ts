@@ -69,7 +69,10 @@ describe('dispatch', () => {
     const [entry] = (result.value as { files: { sha256?: string }[] }).files;
     assert.equal(entry?.sha256, 'ee78cd29d3a534713b36e6ff6fa3668c8a8f851a542d5eb2401c25ca4e057d02');
     assert.ok(events.length > 0 && events.every((e) => e.jobId === 'job-0001'));
-    assert.equal(events.at(-1)?.done, 1 << 20);
+    const last = events.at(-1);
+    assert.deepEqual(last, { type: 'jobEnded', jobId: 'job-0001' }, 'the end of the job is announced last');
+    const progress = events.filter((e) => e.type === 'jobProgress');
+    assert.equal(progress.at(-1)?.done, 1 << 20);
   });
 
   test('handler errors keep their code; unexpected errors become internal', async () => {

@@ -172,7 +172,8 @@ describe('training run', () => {
     assert.equal(card.training?.['stoppedEarly'], `at step 2 of a ${config.steps}-step schedule`);
     const exported = readWeightsFromOnnx(await readFile(early.files.model)).weights;
     const checkpoint = await loadCheckpoint(early.files.checkpoint);
-    for (const [name, w] of exported) assert.deepEqual(w, checkpoint.state.weights.get(`G_A2B/${name}`), name);
+    for (const [name, w] of exported)
+      assert.deepEqual(w, checkpoint.state.weights.get(`G_A2B/${name}`), name);
     // Stopping at a step the checkpoint is already past exports at once, training nothing.
     const again = await train(config, { stopAt: 1 });
     assert.equal(again.step, 2);

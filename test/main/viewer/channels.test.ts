@@ -101,7 +101,9 @@ describe('viewer channels', () => {
       item.analysis.probabilities.covid > item.analysis.threshold ? 'covid' : 'normal',
     );
     assert.ok(
-      events.some((e) => e.jobId === 'job-analyse-1' && e.message?.includes('restoring')),
+      events.some(
+        (e) => e.type === 'jobProgress' && e.jobId === 'job-analyse-1' && e.message?.includes('restoring'),
+      ),
       'progress was reported',
     );
     assert.equal(services.library.getInstance(mono1).processingStatus, 'classified');
