@@ -1,7 +1,7 @@
 // Completes a shipped model's card from its evaluation (`r2c eval --out DIR`): fills the card's
 // metrics and writes the human-readable card <id>.md beside it, with the plots copied next to it.
 // Usage: node --import tsx scripts/write-model-card.ts models/shipped/<id>.model.json <eval dir> <training run dir>
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { modelCardSchema } from '../main/inference/model-card.ts';
 
@@ -11,7 +11,12 @@ if (!cardPath || !evalDir || !runDir)
 const card = modelCardSchema.parse(JSON.parse(readFileSync(cardPath, 'utf8')));
 const evaluation = JSON.parse(readFileSync(join(evalDir, 'evaluation.json'), 'utf8'));
 const report = evaluation.report;
-const run = JSON.parse(readFileSync(join(runDir, 'g_a2b.json'), 'utf8'));
+const cardTraining = (card.training ?? {}) as Record<string, unknown>;
+// A GPU run (scripts/gpu) leaves g_a2b.json; a CPU run (`r2c train`) is described by the card itself.
+const gpuRun = existsSync(join(runDir, 'g_a2b.json'));
+const run = gpuRun
+  ? JSON.parse(readFileSync(join(runDir, 'g_a2b.json'), 'utf8'))
+  : { steps: cardTraining['steps'], train: { batch: cardTraining['batch'] ?? 1 }, seconds: null };
 const dir = dirname(cardPath);
 
 type Metrics = Record<string, number | null>;
@@ -59,22 +64,24 @@ copyFileSync(join(runDir, 'losses.png'), join(dir, `${card.id}.losses.png`));
 
 const updated = {
   ...card,
-  training: {
-    data: 'shared chest X-ray set (MANIFEST.csv): 1200 COVID-19 + 1200 normal frontal radiographs',
-    split: {
-      seed: 20261126,
-      validationFraction: 0.2,
-      train: 1920,
-      validation: 480,
-      grouping: 'patient id / near-duplicate group',
-    },
-    steps: run.steps,
-    batch: run.train?.batch,
-    seconds: run.seconds,
-    hardware:
-      'one NVIDIA H200 (PyTorch mirror of the engine, scripts/gpu/; parity-checked against the ONNX export)',
-    run: `models/training-runs/${basename(runDir)}`,
-  },
+  training: !gpuRun
+    ? { ...card.training, run: `models/training-runs/${basename(runDir)}` }
+    : {
+        data: 'shared chest X-ray set (MANIFEST.csv): 1200 COVID-19 + 1200 normal frontal radiographs',
+        split: {
+          seed: 20261126,
+          validationFraction: 0.2,
+          train: 1920,
+          validation: 480,
+          grouping: 'patient id / near-duplicate group',
+        },
+        steps: run.steps,
+        batch: run.train?.batch,
+        seconds: run.seconds,
+        hardware:
+          'one NVIDIA H200 (PyTorch mirror of the engine, scripts/gpu/; parity-checked against the ONNX export)',
+        run: `models/training-runs/${basename(runDir)}`,
+      },
   metrics: {
     evaluatedOn: `validation split (${evaluation.count} images), 256x256, degradation seed ${report.config.degradationSeed}`,
     f1: { clean: c.clean.metrics.f1, degraded: c.degraded.metrics.f1, restored: c.restored.metrics.f1 },
@@ -110,9 +117,14 @@ be used to diagnose or exclude COVID-19.
   over/under-exposure, reduced contrast; 1–3 per image), \`main/training/data/degrade.ts\`.
 - Objective: the full R2C-GAN objective with the reference weights (cycle 10, identity 5, class 0.1/0.01/0.02),
   LSGAN, Adam 2e-4 β1 0.5, image pools of 50; 256×256 random crops of 286×286 images, horizontal flips.
-- Run: ${run.steps.toLocaleString('en-US')} steps at batch ${run.train?.batch ?? 1} (${Math.round(run.seconds)} s) on one NVIDIA H200
+${
+  gpuRun
+    ? `- Run: ${run.steps.toLocaleString('en-US')} steps at batch ${run.train?.batch ?? 1} (${Math.round(run.seconds)} s) on one NVIDIA H200
   with the PyTorch mirror of our engine (\`scripts/gpu/\`, forward parity with the ONNX export to 3e-6).
-  Constant learning rate (the run was too short for the decay phase). Log: \`models/training-runs/${basename(runDir)}/\`.
+  Constant learning rate (the run was too short for the decay phase).`
+    : `- Run: ${run.steps.toLocaleString('en-US')} steps at batch ${run.train.batch} with \`r2c train\` on CPU (${cardTraining['hardware']});
+  ${cardTraining['stoppedEarly'] ?? 'full schedule'}.`
+} Log: \`models/training-runs/${basename(runDir)}/\`.
 
 ![Training losses](${card.id}.losses.png)
 
