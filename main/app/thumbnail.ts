@@ -1,11 +1,10 @@
 // Thumbnail job (runs in a job worker): the first frame of a DICOM file as a viewer shows it,
 // scaled to fit a square, encoded as PNG.
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { decodeFrame, readDicomHeader, renderDisplay } from '../dicom/index.ts';
 import type { JobHandler } from '../jobs/types.ts';
-import { AppError, cancelledError } from '../util/errors.ts';
+import { cancelledError } from '../util/errors.ts';
+import { readVerifiedFile } from '../util/verified-read.ts';
 
 export interface RenderThumbnailInput {
   path: string;
@@ -31,15 +30,7 @@ export const renderThumbnail: JobHandler<RenderThumbnailInput, RenderThumbnailOu
   const check = () => {
     if (context.signal.aborted) throw cancelledError('thumbnail rendering');
   };
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(input.path);
-  } catch (error) {
-    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : 'cannot be read';
-    throw new AppError('not_found', `the file of ${input.label} ${why}`);
-  }
-  if (input.sha256 && createHash('sha256').update(bytes).digest('hex') !== input.sha256)
-    throw new AppError('integrity', `the file of ${input.label} changed since it was imported`);
+  const bytes = await readVerifiedFile(input.path, input.label, input.sha256);
   check();
   const header = readDicomHeader(bytes);
   const frame = await decodeFrame(bytes, header, 0);

@@ -1,13 +1,14 @@
 // Viewer job handlers (run in a job worker): the original image in its own units, and the model's
 // restoration + classification of it, written to the results folder for reuse.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyVoi, decodeFrame, readDicomHeader, toModelInput } from '../dicom/index.ts';
+import { type AppliedVoi, applyVoi, decodeFrame, readDicomHeader, toModelInput } from '../dicom/index.ts';
+import type { GrayImage } from '../util/image.ts';
 import { inferWithWorkerService, toTrainingLevels } from '../inference/batch.ts';
 import type { JobHandler } from '../jobs/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { AppError, cancelledError, serializeError } from '../util/errors.ts';
+import { readVerifiedFile } from '../util/verified-read.ts';
 import { buildViewerImage, mappingOf, type ModelInputMapping, type ViewerImage } from './frame.ts';
 
 export interface ViewerFileInput {
@@ -18,21 +19,8 @@ export interface ViewerFileInput {
   label: string;
 }
 
-async function readChecked(input: ViewerFileInput): Promise<Uint8Array> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(input.path);
-  } catch (error) {
-    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : 'cannot be read';
-    throw new AppError('not_found', `the file of ${input.label} ${why}`);
-  }
-  if (createHash('sha256').update(bytes).digest('hex') !== input.sha256)
-    throw new AppError('integrity', `the file of ${input.label} changed since it was imported`);
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 export const loadViewerImage: JobHandler<ViewerFileInput, ViewerImage> = async (input, context) => {
-  const bytes = await readChecked(input);
+  const bytes = await readVerifiedFile(input.path, input.label, input.sha256);
   if (context.signal.aborted) throw cancelledError('image loading');
   const header = readDicomHeader(bytes);
   const frame = await decodeFrame(bytes, header, 0);
@@ -81,13 +69,22 @@ export const analyseForViewer: JobHandler<AnalyseInput, AnalysisRecord> = async 
     context.progress({ done, total, message });
   };
   step(0, 'reading the image');
-  const bytes = await readChecked(input);
+  const bytes = await readVerifiedFile(input.path, input.label, input.sha256);
   const header = readDicomHeader(bytes);
   const frame = await decodeFrame(bytes, header, 0);
   const viewerImage = buildViewerImage(bytes, header, frame);
-  const voi = viewerImage.components === 1 ? applyVoi(bytes, frame, header).voi : undefined;
+  // The model input is the windowed frame (see toModelInput); its VOI is kept to map results back.
+  let voi: AppliedVoi | undefined;
+  let modelInput: GrayImage;
+  if (viewerImage.components === 1) {
+    const windowed = applyVoi(bytes, frame, header);
+    voi = windowed.voi;
+    const invert = viewerImage.photometric === 'MONOCHROME1';
+    const data = invert ? windowed.values.map((v) => 1 - v) : windowed.values;
+    modelInput = { width: frame.width, height: frame.height, data };
+  } else modelInput = toModelInput(bytes, frame, header);
   step(1, `restoring (${input.passes} pass${input.passes > 1 ? 'es' : ''}) and classifying`);
-  const image = toTrainingLevels(toModelInput(bytes, frame, header));
+  const image = toTrainingLevels(modelInput);
   let result: Awaited<ReturnType<typeof inferWithWorkerService>>;
   try {
     result = await inferWithWorkerService(input, image, context.signal, input.label);

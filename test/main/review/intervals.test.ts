@@ -12,14 +12,7 @@ import {
   icc21Interval,
   meanWithTInterval,
 } from '../../../main/review/stats.ts';
-
-const close = (actual: number | null | undefined, expected: number, tolerance: number, what: string) => {
-  assert.ok(actual !== null && actual !== undefined, `${what}: got ${actual}`);
-  assert.ok(
-    Math.abs(actual - expected) <= tolerance,
-    `${what}: expected ${expected} ± ${tolerance}, got ${actual}`,
-  );
-};
+import { close, SHROUT_FLEISS_TABLE_2 } from './worked-examples.ts';
 
 describe('F quantiles', () => {
   test('match a printed F table', () => {
@@ -41,14 +34,7 @@ describe('F quantiles', () => {
 describe('ICC(2,1) confidence interval (McGraw & Wong 1996, case 2A)', () => {
   // Shrout & Fleiss (1979) Table 2, 6 targets × 4 judges; ICC(2,1) = .29. The 95% interval
   // .019 to .76 is the one R's psych::ICC prints for this data set (its documented example `sf`).
-  const data = [
-    [9, 2, 5, 8],
-    [6, 1, 3, 2],
-    [8, 4, 6, 8],
-    [7, 1, 2, 6],
-    [10, 5, 6, 9],
-    [6, 2, 4, 7],
-  ];
+  const data = SHROUT_FLEISS_TABLE_2;
   test('the worked example: .019 to .76', () => {
     const ci = icc21Interval(icc21(data)!, 6, 4);
     close(ci?.[0], 0.019, 0.001, 'lower bound');

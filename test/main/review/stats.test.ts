@@ -10,14 +10,7 @@ import {
   studentTQuantile,
   wilsonInterval,
 } from '../../../main/review/stats.ts';
-
-const close = (actual: number | null | undefined, expected: number, tolerance: number, what: string) => {
-  assert.ok(actual !== null && actual !== undefined, `${what}: got ${actual}`);
-  assert.ok(
-    Math.abs(actual - expected) <= tolerance,
-    `${what}: expected ${expected} ± ${tolerance}, got ${actual}`,
-  );
-};
+import { close, SHROUT_FLEISS_TABLE_2 } from './worked-examples.ts';
 
 describe('Student t quantiles', () => {
   test('match a printed t table (two-sided 95%: t_0.975)', () => {
@@ -134,14 +127,7 @@ describe('ICC(2,1)', () => {
   // Source: Shrout PE, Fleiss JL (1979) Intraclass correlations: uses in assessing rater reliability.
   // Psychol Bull 86:420–428, Table 2 (6 targets × 4 judges) and Table 4: ICC(2,1) = .29;
   // Table 3 mean squares: between targets 11.24, between judges 32.49, residual 1.02.
-  const data = [
-    [9, 2, 5, 8],
-    [6, 1, 3, 2],
-    [8, 4, 6, 8],
-    [7, 1, 2, 6],
-    [10, 5, 6, 9],
-    [6, 2, 4, 7],
-  ];
+  const data = SHROUT_FLEISS_TABLE_2;
   test('ICC(2,1) = .29 and the mean squares of Table 3', () => {
     const r = icc21(data);
     close(r?.icc, 0.29, 0.005, 'ICC(2,1)');

@@ -208,10 +208,6 @@ export function loadedImage(imageId: string): ViewerImage | undefined {
   return loaded.get(imageId)?.image;
 }
 
-export function loadedOrigin(imageId: string): Types.Point3 | undefined {
-  return loaded.get(imageId)?.origin;
-}
-
 let ready: Promise<void> | undefined;
 
 /** Initialises Cornerstone once per page (core, tools, the r2c loader and metadata provider). */
