@@ -384,6 +384,10 @@ export class SupervisedTrainer {
     return r.losses;
   }
 
+  learningRate(): number {
+    return learningRateAt(this.config.schedule, this.state.step);
+  }
+
   weights(): WeightMap {
     return unprefixed('G/', this.state.weights);
   }

@@ -1,5 +1,6 @@
 import { prepareForTest } from '../training/data/augment.ts';
 import type { DatasetItem, Label } from '../training/data/dataset.ts';
+import { readDicomAsModelInput } from '../inference/batch.ts';
 import { loadItemImage } from '../training/data/dataset.ts';
 import type { ArtifactType, DegradationOptions, SampledArtifact } from '../training/data/degrade.ts';
 import { artifactTypes, degrade } from '../training/data/degrade.ts';
@@ -125,7 +126,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const size = options.size ?? 256;
   const threshold = options.threshold ?? 0.5;
   const chosenBaselines = [...(options.baselines ?? baselineNames)];
-  const load = options.loadImage ?? ((item: DatasetItem) => loadItemImage(item));
+  const load =
+    options.loadImage ?? ((item: DatasetItem) => loadItemImage(item, { readDicom: readDicomAsModelInput }));
   const { signal } = options;
   const total = options.items.length;
   if (total === 0) throw new AppError('bad_input', 'evaluation needs at least one labelled image');

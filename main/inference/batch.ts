@@ -1,3 +1,4 @@
+import type { DicomReader } from '../training/data/dataset.ts';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import {
@@ -131,6 +132,12 @@ export async function readInput(file: string): Promise<{ image: GrayImage; dicom
     `${basename(file)}: not a PNG, JPEG, TIFF or DICOM file (no 'DICM' marker at byte 128)`,
   );
 }
+
+/**
+ * DICOM training and evaluation images go through exactly the decoding inference inputs get (first
+ * frame, modality LUT, VOI, MONOCHROME1, 256 levels), so a model is trained on what it will be shown.
+ */
+export const readDicomAsModelInput: DicomReader = async (file) => (await readInput(file)).image;
 
 /** `<name>_<suffix>.<ext>` in `dir`, numbered when an earlier input of this batch took the name. */
 function outputPath(dir: string, file: string, suffix: string, ext: string, taken: Set<string>): string {

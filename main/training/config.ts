@@ -64,8 +64,30 @@ export const runConfigSchema = z
     initFrom: z.string().min(1).optional(),
     /** A folder (covid/ normal/) of real poor-quality images, added to the poor domain. */
     realPoor: z.string().min(1).optional(),
+    /**
+     * 'r2c-gan': the reference's unpaired objective (four networks). 'paired': supervised fine-tuning of
+     * the restoration generator on (synthetically degraded, clean) pairs of the same image:
+     * l1Weight·L1(G(poor), clean) + classWeight·CE(class of poor).
+     */
+    objective: z.enum(['r2c-gan', 'paired'], { error: 'objective must be r2c-gan or paired' }),
+    /** Paired objective: weight of the L1 restoration term. */
+    l1Weight: z.number().min(0, 'l1Weight must be >= 0'),
+    /** Paired objective: weight of the classification (cross-entropy) term. */
+    classWeight: z.number().min(0, 'classWeight must be >= 0'),
+    /** Paired objective: share of steps whose input is the clean image itself (identity + clean class). */
+    cleanFraction: z
+      .number()
+      .min(0, 'cleanFraction must be in [0, 1)')
+      .lt(1, 'cleanFraction must be in [0, 1)'),
   })
   .superRefine((c, ctx) => {
+    if (c.objective === 'paired' && c.realPoor !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['realPoor'],
+        message:
+          'realPoor cannot be used with the paired objective: real poor-quality images have no clean counterpart',
+      });
     if (c.decayStart !== undefined && c.decayStart >= c.steps)
       ctx.addIssue({
         code: 'custom',
@@ -92,6 +114,10 @@ export const configDefaults = {
   sampleCount: 3,
   poolSize: 50,
   threads: 2,
+  objective: 'r2c-gan',
+  l1Weight: 10,
+  classWeight: 1,
+  cleanFraction: 0.25,
 } as const;
 
 /** Command-line overrides; paths relative to the cwd. */
@@ -101,6 +127,8 @@ export interface ConfigOverrides {
   outDir?: string;
   initFrom?: string;
   realPoor?: string;
+  /** Checked by the schema like the file's value. */
+  objective?: string;
 }
 
 const PATH_KEYS = ['data', 'outDir', 'initFrom', 'realPoor'] as const;
@@ -193,7 +221,19 @@ export const IDENTITY_KEYS = [
   'poolSize',
   'initFrom',
   'realPoor',
+  'objective',
+  'l1Weight',
+  'classWeight',
+  'cleanFraction',
 ] as const;
+
+/** Identity fields added after runs were made: a saved config without them had these values. */
+const ADDED_KEY_DEFAULTS: Partial<Record<(typeof IDENTITY_KEYS)[number], unknown>> = {
+  objective: 'r2c-gan',
+  l1Weight: configDefaults.l1Weight,
+  classWeight: configDefaults.classWeight,
+  cleanFraction: configDefaults.cleanFraction,
+};
 
 /** The first identity field where two configs differ, with both values, or null when they match. */
 export function configDifference(
@@ -201,9 +241,9 @@ export function configDifference(
   current: RunConfig,
 ): { key: string; saved: unknown; current: unknown } | null {
   for (const key of IDENTITY_KEYS) {
-    const a = JSON.stringify(saved[key] ?? null);
-    const b = JSON.stringify(current[key] ?? null);
-    if (a !== b) return { key, saved: saved[key] ?? null, current: current[key] ?? null };
+    const before = saved[key] ?? ADDED_KEY_DEFAULTS[key] ?? null;
+    const now = current[key] ?? null;
+    if (JSON.stringify(before) !== JSON.stringify(now)) return { key, saved: before, current: now };
   }
   return null;
 }

@@ -17,8 +17,12 @@ import {
   readWeightsFromOnnx,
   saveCheckpoint,
   type SessionOptions,
+  SupervisedTrainer,
+  type SupervisedTrainerConfig,
+  type WeightMap,
   writeFileAtomic,
 } from '../../models/index.ts';
+import { readDicomAsModelInput } from '../inference/batch.ts';
 import type { ModelCard } from '../inference/model-card.ts';
 import { AppError } from '../util/errors.ts';
 import { createGray, type GrayImage } from '../util/image.ts';
@@ -27,8 +31,10 @@ import { type RunConfig, configDifference } from './config.ts';
 import {
   type AugmentOptions,
   classIndexOf,
+  createPairedSampler,
   type DatasetItem,
   degrade,
+  type LoadImageOptions,
   fromModelRange,
   loadItemImage,
   loadManifest,
@@ -132,17 +138,32 @@ function augmentationFor(config: RunConfig): AugmentOptions {
 
 async function loadItems(path: string, what: string): Promise<DatasetItem[]> {
   const items = path.toLowerCase().endsWith('.csv')
-    ? await loadManifest(path)
-    : await scanLabelledFolder(path);
+    ? await loadManifest(path, { includeDicom: true })
+    : await scanLabelledFolder(path, { includeDicom: true });
   if (items.length === 0)
     throw new AppError(
       'bad_input',
-      `${what} ${path} holds no labelled PNG/JPEG images (covid/ and normal/ folders or a manifest)`,
+      `${what} ${path} holds no labelled PNG/JPEG/DICOM images (covid/ and normal/ folders or a manifest)`,
     );
   return items;
 }
 
-function trainerConfigFor(config: RunConfig): Omit<GanTrainerConfig, 'mode' | 'weights' | 'channels'> {
+function trainerConfigFor(
+  config: RunConfig,
+):
+  | Omit<GanTrainerConfig, 'mode' | 'weights' | 'channels'>
+  | Omit<SupervisedTrainerConfig, 'mode' | 'channels'> {
+  if (config.objective === 'paired')
+    return {
+      kind: config.arch,
+      q: config.q,
+      width: config.width,
+      size: config.size,
+      schedule: { lr: config.lr, decayStart: config.decayStart, totalSteps: config.steps },
+      l1Weight: config.l1Weight,
+      classWeight: config.classWeight,
+      seed: config.seed,
+    };
   return {
     kind: config.arch,
     q: config.q,
@@ -170,14 +191,15 @@ function checkResumable(
         `${outDir} holds a run with a different config (${diff.key}: ${JSON.stringify(diff.saved)} there, ${JSON.stringify(diff.current)} now); ${fix}`,
       );
   }
-  const c = checkpoint.config;
-  if (c.mode !== 'gan')
+  const c = checkpoint.config as unknown as Record<string, unknown>;
+  const mode = config.objective === 'paired' ? 'supervised' : 'gan';
+  if (c['mode'] !== mode)
     throw new AppError(
       'bad_input',
-      `the checkpoint in ${outDir} is a ${c.mode} checkpoint, not an R2C-GAN run`,
+      `the checkpoint in ${outDir} is a ${String(c['mode'])} checkpoint, the config asks for the ${config.objective} objective; ${fix}`,
     );
-  const expected = trainerConfigFor(config);
-  for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
+  const expected = trainerConfigFor(config) as Record<string, unknown>;
+  for (const key of Object.keys(expected)) {
     if (JSON.stringify(c[key]) !== JSON.stringify(expected[key]))
       throw new AppError(
         'bad_input',
@@ -188,7 +210,7 @@ function checkResumable(
 
 async function initialWeightsFrom(
   config: RunConfig,
-): Promise<{ weights: GanTrainerOptions['initialWeights']; sha256: string | null }> {
+): Promise<{ weights: WeightMap | undefined; sha256: string | null }> {
   if (!config.initFrom) return { weights: undefined, sha256: null };
   let bytes: Uint8Array;
   try {
@@ -208,35 +230,53 @@ async function initialWeightsFrom(
       'bad_input',
       `initFrom model ${basename(config.initFrom)} is a ${net.kind} ${net.role} (q ${net.q}, width ${net.width}, ${net.channels} channel(s)); the config asks for ${config.arch} q ${config.q} width ${config.width}`,
     );
-  return { weights: { G_A2B: weights }, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return { weights, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-/** Fixed poor-quality images for the sample grids: validation images degraded with a fixed seed. */
+interface GridRow {
+  poor: GrayImage;
+  clean: GrayImage;
+}
+
+/** Fixed rows for the sample grids: validation images degraded with a fixed seed, and their clean originals. */
 async function sampleImages(
   config: RunConfig,
   validation: readonly DatasetItem[],
-  sampler: UnpairedSampler,
-): Promise<GrayImage[]> {
-  const out: GrayImage[] = [];
+  trainingRow: (i: number) => Promise<GridRow>,
+  trainingRows: number,
+): Promise<GridRow[]> {
+  const out: GridRow[] = [];
   for (let i = 0; i < Math.min(config.sampleCount, validation.length); i++) {
-    const clean = prepareForTest(await loadItemImage(validation[i] as DatasetItem), config.size);
-    out.push(degrade(clean, new Rng(config.seed, 'sample-grid', i)).image);
+    const clean = prepareForTest(
+      await loadItemImage(validation[i] as DatasetItem, LOAD_OPTIONS),
+      config.size,
+    );
+    out.push({ poor: degrade(clean, new Rng(config.seed, 'sample-grid', i)).image, clean });
   }
   // Tiny data sets may have no validation images: fall back to the first training samples.
-  for (let i = 0; out.length < config.sampleCount && i < sampler.stepsPerEpoch; i++)
-    out.push((await sampler.sample(0, i)).poor.image);
+  for (let i = 0; out.length < config.sampleCount && i < trainingRows; i++) out.push(await trainingRow(i));
   return out;
 }
 
-/** A grid with one row per sample: poor | restored (G_A2B) | cycle (G_B2A(G_A2B)), [0,1] gray PNG. */
+/**
+ * A grid with one row per sample, [0,1] gray PNG: poor | restored (G_A2B) | cycle (G_B2A(G_A2B)) for
+ * the GAN objective, poor | restored | clean for the paired one.
+ */
 async function writeSampleGrid(
-  trainer: R2CGanTrainer,
-  images: readonly GrayImage[],
+  trainer: R2CGanTrainer | SupervisedTrainer,
+  images: readonly GridRow[],
   path: string,
   session: SessionOptions,
 ): Promise<void> {
-  const a2b = await loadInferenceModel(trainer.exportInferenceModel('G_A2B'), session, 'G_A2B');
-  const b2a = await loadInferenceModel(trainer.exportInferenceModel('G_B2A'), session, 'G_B2A');
+  const a2b = await loadInferenceModel(
+    trainer instanceof R2CGanTrainer ? trainer.exportInferenceModel('G_A2B') : trainer.exportInferenceModel(),
+    session,
+    'G_A2B',
+  );
+  const b2a =
+    trainer instanceof R2CGanTrainer
+      ? await loadInferenceModel(trainer.exportInferenceModel('G_B2A'), session, 'G_B2A')
+      : null;
   try {
     const s = trainer.config.size;
     const gap = 2;
@@ -248,18 +288,20 @@ async function writeSampleGrid(
           (row * (s + gap) + y) * grid.width + col * (s + gap),
         );
     };
-    for (const [row, poor] of images.entries()) {
+    for (const [row, { poor, clean }] of images.entries()) {
       const dims = [1, 1, s, s];
       const restored = await a2b.run(toModelRange(poor).data, dims);
-      const cycle = await b2a.run(restored.restored, dims);
       paste(poor, row, 0);
       paste(fromModelRange({ width: s, height: s, data: restored.restored }), row, 1);
-      paste(fromModelRange({ width: s, height: s, data: cycle.restored }), row, 2);
+      if (b2a) {
+        const cycle = await b2a.run(restored.restored, dims);
+        paste(fromModelRange({ width: s, height: s, data: cycle.restored }), row, 2);
+      } else paste(clean, row, 2);
     }
     await writeFileAtomic(path, await encodeGrayPng(grid));
   } finally {
     await a2b.release();
-    await b2a.release();
+    await b2a?.release();
   }
 }
 
@@ -281,7 +323,7 @@ function slug(text: string): string {
 
 function draftCard(
   config: RunConfig,
-  trainer: R2CGanTrainer,
+  trainer: R2CGanTrainer | SupervisedTrainer,
   model: Uint8Array,
   extra: {
     data: TrainResult['data'];
@@ -316,10 +358,14 @@ function draftCard(
       decayStart: config.decayStart,
       seed: config.seed,
       augmentation: config.augmentation,
+      objective:
+        config.objective === 'paired'
+          ? `paired: ${config.l1Weight}·L1(G(poor), clean) + ${config.classWeight}·CE on synthetic degradations (${config.cleanFraction} of steps clean)`
+          : 'r2c-gan (reference weights)',
       data: basename(config.data),
       split: { seed: config.validation.seed, validationFraction: config.validation.fraction, ...extra.data },
       initialisation: config.initFrom
-        ? `G_A2B from ${basename(config.initFrom)} (sha256 ${extra.initFromSha256}); G_B2A, D_A, D_B fresh (seeded Glorot)`
+        ? `G_A2B from ${basename(config.initFrom)} (sha256 ${extra.initFromSha256})${config.objective === 'paired' ? '' : '; G_B2A, D_A, D_B fresh (seeded Glorot)'}`
         : 'all networks fresh (seeded Glorot)',
       finalLosses: extra.last ? { G: extra.last.G, D: extra.last.D } : null,
       finishedAt: new Date().toISOString(),
@@ -331,6 +377,141 @@ function draftCard(
       'trained locally on the data named in training.data; check it is representative',
     ],
   };
+}
+
+/** One step's decoded, augmented (and degraded) inputs in model range, ready for the trainer. */
+interface PreparedStep {
+  epoch: number;
+  /** Images the step consumes (throughput). */
+  images: number;
+  batch:
+    | { kind: 'gan'; A: Float32Array; B: Float32Array; labelA: number; labelB: number }
+    | { kind: 'paired'; input: Float32Array; target: Float32Array; label: number };
+}
+
+interface ObjectiveData {
+  data: Omit<TrainResult['data'], 'validation'>;
+  prepare(epoch: number, step: number): Promise<PreparedStep>;
+  /** A training sample as a sample-grid row (tiny data sets without validation images). */
+  gridRow(i: number): Promise<GridRow>;
+}
+
+/** DICOM training images are decoded like inference inputs (main/dicom through readInput). */
+const LOAD_OPTIONS: LoadImageOptions = { readDicom: readDicomAsModelInput };
+
+function objectiveData(config: RunConfig, train: DatasetItem[], realPoor: DatasetItem[]): ObjectiveData {
+  const augmentation = augmentationFor(config);
+  if (config.objective === 'paired') {
+    const sampler = createPairedSampler({
+      train,
+      seed: config.seed,
+      augmentation,
+      cleanFraction: config.cleanFraction,
+      loadOptions: LOAD_OPTIONS,
+    });
+    return {
+      data: {
+        train: train.length,
+        poor: train.length,
+        good: train.length,
+        stepsPerEpoch: sampler.stepsPerEpoch,
+      },
+      async prepare(epoch, step) {
+        const s = await sampler.sample(epoch, step);
+        return {
+          epoch,
+          images: 1,
+          batch: {
+            kind: 'paired',
+            input: toModelRange(s.input).data,
+            target: toModelRange(s.target).data,
+            label: classIndexOf(s.label),
+          },
+        };
+      },
+      async gridRow(i) {
+        const s = await sampler.sample(0, i);
+        return { poor: s.input, clean: s.target };
+      },
+    };
+  }
+  const sampler: UnpairedSampler = createUnpairedSampler({
+    train,
+    seed: config.seed,
+    augmentation,
+    realPoor,
+    loadOptions: LOAD_OPTIONS,
+  });
+  return {
+    data: {
+      train: train.length,
+      poor: sampler.poorPool.length,
+      good: sampler.goodPool.length,
+      stepsPerEpoch: sampler.stepsPerEpoch,
+    },
+    async prepare(epoch, step) {
+      const s: UnpairedSample = await sampler.sample(epoch, step);
+      return {
+        epoch,
+        images: 2,
+        batch: {
+          kind: 'gan',
+          A: toModelRange(s.poor.image).data,
+          B: toModelRange(s.good.image).data,
+          labelA: classIndexOf(s.poor.label),
+          labelB: classIndexOf(s.good.label),
+        },
+      };
+    },
+    async gridRow(i) {
+      // Unpaired: the poor image has no clean counterpart here; the grid's third column is the cycle.
+      const s = await sampler.sample(0, i);
+      return { poor: s.poor.image, clean: s.poor.image };
+    },
+  };
+}
+
+async function createTrainer(
+  config: RunConfig,
+  checkpoint: Checkpoint | null,
+  initialWeights: WeightMap | undefined,
+  session: SessionOptions,
+): Promise<R2CGanTrainer | SupervisedTrainer> {
+  if (checkpoint)
+    return checkpoint.config.mode === 'gan'
+      ? R2CGanTrainer.create(checkpoint.config as GanTrainerConfig, checkpoint.state, session)
+      : SupervisedTrainer.create(
+          checkpoint.config as SupervisedTrainerConfig,
+          { state: checkpoint.state },
+          session,
+        );
+  const c = trainerConfigFor(config);
+  if (config.objective === 'paired')
+    return SupervisedTrainer.create(
+      c as Omit<SupervisedTrainerConfig, 'mode' | 'channels'>,
+      initialWeights ? { weights: initialWeights } : undefined,
+      session,
+    );
+  const options: GanTrainerOptions & { kind: GanTrainerConfig['kind']; size: number } = {
+    ...(c as Omit<GanTrainerConfig, 'mode' | 'weights' | 'channels'>),
+    ...(initialWeights ? { initialWeights: { G_A2B: initialWeights } } : {}),
+  };
+  return R2CGanTrainer.create(options, undefined, session);
+}
+
+async function runStep(
+  trainer: R2CGanTrainer | SupervisedTrainer,
+  prepared: PreparedStep,
+): Promise<{ lr: number; G: Record<string, number>; D: Record<string, number> }> {
+  const b = prepared.batch;
+  if (b.kind === 'gan') {
+    if (!(trainer instanceof R2CGanTrainer)) throw new Error('a GAN batch needs the R2C-GAN trainer');
+    return trainer.step({ A: b.A, B: b.B, labelA: b.labelA, labelB: b.labelB });
+  }
+  if (!(trainer instanceof SupervisedTrainer)) throw new Error('a paired batch needs the supervised trainer');
+  const lr = trainer.learningRate();
+  const losses = await trainer.step(b.input, b.target, b.label);
+  return { lr, G: losses, D: {} };
 }
 
 /**
@@ -350,24 +531,13 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
     validationFraction: config.validation.fraction,
   });
   const realPoor = config.realPoor ? await loadItems(config.realPoor, 'realPoor folder') : [];
-  let sampler: UnpairedSampler;
+  let objective: ObjectiveData;
   try {
-    sampler = createUnpairedSampler({
-      train: trainItems,
-      seed: config.seed,
-      augmentation: augmentationFor(config),
-      realPoor,
-    });
+    objective = objectiveData(config, trainItems, realPoor);
   } catch (e) {
     throw new AppError('bad_input', `training data ${basename(config.data)}: ${(e as Error).message}`);
   }
-  const data = {
-    train: trainItems.length,
-    validation: validation.length,
-    poor: sampler.poorPool.length,
-    good: sampler.goodPool.length,
-    stepsPerEpoch: sampler.stepsPerEpoch,
-  };
+  const data = { validation: validation.length, ...objective.data };
 
   await mkdir(files.samples, { recursive: true });
   let checkpoint: Checkpoint | null = null;
@@ -391,20 +561,16 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
   // On resume the initFrom file is not needed (the weights are in the checkpoint); its hash is kept
   // in run-config.json from the first start.
   const initFromSha256 = init?.sha256 ?? (await savedInitSha256(files.config));
-  const trainer = checkpoint
-    ? await R2CGanTrainer.create(checkpoint.config as GanTrainerConfig, checkpoint.state, session)
-    : await R2CGanTrainer.create(
-        { ...trainerConfigFor(config), initialWeights: init?.weights },
-        undefined,
-        session,
-      );
+  const trainer = await createTrainer(config, checkpoint, init?.weights, session);
   try {
     if (checkpoint) {
       const { dropped } = await truncateMetrics(files.metrics, startStep);
       log(
         `resuming from the checkpoint at step ${startStep} of ${config.steps}` +
           (dropped > 0 ? ` (dropped ${dropped} metrics line(s) logged after it)` : '') +
-          '; image pools start empty (they are not checkpointed, as in the reference)',
+          (trainer instanceof R2CGanTrainer
+            ? '; image pools start empty (they are not checkpointed, as in the reference)'
+            : ''),
       );
     } else {
       await truncateMetrics(files.metrics, 0);
@@ -415,15 +581,21 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
       };
       await writeFileAtomic(files.config, Buffer.from(`${JSON.stringify(saved, null, 1)}\n`, 'utf8'));
       log(
-        config.initFrom
-          ? `G_A2B starts from ${basename(config.initFrom)}; G_B2A, D_A and D_B start fresh (seeded Glorot init)`
-          : 'all four networks start fresh (seeded Glorot init)',
+        config.objective === 'paired'
+          ? config.initFrom
+            ? `paired fine-tuning of the generator from ${basename(config.initFrom)}`
+            : 'paired training of a fresh generator (seeded Glorot init)'
+          : config.initFrom
+            ? `G_A2B starts from ${basename(config.initFrom)}; G_B2A, D_A and D_B start fresh (seeded Glorot init)`
+            : 'all four networks start fresh (seeded Glorot init)',
       );
     }
     log(
-      `data: ${data.train} training images (${data.poor} poor-domain, ${data.good} good-domain), ${data.validation} held out; ${data.stepsPerEpoch} steps per epoch`,
+      config.objective === 'paired'
+        ? `data: ${data.train} training images, each degraded on the fly (${config.cleanFraction} of steps clean), ${data.validation} held out; ${data.stepsPerEpoch} steps per epoch`
+        : `data: ${data.train} training images (${data.poor} poor-domain, ${data.good} good-domain), ${data.validation} held out; ${data.stepsPerEpoch} steps per epoch`,
     );
-    const samples = await sampleImages(config, validation, sampler);
+    const samples = await sampleImages(config, validation, objective.gridRow, data.stepsPerEpoch);
     const timings: TrainResult['timings'] = {
       setupSeconds: (performance.now() - t0) / 1000,
       stepSeconds: [],
@@ -435,8 +607,8 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
       options.stopAt !== undefined
         ? Math.max(startStep, Math.min(options.stopAt, config.steps))
         : config.steps;
-    const spe = sampler.stepsPerEpoch;
-    const sampleAt = (k: number) => sampler.sample(Math.floor(k / spe), k % spe);
+    const spe = data.stepsPerEpoch;
+    const sampleAt = (k: number) => objective.prepare(Math.floor(k / spe), k % spe);
     const progress = (phase: TrainProgress['phase'], last: Partial<TrainProgress> = {}) => {
       const done = trainer.state.step - startStep;
       const elapsed = (performance.now() - loopStart) / 1000;
@@ -477,7 +649,7 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
     );
     const loopStart = performance.now();
     progress('setup');
-    let next: Promise<UnpairedSample> | null = startStep < total ? sampleAt(startStep) : null;
+    let next: Promise<PreparedStep> | null = startStep < total ? sampleAt(startStep) : null;
     let cancelled = false;
     let last: MetricsRecord | undefined;
     while (trainer.state.step < total) {
@@ -486,19 +658,14 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
         break;
       }
       const k = trainer.state.step;
-      const sample = await (next as Promise<UnpairedSample>);
+      const sample = await (next as Promise<PreparedStep>);
       // Prefetch: decode, augment and degrade the next pair while onnxruntime runs this step.
       next = k + 1 < total ? sampleAt(k + 1) : null;
       next?.catch(() => {});
       const s0 = performance.now();
       // No signal here: an iteration is G step + D step, and stopping between them would save a
       // checkpoint whose generators and discriminators are one update apart.
-      const r = await trainer.step({
-        A: toModelRange(sample.poor.image).data,
-        B: toModelRange(sample.good.image).data,
-        labelA: classIndexOf(sample.poor.label),
-        labelB: classIndexOf(sample.good.label),
-      });
+      const r = await runStep(trainer, sample);
       const stepSeconds = (performance.now() - s0) / 1000;
       timings.stepSeconds.push(stepSeconds);
       const done = trainer.state.step;
@@ -509,7 +676,7 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
         G: r.G,
         D: r.D,
         stepSeconds,
-        imagesPerSecond: 2 / stepSeconds,
+        imagesPerSecond: sample.images / stepSeconds,
         time: new Date().toISOString(),
       };
       if (done % config.logEvery === 0 || done === total) await appendMetrics(files.metrics, last);
@@ -534,7 +701,7 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
     }
     await checkpointNow();
     const e0 = performance.now();
-    const model = trainer.exportInferenceModel('G_A2B');
+    const model = trainer.exportInferenceModel();
     await writeFileAtomic(files.model, model);
     if (!last) last = (await readMetrics(files.metrics)).at(-1);
     const card = draftCard(config, trainer, model, {

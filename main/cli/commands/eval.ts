@@ -76,7 +76,9 @@ export const evalCommand: CliCommand = {
     });
     if (!values.data) throw new UsageError('--data <folder|manifest.csv> is required');
     const isManifest = values.data.toLowerCase().endsWith('.csv');
-    let items = isManifest ? await loadManifest(values.data) : await scanLabelledFolder(values.data);
+    let items = isManifest
+      ? await loadManifest(values.data, { includeDicom: true })
+      : await scanLabelledFolder(values.data, { includeDicom: true });
     if (values['validation-seed'] !== undefined) {
       const fraction = Number(values['validation-fraction'] ?? '0.2');
       if (!(fraction > 0 && fraction < 1))

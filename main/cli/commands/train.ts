@@ -16,7 +16,12 @@ function duration(seconds: number): string {
 function progressLine(p: TrainProgress): string {
   const rate =
     p.itPerSecond >= 1 ? `${p.itPerSecond.toFixed(2)} it/s` : `${(1 / p.itPerSecond).toFixed(1)} s/it`;
-  return `step ${p.step}/${p.totalSteps}  G ${fmtLoss(p.G['total'])}  D ${fmtLoss(p.D['total'])}  lr ${p.lr.toExponential(2)}  ${p.itPerSecond > 0 ? rate : '--'}  ETA ${duration(p.etaSeconds)}`;
+  // Paired runs have no discriminator: show their two terms instead.
+  const losses =
+    'l1' in p.G
+      ? `loss ${fmtLoss(p.G['total'])} (L1 ${fmtLoss(p.G['l1'])}, CE ${fmtLoss(p.G['ce'])})`
+      : `G ${fmtLoss(p.G['total'])}  D ${fmtLoss(p.D['total'])}`;
+  return `step ${p.step}/${p.totalSteps}  ${losses}  lr ${p.lr.toExponential(2)}  ${p.itPerSecond > 0 ? rate : '--'}  ETA ${duration(p.etaSeconds)}`;
 }
 
 function positiveInteger(value: string | undefined, flag: string): number | undefined {
@@ -32,11 +37,13 @@ export const trainCommand: CliCommand = {
   summary:
     'train or fine-tune R2C-GAN on local images (resumes an interrupted run; Ctrl-C saves a checkpoint)',
   usage:
-    'r2c train [--config <run.json>] [--data <folder|manifest.csv>] [--steps N] [--out <dir>] [--init-from <model.onnx>] [--real-poor <folder>] [--stop-at N] [--json]\n' +
+    'r2c train [--config <run.json>] [--data <folder|manifest.csv>] [--steps N] [--out <dir>] [--init-from <model.onnx>] [--real-poor <folder>] [--objective r2c-gan|paired] [--stop-at N] [--json]\n' +
     '  --stop-at N ends the run at step N (at once when the checkpoint is past it) and exports the model so far.\n' +
     '  run.json keys (flags override): arch (operational|convolutional|convolutional-light), q, width, size (256),\n' +
     '  steps, lr (2e-4), decayStart (steps/2), seed, data, validation {seed, fraction}, augmentation (reference|scale-jitter),\n' +
-    '  checkpointEvery, sampleEvery, logEvery, sampleCount, poolSize (50), threads (2), outDir, initFrom, realPoor.\n' +
+    '  checkpointEvery, sampleEvery, logEvery, sampleCount, poolSize (50), threads (2), outDir, initFrom, realPoor,\n' +
+    '  objective (r2c-gan | paired: supervised L1 + class fine-tuning on synthetic degradations of the same images),\n' +
+    '  l1Weight (10), classWeight (1), cleanFraction (0.25) for the paired objective.\n' +
     '  Running it again on the same --out resumes from the checkpoint there (same config required).',
   async run(argv, io) {
     const { values, positionals } = parseArgs({
@@ -49,6 +56,7 @@ export const trainCommand: CliCommand = {
         out: { type: 'string' },
         'init-from': { type: 'string' },
         'real-poor': { type: 'string' },
+        objective: { type: 'string' },
         'stop-at': { type: 'string' },
         json: { type: 'boolean' },
       },
@@ -60,10 +68,11 @@ export const trainCommand: CliCommand = {
       outDir: values.out,
       initFrom: values['init-from'],
       realPoor: values['real-poor'],
+      objective: values.objective,
     };
     const config = await loadRunConfig(values.config, overrides);
     io.err(
-      `training ${config.arch}${config.arch === 'operational' ? ` Q=${config.q}` : ''} width ${config.width} at ${config.size}px for ${config.steps} steps in ${config.outDir}`,
+      `training (${config.objective}) ${config.arch}${config.arch === 'operational' ? ` Q=${config.q}` : ''} width ${config.width} at ${config.size}px for ${config.steps} steps in ${config.outDir}`,
     );
     let lastLine = 0;
     const stopAt = positiveInteger(values['stop-at'], '--stop-at');

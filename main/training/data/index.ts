@@ -47,11 +47,14 @@ export { deriveSeed, logFactorial, Rng } from './random.ts';
 export { cropGray, flipHorizontal, resizeGray } from '../../util/resize.ts';
 export type {
   GoodSample,
+  PairedSample,
+  PairedSampler,
+  PairedSamplerOptions,
   PoorSample,
   UnpairedSample,
   UnpairedSampler,
   UnpairedSamplerOptions,
 } from './sampler.ts';
-export { createUnpairedSampler } from './sampler.ts';
+export { createPairedSampler, createUnpairedSampler } from './sampler.ts';
 export type { SplitOptions, SplitResult } from './split.ts';
 export { countLabels, groupItems, splitGrouped, splitTrainValidation } from './split.ts';

@@ -164,3 +164,84 @@ export function createUnpairedSampler(options: UnpairedSamplerOptions): Unpaired
     },
   };
 }
+
+export interface PairedSample {
+  epoch: number;
+  step: number;
+  /** [0,1]: the augmented image, degraded unless this step is a clean (identity) step. */
+  input: GrayImage;
+  /** [0,1]: the same augmented image, clean. */
+  target: GrayImage;
+  label: Label;
+  itemId: string;
+  /** The synthetic artifacts; empty for a clean step. */
+  artifacts: SampledArtifact[];
+  augmentation: AugmentParams;
+}
+
+export interface PairedSamplerOptions {
+  /** The training split (never the validation split). */
+  train: readonly DatasetItem[];
+  seed: number | string;
+  augmentation: AugmentOptions;
+  degradation?: DegradationOptions;
+  /** Share of steps whose input is the clean image (identity pairs). Default 0.25. */
+  cleanFraction?: number;
+  loadImage?: (item: DatasetItem) => Promise<GrayImage>;
+  loadOptions?: LoadImageOptions;
+}
+
+export interface PairedSampler {
+  readonly stepsPerEpoch: number;
+  /** The sample at (epoch, step); a pure function of the seed, epoch and step. */
+  sample(epoch: number, step: number): Promise<PairedSample>;
+}
+
+/**
+ * Paired (poor, clean) sampler for supervised fine-tuning: every training image, in a seeded order per
+ * epoch, augmented, then degraded with the blind degradation model (or kept clean for a share of steps).
+ * The clean target is known because the degradation is synthetic.
+ */
+export function createPairedSampler(options: PairedSamplerOptions): PairedSampler {
+  const items = [...options.train];
+  if (items.length === 0) throw new RangeError('the training set is empty');
+  const cleanFraction = options.cleanFraction ?? 0.25;
+  if (!(cleanFraction >= 0 && cleanFraction < 1))
+    throw new RangeError(`cleanFraction must be in [0, 1), got ${cleanFraction}`);
+  const load = options.loadImage ?? ((item: DatasetItem) => loadItemImage(item, options.loadOptions));
+  let order: { epoch: number; indices: number[] } | null = null;
+  const orderOf = (epoch: number) => {
+    if (order?.epoch !== epoch)
+      order = {
+        epoch,
+        indices: new Rng(options.seed, 'paired-order', epoch).shuffle(items.map((_, i) => i)),
+      };
+    return order.indices;
+  };
+  return {
+    stepsPerEpoch: items.length,
+    async sample(epoch, step) {
+      if (!Number.isInteger(step) || step < 0 || step >= items.length)
+        throw new RangeError(`step ${step} is outside the epoch (0..${items.length - 1})`);
+      const item = items[orderOf(epoch)[step]!]!;
+      const aug = augment(
+        await load(item),
+        new Rng(options.seed, 'augment-paired', epoch, step),
+        options.augmentation,
+      );
+      const rng = new Rng(options.seed, 'degrade-paired', epoch, step);
+      const clean = rng.next() < cleanFraction;
+      const degraded = clean ? null : degrade(aug.image, rng, options.degradation);
+      return {
+        epoch,
+        step,
+        input: degraded?.image ?? aug.image,
+        target: aug.image,
+        label: item.label,
+        itemId: item.id,
+        artifacts: degraded?.artifacts ?? [],
+        augmentation: aug.params,
+      };
+    },
+  };
+}

@@ -87,6 +87,34 @@ describe('training config', () => {
     }
   });
 
+  test('the paired objective: defaults, weights checked, no realPoor (it has no clean counterpart)', () => {
+    const c = parseRunConfig({ ...base, objective: 'paired' });
+    assert.equal(c.objective, 'paired');
+    assert.equal(c.l1Weight, 10);
+    assert.equal(c.classWeight, 1);
+    assert.equal(c.cleanFraction, 0.25);
+    assert.equal(parseRunConfig(base).objective, 'r2c-gan', 'the reference objective by default');
+    badInput({ ...base, objective: 'supervised' }, /objective must be r2c-gan or paired/);
+    badInput({ ...base, objective: 'paired', cleanFraction: 1 }, /cleanFraction must be in \[0, 1\)/);
+    badInput({ ...base, objective: 'paired', classWeight: -1 }, /classWeight must be >= 0/);
+    badInput(
+      { ...base, objective: 'paired', realPoor: '/real' },
+      /realPoor cannot be used with the paired objective/,
+    );
+  });
+
+  test('a run saved before the objective existed resumes as r2c-gan, not as paired', () => {
+    const current = parseRunConfig(base);
+    const { objective, l1Weight, classWeight, cleanFraction, ...older } = current;
+    assert.ok(objective && l1Weight && classWeight && cleanFraction, 'the new keys exist');
+    assert.equal(configDifference(older, current), null);
+    assert.deepEqual(configDifference(older, parseRunConfig({ ...base, objective: 'paired' })), {
+      key: 'objective',
+      saved: 'r2c-gan',
+      current: 'paired',
+    });
+  });
+
   test('configDifference reports the first training-relevant difference only', () => {
     const a = parseRunConfig(base);
     assert.equal(configDifference(a, parseRunConfig({ ...base, logEvery: 5, checkpointEvery: 7 })), null);

@@ -4,7 +4,7 @@ import { augment } from '../../../../main/training/data/augment.ts';
 import type { DatasetItem } from '../../../../main/training/data/dataset.ts';
 import { loadManifest } from '../../../../main/training/data/dataset.ts';
 import { Rng } from '../../../../main/training/data/random.ts';
-import { createUnpairedSampler } from '../../../../main/training/data/sampler.ts';
+import { createPairedSampler, createUnpairedSampler } from '../../../../main/training/data/sampler.ts';
 import { splitTrainValidation } from '../../../../main/training/data/split.ts';
 import { AppError } from '../../../../main/util/errors.ts';
 import type { GrayImage } from '../../../../main/util/image.ts';
@@ -68,6 +68,40 @@ test('samples are reproducible by (seed, epoch, step); poor is degraded, good is
   assert.deepEqual(a.good.image.data, expected.data);
   assert.equal(a.good.label, sourceItem.label);
   assert.equal(a.poor.label, train.find((i) => i.id === a.poor.itemId)!.label);
+});
+
+test('paired samples: the clean target is the augmented image, the input its degraded copy, by seed', async () => {
+  const train = items(24);
+  const make = (seed: number, cleanFraction = 0.25) =>
+    createPairedSampler({ train, seed, augmentation, cleanFraction, loadImage: fakeLoad });
+  const sampler = make(3);
+  assert.equal(sampler.stepsPerEpoch, 24);
+  const epoch = await Promise.all(Array.from({ length: 24 }, (_, k) => sampler.sample(1, k)));
+  assert.deepEqual(new Set(epoch.map((s) => s.itemId)).size, 24, 'every image once per epoch');
+  let clean = 0;
+  for (const s of epoch) {
+    const item = train.find((i) => i.id === s.itemId)!;
+    assert.equal(s.label, item.label, 'label of the same image');
+    const expected = augment(
+      await fakeLoad(item),
+      new Rng(3, 'augment-paired', 1, s.step),
+      augmentation,
+    ).image;
+    assert.deepEqual(s.target.data, expected.data, 'target = the augmented clean image');
+    if (s.artifacts.length === 0) {
+      clean += 1;
+      assert.deepEqual(s.input.data, s.target.data, 'a clean step feeds the clean image');
+    } else assert.notDeepEqual(s.input.data, s.target.data, 'a degraded step changes the input');
+  }
+  assert.ok(clean >= 1 && clean <= 14, `about a quarter of the steps are clean (${clean}/24)`);
+  assert.deepEqual(await make(3).sample(1, 5), epoch[5], 'reproducible by (seed, epoch, step)');
+  const other = await make(4).sample(1, 5);
+  assert.notDeepEqual(Buffer.from(other.input.data.buffer), Buffer.from(epoch[5]!.input.data.buffer));
+  const never = make(3, 0);
+  for (let k = 0; k < 24; k++)
+    assert.ok((await never.sample(0, k)).artifacts.length >= 1, 'cleanFraction 0 always degrades');
+  assert.throws(() => make(3, 1), /cleanFraction must be in \[0, 1\)/);
+  await assert.rejects(sampler.sample(0, 24), /outside the epoch/);
 });
 
 test('an epoch visits every image of the larger pool once, in an order that changes per epoch', async () => {
