@@ -20,6 +20,9 @@ import { unprefixed } from './training.ts';
 
 const MAGIC = 'R2CCKPT1';
 const FORMAT = 'r2c-checkpoint/1';
+/** /2 adds the GAN image pools (group 'p'); a /1 reader would misfile them, so it must refuse the file. */
+const FORMAT_WITH_POOLS = 'r2c-checkpoint/2';
+const FORMATS = [FORMAT, FORMAT_WITH_POOLS];
 
 export type TrainerConfig = GanTrainerConfig | SupervisedTrainerConfig;
 export interface Checkpoint {
@@ -28,7 +31,8 @@ export interface Checkpoint {
 }
 
 interface Entry {
-  group: 'w' | 'm' | 'v';
+  /** weights, Adam moments, or an image pool ('p', named '<pool>/<index>'). */
+  group: 'w' | 'm' | 'v' | 'p';
   name: string;
   offset: number;
   length: number;
@@ -57,6 +61,13 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
       offset += a.length;
     }
   }
+  const pooled = [...(c.state.pools ?? [])].filter(([, items]) => items.length > 0);
+  for (const [pool, items] of pooled)
+    for (const [i, a] of items.entries()) {
+      entries.push({ group: 'p', name: `${pool}/${i}`, offset, length: a.length });
+      arrays.push(a);
+      offset += a.length;
+    }
   const payload = new Float32Array(offset);
   let o = 0;
   for (const a of arrays) {
@@ -65,7 +76,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   }
   const payloadBytes = new Uint8Array(payload.buffer);
   const header: Header = {
-    format: FORMAT,
+    format: pooled.length > 0 ? FORMAT_WITH_POOLS : FORMAT,
     config: c.config,
     step: c.state.step,
     savedAt: new Date().toISOString(),
@@ -94,8 +105,11 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
   } catch {
     throw new AppError('integrity', `${what} has a corrupted header`);
   }
-  if (header.format !== FORMAT)
-    throw new AppError('unsupported', `${what} has format ${header.format}, expected ${FORMAT}`);
+  if (!FORMATS.includes(header.format))
+    throw new AppError(
+      'unsupported',
+      `${what} has format ${header.format}, expected ${FORMATS.join(' or ')}`,
+    );
   const payloadBytes = bytes.slice(12 + headerLength);
   const total = header.entries.reduce((a, e) => Math.max(a, e.offset + e.length), 0);
   if (payloadBytes.length !== total * 4) throw new AppError('integrity', `${what} is truncated (payload)`);
@@ -104,8 +118,21 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
   const payload = new Float32Array(payloadBytes.buffer, payloadBytes.byteOffset, total);
   const state: TrainState = { step: header.step, weights: new Map(), m: new Map(), v: new Map() };
   for (const e of header.entries) {
+    const data = payload.slice(e.offset, e.offset + e.length);
+    if (e.group === 'p') {
+      const slash = e.name.lastIndexOf('/');
+      const pool = e.name.slice(0, slash);
+      const index = Number(e.name.slice(slash + 1));
+      if (!state.pools) state.pools = new Map();
+      const items = state.pools.get(pool) ?? [];
+      if (slash < 1 || index !== items.length)
+        throw new AppError('integrity', `${what} has a malformed image pool entry`);
+      items.push(data);
+      state.pools.set(pool, items);
+      continue;
+    }
     const map = e.group === 'w' ? state.weights : e.group === 'm' ? state.m : state.v;
-    map.set(e.name, payload.slice(e.offset, e.offset + e.length));
+    map.set(e.name, data);
   }
   return { config: header.config, state };
 }

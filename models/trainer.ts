@@ -34,6 +34,11 @@ export interface TrainState {
   weights: Map<string, Float32Array>;
   m: Map<string, Float32Array>;
   v: Map<string, Float32Array>;
+  /**
+   * GAN image pools ('A2B', 'B2A': past fakes), kept in the state so a checkpoint holds them and a
+   * resumed run continues exactly; absent for other trainers and in checkpoints from before pools were saved.
+   */
+  pools?: Map<string, Float32Array[]>;
 }
 
 export interface StepResult {
@@ -122,21 +127,23 @@ export class StepRunner {
   }
 }
 
-/** Reference image pool (50 past fakes): with probability 1/2 swap the new fake for an old one. */
+/**
+ * Reference image pool (50 past fakes): with probability 1/2 swap the new fake for an old one.
+ * `items` is owned by the caller (the training state), so it can be checkpointed.
+ */
 export class ImagePool {
-  private readonly items: Float32Array[] = [];
   constructor(
     private readonly size: number,
-    private readonly random: () => number,
+    private readonly items: Float32Array[] = [],
   ) {}
-  query(image: Float32Array): Float32Array {
+  query(image: Float32Array, random: () => number): Float32Array {
     if (this.size === 0) return image;
     if (this.items.length < this.size) {
       this.items.push(image);
       return image;
     }
-    if (this.random() > 0.5) {
-      const i = Math.floor(this.random() * this.size);
+    if (random() > 0.5) {
+      const i = Math.floor(random() * this.size);
       const old = this.items[i] as Float32Array;
       this.items[i] = image;
       return old;
@@ -249,7 +256,14 @@ export class R2CGanTrainer {
       if (!s.weights.has(name)) throw new AppError('integrity', `training state lacks parameter ${name}`);
     const g = await StepRunner.create(buildGeneratorStep(opts), session);
     const d = await StepRunner.create(buildDiscriminatorStep(opts), session);
-    const rand = seededRandom(config.seed * 7919 + s.step);
+    if (!s.pools) s.pools = new Map();
+    for (const key of ['A2B', 'B2A']) {
+      const items = s.pools.get(key) ?? [];
+      const n = config.channels * config.size * config.size;
+      if (items.length > config.poolSize || items.some((a) => a.length !== n))
+        throw new AppError('integrity', `training state's ${key} image pool does not fit this config`);
+      s.pools.set(key, items);
+    }
     return new R2CGanTrainer(
       config,
       s,
@@ -257,8 +271,8 @@ export class R2CGanTrainer {
       discriminator,
       g,
       d,
-      new ImagePool(config.poolSize, rand),
-      new ImagePool(config.poolSize, rand),
+      new ImagePool(config.poolSize, s.pools.get('A2B')),
+      new ImagePool(config.poolSize, s.pools.get('B2A')),
     );
   }
 
@@ -283,8 +297,10 @@ export class R2CGanTrainer {
       labelA,
       labelB,
     });
-    const A2B = this.poolA2B.query((g.extras['A2B'] as { data: Float32Array }).data);
-    const B2A = this.poolB2A.query((g.extras['B2A'] as { data: Float32Array }).data);
+    // Seeded per step, so a run resumed from a checkpoint (pools included) draws what the uninterrupted run would.
+    const random = seededRandom(this.config.seed * 7919 + this.state.step);
+    const A2B = this.poolA2B.query((g.extras['A2B'] as { data: Float32Array }).data, random);
+    const B2A = this.poolB2A.query((g.extras['B2A'] as { data: Float32Array }).data, random);
     if (signal?.aborted) throw cancelledError('training step');
     const d = await this.dStep.run(this.state, this.config.schedule, { A: batch.A, B: batch.B, A2B, B2A });
     this.state.step += 1;

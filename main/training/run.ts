@@ -568,8 +568,8 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
       log(
         `resuming from the checkpoint at step ${startStep} of ${config.steps}` +
           (dropped > 0 ? ` (dropped ${dropped} metrics line(s) logged after it)` : '') +
-          (trainer instanceof R2CGanTrainer
-            ? '; image pools start empty (they are not checkpointed, as in the reference)'
+          (trainer instanceof R2CGanTrainer && !checkpoint.state.pools
+            ? '; image pools start empty (a checkpoint from before pools were saved)'
             : ''),
       );
     } else {

@@ -145,31 +145,41 @@ test('weights read back from an exported model are exact and fine-tune from ther
 test('checkpoints: atomic save, exact resume, export; corruption is detected', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'r2c-ckpt-'));
   try {
-    const trainer = await R2CGanTrainer.create({ kind: 'operational', q: 1, width: 4, size: 16 }, undefined, {
-      threads: 1,
-    });
+    // A pool of 2 fills after two steps, so later steps swap fakes at random: the case resume must repeat.
+    const trainer = await R2CGanTrainer.create(
+      { kind: 'operational', q: 1, width: 4, size: 16, poolSize: 2 },
+      undefined,
+      { threads: 1 },
+    );
     const batch = (s: number) => ({
       A: randomImage(256, s),
       B: randomImage(256, s + 1),
       labelA: 1,
       labelB: 0,
     });
-    await trainer.step(batch(1));
-    await trainer.step(batch(2));
+    for (let s = 1; s <= 4; s++) await trainer.step(batch(s * 10));
     const path = join(dir, 'train.ckpt');
     await saveCheckpoint(path, { config: trainer.config, state: trainer.state });
     assert.deepEqual(await readdir(dir), ['train.ckpt'], 'no temp files left behind');
     const loaded = await loadCheckpoint(path);
-    assert.equal(loaded.state.step, 2);
+    assert.equal(loaded.state.step, 4);
     assert.deepEqual(loaded.config, trainer.config);
+    assert.match((await readFile(path)).subarray(0, 200).toString('latin1'), /r2c-checkpoint\/2/);
+    for (const pool of ['A2B', 'B2A']) {
+      assert.equal(loaded.state.pools?.get(pool)?.length, 2, `${pool} pool saved`);
+      assert.deepEqual(loaded.state.pools?.get(pool), trainer.state.pools?.get(pool), `${pool} pool exact`);
+    }
     for (const [k, v] of trainer.state.weights) assert.deepEqual(loaded.state.weights.get(k), v);
     for (const [k, v] of trainer.state.m) assert.deepEqual(loaded.state.m.get(k), v);
     // Resumed training continues exactly like the original run.
     const resumed = await resumeTrainer(loaded, { threads: 1 });
     assert.ok(resumed instanceof R2CGanTrainer);
-    const a = await trainer.step(batch(3));
-    const b = await resumed.step(batch(3));
-    assert.ok(Math.abs((a.G['total'] as number) - (b.G['total'] as number)) < 1e-6);
+    for (let s = 5; s <= 7; s++) {
+      const a = await trainer.step(batch(s * 10));
+      const b = await resumed.step(batch(s * 10));
+      assert.ok(Math.abs((a.G['total'] as number) - (b.G['total'] as number)) < 1e-6, `G loss at step ${s}`);
+      assert.ok(Math.abs((a.D['total'] as number) - (b.D['total'] as number)) < 1e-6, `D loss at step ${s}`);
+    }
     for (const [k, v] of trainer.state.weights) {
       const w = resumed.state.weights.get(k) as Float32Array;
       v.forEach((x, i) => {
