@@ -13,6 +13,7 @@ import type { ClassificationReport } from './classification.ts';
 import { classificationReport } from './classification.ts';
 import { barChartSvg, rocCurveSvg } from './plots.ts';
 import { psnr, ssim } from './restoration.ts';
+import { bestF1Threshold, type CrossFitted, crossFittedThreshold, type OperatingPoint } from './threshold.ts';
 
 /** Per-image PSNR is capped here before averaging, so one identical pair cannot make the mean infinite. */
 export const psnrCapDb = 100;
@@ -91,6 +92,15 @@ export interface EvaluationReport {
     restored: RestorationSummary;
     baselines: Partial<Record<BaselineName, RestorationSummary>>;
   };
+  /**
+   * What a tuned threshold would give: the F1-optimal threshold on these images (optimistic: chosen
+   * and scored on the same images) and its cross-fitted estimate (2 folds by patient). Null when the
+   * set is too small or has one class only.
+   */
+  operatingPoints: Record<
+    'clean' | 'degraded' | 'restored',
+    { bestF1: OperatingPoint; crossFitted: CrossFitted } | null
+  >;
   images: ImageRecord[];
 }
 
@@ -177,6 +187,16 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
       actual,
       threshold,
     );
+  const groups = options.items.map((item) => item.patientId ?? item.splitGroup ?? item.id);
+  const operatingPoint = (condition: Condition) => {
+    const scores = images.map((r) => r.scores[condition]!);
+    const classes = new Set(actual);
+    if (classes.size < 2 || new Set(groups).size < 4) return null;
+    return {
+      bestF1: bestF1Threshold(scores, actual),
+      crossFitted: crossFittedThreshold(scores, actual, groups, { folds: 2, seed: 'r2c-eval-threshold' }),
+    };
+  };
   const classificationBaselines: Partial<Record<BaselineName, ClassificationReport>> = {};
   const restorationBaselines: Partial<Record<BaselineName, RestorationSummary>> = {};
   for (const name of chosenBaselines) {
@@ -202,6 +222,11 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
       degraded: summarize(images, 'degraded'),
       restored: summarize(images, 'restored'),
       baselines: restorationBaselines,
+    },
+    operatingPoints: {
+      clean: operatingPoint('clean'),
+      degraded: operatingPoint('degraded'),
+      restored: operatingPoint('restored'),
     },
     images,
   };

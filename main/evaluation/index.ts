@@ -37,3 +37,5 @@ export type { BarChartInput, RocSeries } from './plots.ts';
 export { barChartSvg, escapeXml, rocCurveSvg } from './plots.ts';
 export type { SsimOptions } from './restoration.ts';
 export { meanSquaredError, psnr, ssim } from './restoration.ts';
+export type { CrossFitted, OperatingPoint } from './threshold.ts';
+export { assignFolds, bestF1Threshold, crossFittedThreshold, metricsAt } from './threshold.ts';

@@ -8,6 +8,8 @@ export interface EvaluateModelOptions {
   modelId?: string;
   items: readonly DatasetItem[];
   degradationSeed: number | string;
+  /** Overrides the model card's decision threshold. */
+  threshold?: number;
   signal?: AbortSignal;
   onProgress?: (progress: JobProgress) => void;
 }
@@ -27,7 +29,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<{
   const report = await evaluate({
     items: options.items,
     size,
-    threshold: prepared.model.threshold,
+    threshold: options.threshold ?? prepared.model.threshold,
     degradationSeed: options.degradationSeed,
     signal: options.signal,
     onProgress: options.onProgress,

@@ -32,6 +32,13 @@ function summary(report: EvaluationReport): string[] {
       `  ${name.padEnd(12)}  ${[m.accuracy, m.sensitivity, m.specificity, m.precision, m.f1, m.f2].map((v) => pct(v).padEnd(6)).join('  ')}  ${r.auc.toFixed(3)}`,
     );
   }
+  lines.push('', `Threshold ${report.config.threshold} (above). A threshold tuned for F1 would give:`);
+  for (const [name, op] of Object.entries(report.operatingPoints)) {
+    if (!op) continue;
+    lines.push(
+      `  ${name.padEnd(12)}  chosen on this set: p > ${op.bestF1.threshold.toFixed(3)}, F1 ${pct(op.bestF1.f1)} (optimistic); cross-fitted (2 folds by patient): F1 ${pct(op.crossFitted.f1)}`,
+    );
+  }
   lines.push('', 'Restoration against the clean image (mean PSNR dB / SSIM, gain over degraded):');
   const restorations = {
     degraded: report.restoration.degraded,
@@ -59,7 +66,8 @@ export const evalCommand: CliCommand = {
   name: 'eval',
   summary: 'evaluate a model: classification and restoration on clean, degraded and restored images',
   usage:
-    'r2c eval --data <folder|manifest.csv> [--model <id|file.onnx>] [--degrade <seed>] [--validation-seed <n> [--validation-fraction 0.2]] [--limit N] [--out <dir>] [--json]',
+    'r2c eval --data <folder|manifest.csv> [--model <id|file.onnx>] [--degrade <seed>] [--validation-seed <n> [--validation-fraction 0.2]] [--threshold <p>] [--limit N] [--out <dir>] [--json]\n' +
+    "  --threshold overrides the model card's decision threshold (COVID-19 when p > threshold).",
   async run(argv, io) {
     const { values } = parseArgs({
       args: argv,
@@ -68,6 +76,7 @@ export const evalCommand: CliCommand = {
         data: { type: 'string' },
         degrade: { type: 'string' },
         'validation-seed': { type: 'string' },
+        threshold: { type: 'string' },
         'validation-fraction': { type: 'string' },
         limit: { type: 'string' },
         out: { type: 'string' },
@@ -75,6 +84,9 @@ export const evalCommand: CliCommand = {
       },
     });
     if (!values.data) throw new UsageError('--data <folder|manifest.csv> is required');
+    const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
+    if (threshold !== undefined && !(threshold >= 0 && threshold < 1))
+      throw new UsageError(`--threshold must be a probability in [0, 1), got '${values.threshold}'`);
     const isManifest = values.data.toLowerCase().endsWith('.csv');
     let items = isManifest
       ? await loadManifest(values.data, { includeDicom: true })
@@ -112,6 +124,7 @@ export const evalCommand: CliCommand = {
         modelId,
         items,
         degradationSeed: values.degrade ?? 'r2c-eval',
+        ...(threshold !== undefined ? { threshold } : {}),
         signal: io.signal,
         onProgress: (p) => bar.update(p.done, p.total),
       });

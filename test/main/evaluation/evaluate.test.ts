@@ -51,6 +51,15 @@ test('the report holds classification and restoration results that can be recomp
   });
   assert.deepEqual(progress, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
   assert.equal(report.config.count, 8);
+  // Operating points: the F1-optimal threshold is at least as good as the report's threshold on the
+  // same images, and its cross-fitted estimate comes from the same scores.
+  for (const condition of ['clean', 'degraded', 'restored'] as const) {
+    const op = report.operatingPoints[condition];
+    assert.ok(op, `${condition} has operating points (8 images, 2 classes)`);
+    const atThreshold = report.classification[condition].metrics.f1;
+    assert.ok(op.bestF1.f1 >= (Number.isNaN(atThreshold) ? 0 : atThreshold) - 1e-12, `${condition}: best F1`);
+    assert.equal(op.crossFitted.thresholds.length, 2);
+  }
   assert.deepEqual(report.config.baselines, ['median_histeq', 'median_clahe', 'nlm']);
   assert.equal(report.classification.clean.auc, 1);
   assert.equal(report.classification.clean.counts.tp + report.classification.clean.counts.fn, 4);
