@@ -1,7 +1,7 @@
 // The trainer pipeline (main/training/run.ts) at the reference size: the full R2C-GAN iteration
 // (G step + image pools + D step) of operational Q=3, width 64, 256 px crops, fed by the real data
 // pipeline (decode, augment, degrade, prefetch) from the shared chest X-rays, started from the
-// shipped model like a local fine-tune. Reports steps/hour, the iteration as a multiple of one
+// shipped model like a local fine-tune, and the paired fine-tune objective. Reports steps/hour, the iteration as a multiple of one
 // inference pass measured in the same run (robust to machine load), and a 500-step fine-tune's wall
 // time EXTRAPOLATED from the measured steps plus the measured checkpoint/sample/export costs.
 import { existsSync } from 'node:fs';
@@ -44,22 +44,23 @@ async function inferenceSeconds(): Promise<number[]> {
   return out;
 }
 
-export default async function bench(context: BenchContext): Promise<Record<string, unknown>> {
-  const repo = fileURLToPath(new URL('../', import.meta.url));
-  const manifest = join(repo, '..', 'shared', 'data', 'MANIFEST.csv');
-  if (!existsSync(manifest)) return { skipped: `shared data not found at ${manifest}` };
-  const shipped = join(repo, 'models', 'shipped', 'r2c-q3.onnx');
-  const outDir = await mkdtemp(join(tmpdir(), 'r2c-train-bench-'));
-  const loadBefore = loadavg();
+/** One short run of `objective` from the shipped model; step and pipeline timings from its metrics log. */
+async function measureRun(
+  context: BenchContext,
+  manifest: string,
+  shipped: string,
+  objective: 'r2c-gan' | 'paired',
+  inferS: number,
+) {
+  const outDir = await mkdtemp(join(tmpdir(), `r2c-train-bench-${objective}-`));
   try {
-    const inference = await inferenceSeconds();
-    context.log(`inference Q=3 ${size}px: ${inference.map((s) => round(s * 1000, 0)).join(' / ')} ms`);
     const config = parseRunConfig({
       arch: 'operational',
       q: 3,
       width: 64,
       size,
       steps,
+      objective,
       data: manifest,
       outDir,
       initFrom: existsSync(shipped) ? shipped : undefined,
@@ -71,17 +72,17 @@ export default async function bench(context: BenchContext): Promise<Record<strin
     const t0 = performance.now();
     const result = await train(config, {
       onProgress: (p) =>
-        p.phase === 'training' && context.log(`step ${p.step}/${steps}: ${round(p.stepSeconds)} s`),
+        p.phase === 'training' &&
+        context.log(`${objective} step ${p.step}/${steps}: ${round(p.stepSeconds)} s`),
     });
     const wallSeconds = (performance.now() - t0) / 1000;
     const records = await readMetrics(result.files.metrics);
-    // Iteration alone (G step + pools + D step) and the pipeline's step-to-step wall time (adds any
-    // wait for the prefetched sample and the metrics append), both without the warm-up step.
+    // Iteration alone (G step + pools + D step, or the paired step) and the pipeline's step-to-step wall
+    // time (adds any wait for the prefetched sample and the metrics append), both without the warm-up step.
     const iteration = result.timings.stepSeconds.slice(1);
     const times = records.map((r) => Date.parse(r.time));
     const pipeline = times.slice(1).map((t, i) => (t - (times[i] as number)) / 1000);
     const stepS = median(pipeline.length > 0 ? pipeline : iteration);
-    const inferS = Math.min(...inference);
     const fineTuneSteps = 500;
     const checkpoints = Math.floor(fineTuneSteps / 100);
     const checkpointS = median(result.timings.checkpointSeconds);
@@ -91,20 +92,21 @@ export default async function bench(context: BenchContext): Promise<Record<strin
       fineTuneSteps * stepS +
       checkpoints * (checkpointS + sampleS) +
       (result.timings.exportSeconds ?? 0);
-    const out = {
-      threads,
-      executionProvider: 'cpu',
-      arch: 'operational Q=3, width 64 (the shipped model), batch 1',
-      size,
-      initFrom: config.initFrom ? 'models/shipped/r2c-q3.onnx' : 'fresh',
-      data: `${result.data.train} training images of the shared set (${result.data.poor} poor-domain, synthetic degradation)`,
+    return {
+      objective:
+        objective === 'paired'
+          ? 'paired: one generator, L1 to the clean image + classification, synthetic degradations'
+          : 'r2c-gan: G step (two generators, two discriminators) + image pools + D step',
+      data:
+        objective === 'paired'
+          ? `${result.data.train} training images of the shared set, degraded on the fly`
+          : `${result.data.train} training images of the shared set (${result.data.poor} poor-domain, synthetic degradation)`,
       measuredSteps: iteration.length,
       warmupStepSeconds: round(result.timings.stepSeconds[0] ?? Number.NaN),
       iterationSeconds: iteration.map((s) => round(s)),
       pipelineStepSeconds: pipeline.map((s) => round(s)),
       medianStepSeconds: round(stepS),
       stepsPerHour: Math.round(3600 / stepS),
-      inferenceSeconds: inference.map((s) => round(s, 3)),
       iterationOverInference: round(median(iteration) / inferS, 1),
       setupSeconds: round(result.timings.setupSeconds),
       checkpointSeconds: round(checkpointS),
@@ -117,14 +119,39 @@ export default async function bench(context: BenchContext): Promise<Record<strin
         seconds: Math.round(fineTuneSeconds),
         hours: round(fineTuneSeconds / 3600),
       },
-      loadAverage: { before: loadBefore.map((l) => round(l)), after: loadavg().map((l) => round(l)) },
-      note: 'shared 2-core VM: other developers run tests at the same time; the iteration/inference ratio is measured in the same run and less load-dependent than the absolute times',
     };
-    context.log(
-      `${out.stepsPerHour} steps/hour (median ${out.medianStepSeconds} s/step, ${out.iterationOverInference}x one inference); 500-step fine-tune ≈ ${out.fineTune500.hours} h (extrapolated)`,
-    );
-    return out;
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
+}
+
+export default async function bench(context: BenchContext): Promise<Record<string, unknown>> {
+  const repo = fileURLToPath(new URL('../', import.meta.url));
+  const manifest = join(repo, '..', 'shared', 'data', 'MANIFEST.csv');
+  if (!existsSync(manifest)) return { skipped: `shared data not found at ${manifest}` };
+  const shipped = join(repo, 'models', 'shipped', 'r2c-q3.onnx');
+  const loadBefore = loadavg();
+  const inference = await inferenceSeconds();
+  context.log(`inference Q=3 ${size}px: ${inference.map((s) => round(s * 1000, 0)).join(' / ')} ms`);
+  const inferS = Math.min(...inference);
+  const gan = await measureRun(context, manifest, shipped, 'r2c-gan', inferS);
+  const paired = await measureRun(context, manifest, shipped, 'paired', inferS);
+  const out = {
+    threads,
+    executionProvider: 'cpu',
+    arch: 'operational Q=3, width 64 (the shipped model), batch 1',
+    size,
+    initFrom: existsSync(shipped) ? 'models/shipped/r2c-q3.onnx' : 'fresh',
+    inferenceSeconds: inference.map((s) => round(s, 3)),
+    gan,
+    paired,
+    pairedStepOverGanStep: round(paired.medianStepSeconds / gan.medianStepSeconds, 3),
+    loadAverage: { before: loadBefore.map((l) => round(l)), after: loadavg().map((l) => round(l)) },
+    note: 'shared 2-core VM: other developers run tests at the same time; the iteration/inference ratio is measured in the same run and less load-dependent than the absolute times',
+  };
+  for (const r of [gan, paired])
+    context.log(
+      `${r.objective.split(':')[0]}: ${r.stepsPerHour} steps/hour (median ${r.medianStepSeconds} s/step, ${r.iterationOverInference}x one inference); 500-step fine-tune ≈ ${r.fineTune500.hours} h (extrapolated)`,
+    );
+  return out;
 }
