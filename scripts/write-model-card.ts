@@ -18,6 +18,12 @@ const run = gpuRun
   ? JSON.parse(readFileSync(join(runDir, 'g_a2b.json'), 'utf8'))
   : { steps: cardTraining['steps'], train: { batch: cardTraining['batch'] ?? 1 }, seconds: null };
 const dir = dirname(cardPath);
+// A paired fine-tune (`r2c train` objective 'paired') starts from an earlier stage, described in
+// training.previousStage of the card (copied from the card of the model it started from).
+const paired = String(cardTraining['objective'] ?? '').startsWith('paired');
+const previous = cardTraining['previousStage'] as
+  | { steps: number; batch: number; seconds?: number; hardware: string; run: string; version?: string }
+  | undefined;
 
 type Metrics = Record<string, number | null>;
 const f = (v: number | null | undefined, digits = 3) => (typeof v === 'number' ? v.toFixed(digits) : 'n/a');
@@ -44,6 +50,25 @@ const byType = Object.entries(
 );
 const c = report.classification;
 
+function operatingPointLines(): string {
+  const points = report.operatingPoints as
+    | Record<string, { bestF1: Metrics & { threshold: number }; crossFitted: Metrics } | null>
+    | undefined;
+  if (!points) return '';
+  const rows = Object.entries(points)
+    .filter(([, p]) => p)
+    .map(
+      ([name, p]) =>
+        `| ${name} | ${f(c[name].metrics.f1)} | ${f(p!.bestF1.threshold)} | ${f(p!.bestF1['f1'])} | ${f(p!.crossFitted['f1'])} |`,
+    );
+  return `Operating points — what a tuned threshold would give (F1-optimal threshold chosen on these images, which is
+optimistic, and its cross-fitted estimate: two folds by patient, each scored with the threshold chosen on the other):
+
+| condition | F1 at ${card.threshold} | F1-optimal threshold | its F1 (same images) | cross-fitted F1 |
+|---|---|---|---|---|
+${rows.join('\n')}`;
+}
+
 const met = (ok: boolean) => (ok ? 'met' : '**not met**');
 const bestBaselineGain = Math.max(
   ...Object.values(report.restoration.baselines as Record<string, { overall: { psnrGain: number } }>).map(
@@ -65,7 +90,11 @@ copyFileSync(join(runDir, 'losses.png'), join(dir, `${card.id}.losses.png`));
 const updated = {
   ...card,
   training: !gpuRun
-    ? { ...card.training, run: `models/training-runs/${basename(runDir)}` }
+    ? {
+        ...card.training,
+        run: `models/training-runs/${basename(runDir)}`,
+        hardware: cardTraining['hardware'],
+      }
     : {
         data: 'shared chest X-ray set (MANIFEST.csv): 1200 COVID-19 + 1200 normal frontal radiographs',
         split: {
@@ -103,7 +132,7 @@ be used to diagnose or exclude COVID-19.
   index 0 normal, 1 COVID-19) and a class activation map output. ${card.architecture.parameters.toLocaleString('en-US')} parameters.
 - File: \`${card.file}\`, ${card.bytes.toLocaleString('en-US')} bytes, SHA-256 \`${card.sha256}\` (the app refuses the file if it differs).
 - Input: one grayscale image in [-1, 1]; classified at ${card.input.classificationSize}×${card.input.classificationSize}; restored at a working long side of ${card.input.workingLongSide} px by default.
-- Decision threshold: COVID-19 when p(COVID-19) > ${card.threshold} (the reference's argmax).
+- Decision threshold: COVID-19 when p(COVID-19) > ${card.threshold}${card.threshold === 0.5 ? " (the reference's argmax)" : ''}.
 
 ## Training
 - Data: the project's shared set of 2,400 frontal chest X-rays (1,200 COVID-19, 1,200 normal) from
@@ -112,17 +141,33 @@ be used to diagnose or exclude COVID-19.
   Figure1 and Actualmed — research use only; NIH ChestX-ray8 — no restrictions; COVID-19 Radiography Database — not stated).
   Check these before any redistribution or commercial use.
 - Split: grouped by patient id and near-duplicate group, seed 20261126, 20% validation (480 images) never trained on.
-  The training 80% is split into disjoint poor-quality and good-quality halves (unpaired training).
+  ${
+    paired
+      ? 'Stage 1 split the training 80% into disjoint poor-quality and good-quality halves (unpaired); stage 2 uses all of it, each image degraded on the fly with its clean original as the target.'
+      : 'The training 80% is split into disjoint poor-quality and good-quality halves (unpaired training).'
+  }
 - Poor-quality domain: synthetic blended artifacts (Gaussian/Poisson noise, Gaussian/motion blur,
   over/under-exposure, reduced contrast; 1–3 per image), \`main/training/data/degrade.ts\`.
-- Objective: the full R2C-GAN objective with the reference weights (cycle 10, identity 5, class 0.1/0.01/0.02),
-  LSGAN, Adam 2e-4 β1 0.5, image pools of 50; 256×256 random crops of 286×286 images, horizontal flips.
 ${
-  gpuRun
-    ? `- Run: ${run.steps.toLocaleString('en-US')} steps at batch ${run.train?.batch ?? 1} (${Math.round(run.seconds)} s) on one NVIDIA H200
+  paired && previous
+    ? `- Stage 1${previous.version ? ` (${card.id} ${previous.version})` : ''}: the full R2C-GAN objective with the reference weights (cycle 10, identity 5, class 0.1/0.01/0.02),
+  LSGAN, Adam 2e-4 β1 0.5, image pools of 50, ${previous.steps.toLocaleString('en-US')} steps at batch ${previous.batch} on ${previous.hardware}; log \`${previous.run}/\`.
+- Stage 2 (this version): \`r2c train\` with the paired objective from stage 1's generator — ${cardTraining['objective']};
+  Adam ${cardTraining['lr']} β1 0.5, constant to step ${cardTraining['decayStart']} then linear decay; ${run.steps.toLocaleString('en-US')} steps at batch 1
+  on CPU (${cardTraining['hardware']}); ${cardTraining['stoppedEarly'] ?? 'full schedule'}. 256×256 random crops of 286×286 images, horizontal flips.
+  The degradations are drawn from the same model the evaluation uses (other seeds, other images), so the
+  restoration numbers below measure in-distribution synthetic artifacts, not real clinical ones.`
+    : `- Objective: the full R2C-GAN objective with the reference weights (cycle 10, identity 5, class 0.1/0.01/0.02),
+  LSGAN, Adam 2e-4 β1 0.5, image pools of 50; 256×256 random crops of 286×286 images, horizontal flips.`
+}
+${
+  paired
+    ? ''
+    : gpuRun
+      ? `- Run: ${run.steps.toLocaleString('en-US')} steps at batch ${run.train?.batch ?? 1} (${Math.round(run.seconds)} s) on one NVIDIA H200
   with the PyTorch mirror of our engine (\`scripts/gpu/\`, forward parity with the ONNX export to 3e-6).
   Constant learning rate (the run was too short for the decay phase).`
-    : `- Run: ${run.steps.toLocaleString('en-US')} steps at batch ${run.train.batch} with \`r2c train\` on CPU (${cardTraining['hardware']});
+      : `- Run: ${run.steps.toLocaleString('en-US')} steps at batch ${run.train.batch} with \`r2c train\` on CPU (${cardTraining['hardware']});
   ${cardTraining['stoppedEarly'] ?? 'full schedule'}.`
 } Log: \`models/training-runs/${basename(runDir)}/\`.
 
@@ -148,6 +193,8 @@ Model's gain by degradation type:
 |---|---|---|---|
 ${byType.join('\n')}
 
+${operatingPointLines()}
+
 ![ROC](${card.id}.roc.png)
 ![PSNR gain per degradation type](${card.id}.psnr-gain.png)
 
@@ -158,9 +205,15 @@ The issue's targets for this model were COVID-19 F1 ≥ 0.90 on degraded inputs,
 images no worse than on degraded ones, and a restoration PSNR gain ≥ +3 dB with SSIM up, beating the classical
 baselines. Measured on the validation split:
 ${targetLines.join('\n')}
-What would close the gap: a much longer run (the reference trains for many epochs; this run saw each
+${
+  paired
+    ? `What would close the gap: more data and longer training on a GPU (stage 2 saw each training image about
+${Math.round(run.steps / 1920)} times, on a 2-core CPU), a tuned decision threshold (above), and real poor-quality images
+with clean counterparts for the restoration branch.`
+    : `What would close the gap: a much longer run (the reference trains for many epochs; this run saw each
 poor-quality training image about ${Math.round((run.steps * (run.train?.batch ?? 1)) / 960)} times), the learning-rate decay phase, scale jitter for the 512 px working size,
-and a higher class-loss weight or a classifier fine-tune (\`r2c train --init-from\`).
+and a higher class-loss weight or a classifier fine-tune (\`r2c train --objective paired --init-from\`).`
+}
 
 ## Limitations
 - **The class correlates with the data source.** In public COVID-19 sets, COVID-19 images come mostly from
