@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
+import { createModelCatalog, type ModelCatalog } from '../inference/model-catalog.ts';
 import { defaultModel, listModels } from '../inference/model-store.ts';
 import { createJobRunner, type JobRunner, type TransportFactory } from '../jobs/runner.ts';
 import { type Library, openLibrary } from '../library/index.ts';
@@ -42,6 +43,8 @@ export interface Services {
   review: ReviewStore;
   /** Viewer images, analyses (restore + classify, stored for reuse), restored images, heat maps. */
   viewer: ViewerService;
+  /** Installed models with their cards, and a file check against a card. */
+  models: ModelCatalog;
   /** Id of the default model, without loading it (null when none is installed). */
   defaultModelId(): Promise<string | null>;
   /**
@@ -81,6 +84,7 @@ export function createServices(config: AppConfig): Services {
       library,
       jobs,
     }),
+    models: createModelCatalog({ shippedDir: config.modelsDir, localDir }),
     async defaultModelId() {
       return defaultModel((await listModels(config.modelsDir, localDir)).models)?.card.id ?? null;
     },

@@ -134,6 +134,40 @@ const sessionView = shaped<SessionView>(
 
 // Viewer. Pixel data travels as bytes (structured clone over Electron IPC; no base64).
 const modelId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a model id such as r2c-q3');
+const conditionValues = z
+  .object({ clean: z.number().nullable(), degraded: z.number().nullable(), restored: z.number().nullable() })
+  .nullable();
+const modelDetails = z.object({
+  id: z.string(),
+  version: z.string(),
+  name: z.string(),
+  origin: z.enum(['shipped', 'local']),
+  isDefault: z.boolean(),
+  architecture: z.string(),
+  parameters: z.number().int().positive(),
+  threshold: z.number().min(0).max(1),
+  classificationSize: z.number().int().positive(),
+  workingLongSide: z.number().int().positive(),
+  file: z.string(),
+  bytes: z.number().int().positive(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  intendedUse: z.string(),
+  limitations: z.array(z.string()),
+  metrics: z.object({
+    evaluatedOn: z.string().nullable(),
+    f1: conditionValues,
+    auc: conditionValues,
+    psnrGainDb: z.number().nullable(),
+    ssimGain: z.number().nullable(),
+  }),
+  training: z.object({
+    steps: z.number().nullable(),
+    hardware: z.string().nullable(),
+    objective: z.string().nullable(),
+    stoppedEarly: z.string().nullable(),
+    run: z.string().nullable(),
+  }),
+});
 const pixelBytes = z
   .instanceof(Uint8Array)
   .meta({ title: 'Uint8Array', description: 'raw bytes, sent by structured clone' });
@@ -367,6 +401,18 @@ export const contract = {
         }),
       ),
     }),
+  },
+  modelCatalog: {
+    input: z.object({}).strict(),
+    output: z.object({
+      models: z.array(modelDetails),
+      /** Model cards that could not be read: file name and what is wrong (no model is run from them). */
+      problems: z.array(z.object({ file: z.string(), problem: z.string() })),
+    }),
+  },
+  verifyModel: {
+    input: z.object({ modelId }).strict(),
+    output: z.object({ modelId, ok: z.boolean(), detail: z.string() }),
   },
   getViewerImage: {
     input: z.object({ instanceId: rowId }).strict(),

@@ -22,6 +22,8 @@ export const channelNames = [
   'reviewAuditTrail',
   'getReviewImage',
   'listModels',
+  'modelCatalog',
+  'verifyModel',
   'getViewerImage',
   'listAnalyses',
   'analyseImages',

@@ -253,6 +253,12 @@ export function createHandlers(services: Services): HandlerTable {
     async listModels() {
       return { models: await services.viewer.listModels() };
     },
+    async modelCatalog() {
+      return services.models.list();
+    },
+    async verifyModel({ modelId }) {
+      return services.models.verify(modelId);
+    },
     async getViewerImage({ instanceId }) {
       return services.viewer.getImage(instanceId);
     },

@@ -1,0 +1,92 @@
+// The Models page: every installed model with its card as the main process reads it (shipped
+// models, a local model whose file was altered, a card that cannot be read), switching between
+// cards, and the file check against the card's SHA-256.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { localModelsDir } from '../../main/app/paths.ts';
+import { expect, repoRoot, screenshotDir, test } from './harness.ts';
+
+mkdirSync(screenshotDir, { recursive: true });
+const shippedDir = join(repoRoot, 'models', 'shipped');
+type Card = {
+  id: string;
+  version: string;
+  file: string;
+  intendedUse: string;
+  limitations: string[];
+  metrics: { f1: Record<string, number>; auc: Record<string, number> };
+};
+const cardOf = (id: string) => JSON.parse(readFileSync(join(shippedDir, `${id}.model.json`), 'utf8')) as Card;
+
+/** A local copy of the compact model whose file has one byte changed, and a card that is not JSON. */
+function installDamagedLocalModels(dataDir: string): void {
+  const dir = localModelsDir(dataDir);
+  mkdirSync(dir, { recursive: true });
+  const card = cardOf('r2c-compact');
+  const bytes = readFileSync(join(shippedDir, card.file));
+  bytes[bytes.length - 100] = (bytes[bytes.length - 100] as number) ^ 0x01;
+  writeFileSync(join(dir, 'altered.onnx'), bytes);
+  writeFileSync(
+    join(dir, 'altered.model.json'),
+    JSON.stringify({
+      ...card,
+      id: 'altered',
+      name: 'Altered local copy',
+      file: 'altered.onnx',
+      default: false,
+    }),
+  );
+  writeFileSync(join(dir, 'half-written.model.json'), '{ "format": "r2c-model-card/1", "id": ');
+  copyFileSync(join(shippedDir, card.file), join(dir, 'unused.onnx'));
+}
+
+test('the Models page shows each model card and checks files against their cards', async ({ page, app }) => {
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  installDamagedLocalModels(app.dataDir);
+  await app.open(page, '#/models');
+  await expect(page.getByRole('heading', { level: 1, name: 'Models' })).toBeVisible();
+  const rows = page.getByTestId('model-row');
+  await expect(rows).toHaveCount(3);
+  await expect(rows.nth(0)).toHaveAttribute('data-model-id', 'r2c-compact');
+  await expect(page.getByTestId('model-problems')).toContainText('half-written.model.json');
+
+  // The default model's card is open first; its numbers are the card's.
+  const q3 = cardOf('r2c-q3');
+  const card = page.getByTestId('model-card');
+  await expect(card.getByRole('heading', { level: 2 })).toContainText(`r2c-q3 ${q3.version}`);
+  await expect(rows.filter({ hasText: 'default' })).toHaveAttribute('data-model-id', 'r2c-q3');
+  await expect(card.getByTestId('intended-use')).toContainText(q3.intendedUse);
+  const metrics = card.getByTestId('model-metrics');
+  for (const condition of ['clean', 'degraded', 'restored'])
+    await expect(
+      metrics.getByRole('row', { name: new RegExp(`^${condition}`) }).getByRole('cell'),
+    ).toHaveText([q3.metrics.f1[condition]!.toFixed(3), q3.metrics.auc[condition]!.toFixed(3)]);
+  await expect(card.getByTestId('model-limitations').getByRole('listitem')).toHaveCount(
+    q3.limitations.length,
+  );
+  await card.getByRole('button', { name: 'Check file against card' }).click();
+  await expect(card.getByTestId('verify-result')).toContainText('SHA-256 matches the model card');
+  await page.screenshot({ path: join(screenshotDir, 'models.png'), fullPage: true });
+
+  // Another model's card, then the altered local copy: the check names the mismatch.
+  await rows.nth(0).getByRole('button').click();
+  await expect(card.getByRole('heading', { level: 2 })).toContainText('r2c-compact');
+  await expect(card.getByTestId('verify-result')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Altered local copy' }).click();
+  await expect(page.getByRole('row', { name: /Altered local copy/ })).toContainText(
+    'trained on this workstation',
+  );
+  await card.getByRole('button', { name: 'Check file against card' }).click();
+  await expect(card.getByTestId('verify-result')).toContainText(
+    /✗ model file altered\.onnx does not match its model card/,
+  );
+  await page.screenshot({ path: join(screenshotDir, 'models-altered.png'), fullPage: true });
+  expect(app.calls.filter((c) => c.channel === 'verifyModel')).toEqual([
+    { channel: 'verifyModel', ok: true },
+    { channel: 'verifyModel', ok: true },
+  ]);
+  expect(consoleErrors, 'no console errors, CSP violations included').toEqual([]);
+});
