@@ -410,6 +410,32 @@ export const contract = {
       problems: z.array(z.object({ file: z.string(), problem: z.string() })),
     }),
   },
+  fineTuneModel: {
+    input: z
+      .object({
+        jobId,
+        baseModelId: modelId,
+        data: absolutePath,
+        objective: z.enum(['paired', 'r2c-gan']),
+        steps: z.number().int().min(1).max(200_000),
+        name: z
+          .string()
+          .trim()
+          .regex(
+            /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$/,
+            'must be 1-40 letters, digits, spaces, dots, dashes or underscores',
+          ),
+      })
+      .strict(),
+    output: z.object({
+      status: z.enum(['finished', 'cancelled']),
+      step: z.number().int().nonnegative(),
+      totalSteps: z.number().int().nonnegative(),
+      resumedFrom: z.number().int().nonnegative().nullable(),
+      /** The installed local model (finished runs only). */
+      modelId: modelId.nullable(),
+    }),
+  },
   verifyModel: {
     input: z.object({ modelId }).strict(),
     output: z.object({ modelId, ok: z.boolean(), detail: z.string() }),

@@ -24,6 +24,7 @@ export const channelNames = [
   'listModels',
   'modelCatalog',
   'verifyModel',
+  'fineTuneModel',
   'getViewerImage',
   'listAnalyses',
   'analyseImages',

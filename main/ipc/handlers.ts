@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { localModelsDir } from '../app/paths.ts';
 import type { Services } from '../app/services.ts';
 import type { Output } from '../contract/types.ts';
@@ -258,6 +259,20 @@ export function createHandlers(services: Services): HandlerTable {
     },
     async verifyModel({ modelId }) {
       return services.models.verify(modelId);
+    },
+    async fineTuneModel({ jobId, ...request }, { emit }) {
+      return asJob(jobId, emit, (signal) =>
+        services.jobs.run(
+          'fineTuneModel',
+          {
+            ...request,
+            shippedDir: services.config.modelsDir,
+            localDir: localModelsDir(services.config.dataDir),
+            runsDir: join(services.config.dataDir, 'training-runs'),
+          },
+          { signal, onProgress: (p) => emit({ type: 'jobProgress', jobId, ...p }) },
+        ),
+      );
     },
     async getViewerImage({ instanceId }) {
       return services.viewer.getImage(instanceId);

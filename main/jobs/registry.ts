@@ -3,6 +3,7 @@ import { renderThumbnail } from '../app/thumbnail.ts';
 import { hashFiles } from './hash-files.ts';
 import { prepareModel, processImages } from '../inference/batch.ts';
 import { importIntoLibrary } from '../library/importer.ts';
+import { fineTuneModel } from '../training/fine-tune.ts';
 import { analyseForViewer, loadViewerImage } from '../viewer/jobs.ts';
 import type { JobHandler } from './types.ts';
 
@@ -19,6 +20,7 @@ export const jobHandlers = {
   renderReviewImage,
   loadViewerImage,
   analyseForViewer,
+  fineTuneModel,
 } satisfies Record<string, JobHandler<never, unknown>>;
 
 export type JobKind = keyof typeof jobHandlers;

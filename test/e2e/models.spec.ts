@@ -1,7 +1,7 @@
 // The Models page: every installed model with its card as the main process reads it (shipped
 // models, a local model whose file was altered, a card that cannot be read), switching between
 // cards, and the file check against the card's SHA-256.
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { localModelsDir } from '../../main/app/paths.ts';
 import { expect, repoRoot, screenshotDir, test } from './harness.ts';
@@ -89,4 +89,57 @@ test('the Models page shows each model card and checks files against their cards
     { channel: 'verifyModel', ok: true },
   ]);
   expect(consoleErrors, 'no console errors, CSP violations included').toEqual([]);
+});
+
+test('fine-tuning from the Models page: stop keeps a checkpoint, a finished run is installed unevaluated', async ({
+  page,
+  app,
+}) => {
+  test.setTimeout(240_000);
+  const cxr = join(repoRoot, '..', 'shared', 'data', 'cxr');
+  test.skip(!existsSync(cxr), `shared chest X-rays not found at ${cxr}`);
+  const images = join(app.dataDir, 'ward-images');
+  for (const label of ['covid', 'normal']) {
+    mkdirSync(join(images, label), { recursive: true });
+    for (const name of readdirSync(join(cxr, label)).sort().slice(0, 4))
+      copyFileSync(join(cxr, label, name), join(images, label, name));
+  }
+  await app.open(page, '#/models');
+  const panel = page.getByTestId('fine-tune');
+  await panel.getByLabel('Start from').selectOption('r2c-compact');
+  await panel.getByLabel('Name of the new model').fill('E2E ward');
+  await panel.getByLabel('Images', { exact: true }).fill('ward-images');
+  await expect(panel.getByText('Give the full path of the folder or CSV.')).toBeVisible();
+  await expect(panel.getByRole('button', { name: 'Start fine-tuning' })).toBeDisabled();
+  await panel.getByLabel('Images', { exact: true }).fill(images);
+  await panel.getByLabel('Steps', { exact: true }).fill('2000');
+  await panel.getByRole('button', { name: 'Start fine-tuning' }).click();
+  await expect(panel.getByTestId('fine-tune-progress')).toContainText(/step [1-9]\d* of 2000, loss/, {
+    timeout: 120_000,
+  });
+  await page.screenshot({ path: join(screenshotDir, 'models-fine-tune-running.png'), fullPage: true });
+  await panel.getByRole('button', { name: 'Stop and keep a checkpoint' }).click();
+  await expect(panel.getByTestId('fine-tune-progress')).toContainText(
+    /Stopped at step \d+ of 2000\. Start again with the same name to resume\./,
+    { timeout: 60_000 },
+  );
+  await expect(page.getByTestId('model-row')).toHaveCount(2, { timeout: 1000 });
+
+  // A short run under another name finishes and is installed, selected, and marked not evaluated.
+  await panel.getByLabel('Name of the new model').fill('E2E short');
+  await panel.getByLabel('Steps', { exact: true }).fill('4');
+  await panel.getByRole('button', { name: 'Start fine-tuning' }).click();
+  await expect(panel.getByTestId('fine-tune-progress')).toContainText(
+    'Finished 4 steps: installed as local-e2e-short, not evaluated.',
+    { timeout: 120_000 },
+  );
+  const row = page.getByRole('row', { name: /E2E short/ });
+  await expect(row).toContainText('trained on this workstation');
+  const card = page.getByTestId('model-card');
+  await expect(card.getByRole('heading', { level: 2 })).toContainText('local-e2e-short draft-step-4');
+  await expect(card.getByTestId('not-evaluated')).toBeVisible();
+  await card.getByRole('button', { name: 'Check file against card' }).click();
+  await expect(card.getByTestId('verify-result')).toContainText('SHA-256 matches the model card');
+  await page.screenshot({ path: join(screenshotDir, 'models-fine-tuned.png'), fullPage: true });
+  expect(app.calls.filter((c) => !c.ok)).toEqual([]);
 });
