@@ -436,6 +436,38 @@ export const contract = {
       modelId: modelId.nullable(),
     }),
   },
+  evaluateModel: {
+    input: z
+      .object({
+        jobId,
+        modelId,
+        data: absolutePath,
+        /** Evaluate only the held-out part of this seed's split (e.g. 20261126, the shipped models' split). */
+        validationSeed: z.number().int().min(0).optional(),
+      })
+      .strict(),
+    output: z.object({
+      count: z.number().int().positive(),
+      threshold: z.number(),
+      /** Null where undefined (e.g. F1 with no COVID-19 predictions). */
+      f1: z.object({
+        clean: z.number().nullable(),
+        degraded: z.number().nullable(),
+        restored: z.number().nullable(),
+      }),
+      auc: z.object({
+        clean: z.number().nullable(),
+        degraded: z.number().nullable(),
+        restored: z.number().nullable(),
+      }),
+      psnrGainDb: z.number().nullable(),
+      ssimGain: z.number().nullable(),
+      bestBaselinePsnrGainDb: z.number().nullable(),
+      crossFittedF1Degraded: z.number().nullable(),
+      savedToCard: z.boolean(),
+      outDir: z.string(),
+    }),
+  },
   verifyModel: {
     input: z.object({ modelId }).strict(),
     output: z.object({ modelId, ok: z.boolean(), detail: z.string() }),

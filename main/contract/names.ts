@@ -25,6 +25,7 @@ export const channelNames = [
   'modelCatalog',
   'verifyModel',
   'fineTuneModel',
+  'evaluateModel',
   'getViewerImage',
   'listAnalyses',
   'analyseImages',

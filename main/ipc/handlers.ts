@@ -257,6 +257,20 @@ export function createHandlers(services: Services): HandlerTable {
     async modelCatalog() {
       return services.models.list();
     },
+    async evaluateModel({ jobId, ...request }, { emit }) {
+      return asJob(jobId, emit, (signal) =>
+        services.jobs.run(
+          'evaluateInstalledModel',
+          {
+            ...request,
+            shippedDir: services.config.modelsDir,
+            localDir: localModelsDir(services.config.dataDir),
+            evaluationsDir: join(services.config.dataDir, 'evaluations'),
+          },
+          { signal, onProgress: (p) => emit({ type: 'jobProgress', jobId, ...p }) },
+        ),
+      );
+    },
     async verifyModel({ modelId }) {
       return services.models.verify(modelId);
     },

@@ -2,6 +2,7 @@ import { renderReviewImage } from '../app/review-images.ts';
 import { renderThumbnail } from '../app/thumbnail.ts';
 import { hashFiles } from './hash-files.ts';
 import { prepareModel, processImages } from '../inference/batch.ts';
+import { evaluateInstalledModel } from '../inference/evaluate-job.ts';
 import { importIntoLibrary } from '../library/importer.ts';
 import { fineTuneModel } from '../training/fine-tune.ts';
 import { analyseForViewer, loadViewerImage } from '../viewer/jobs.ts';
@@ -21,6 +22,7 @@ export const jobHandlers = {
   loadViewerImage,
   analyseForViewer,
   fineTuneModel,
+  evaluateInstalledModel,
 } satisfies Record<string, JobHandler<never, unknown>>;
 
 export type JobKind = keyof typeof jobHandlers;

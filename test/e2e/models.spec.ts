@@ -141,5 +141,22 @@ test('fine-tuning from the Models page: stop keeps a checkpoint, a finished run 
   await card.getByRole('button', { name: 'Check file against card' }).click();
   await expect(card.getByTestId('verify-result')).toContainText('SHA-256 matches the model card');
   await page.screenshot({ path: join(screenshotDir, 'models-fine-tuned.png'), fullPage: true });
+
+  // Evaluating the new model on the same images writes the results into its card.
+  const evaluate = card.getByTestId('evaluate');
+  await evaluate.getByLabel('Labelled images to evaluate on').fill(images);
+  await evaluate.getByLabel(/Only the held-out 20%/).uncheck();
+  await evaluate.getByRole('button', { name: 'Evaluate' }).click();
+  await expect(evaluate.getByTestId('evaluation-result')).toContainText(
+    /^\s*8 images at threshold 0\.5: F1 clean/,
+    {
+      timeout: 120_000,
+    },
+  );
+  await expect(evaluate.getByTestId('evaluation-result')).toContainText('saved to the model card');
+  await expect(card.getByTestId('not-evaluated')).toHaveCount(0);
+  await expect(card.getByTestId('model-metrics')).toBeVisible();
+  await expect(card.getByText(/Evaluated on the ward-images \(8 images\)/)).toBeVisible();
+  await page.screenshot({ path: join(screenshotDir, 'models-evaluated.png'), fullPage: true });
   expect(app.calls.filter((c) => !c.ok)).toEqual([]);
 });

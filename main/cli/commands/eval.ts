@@ -1,16 +1,11 @@
-import { mkdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { localModelsDir, shippedModelsDir } from '../../app/paths.ts';
 import type { EvaluationReport } from '../../evaluation/evaluate.ts';
-import { reportPlots } from '../../evaluation/evaluate.ts';
+import { loadEvaluationItems, writeEvaluation } from '../../evaluation/evaluation-run.ts';
 import { evaluateModel } from '../../inference/evaluate-model.ts';
 import { adHocModel } from '../../inference/model-store.ts';
 import { createInferenceService } from '../../inference/service.ts';
-import { loadManifest, scanLabelledFolder } from '../../training/data/dataset.ts';
-import { splitTrainValidation } from '../../training/data/split.ts';
-import { writeFileAtomic } from '../../util/image-io.ts';
 import { type CliCommand, UsageError } from '../command.ts';
 import { progressBar } from '../progress.ts';
 
@@ -87,21 +82,15 @@ export const evalCommand: CliCommand = {
     const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
     if (threshold !== undefined && !(threshold >= 0 && threshold < 1))
       throw new UsageError(`--threshold must be a probability in [0, 1), got '${values.threshold}'`);
-    const isManifest = values.data.toLowerCase().endsWith('.csv');
-    let items = isManifest
-      ? await loadManifest(values.data, { includeDicom: true })
-      : await scanLabelledFolder(values.data, { includeDicom: true });
-    if (values['validation-seed'] !== undefined) {
-      const fraction = Number(values['validation-fraction'] ?? '0.2');
-      if (!(fraction > 0 && fraction < 1))
-        throw new UsageError('--validation-fraction must be between 0 and 1');
-      items = splitTrainValidation(items, {
-        seed: Number(values['validation-seed']),
-        validationFraction: fraction,
-      }).validation;
-    }
-    if (values.limit) items = items.slice(0, Number(values.limit));
-    if (items.length === 0) throw new UsageError(`no labelled images found in ${values.data}`);
+    const fraction = Number(values['validation-fraction'] ?? '0.2');
+    if (!(fraction > 0 && fraction < 1))
+      throw new UsageError('--validation-fraction must be between 0 and 1');
+    const items = await loadEvaluationItems(values.data, {
+      ...(values['validation-seed'] !== undefined
+        ? { validationSeed: Number(values['validation-seed']), validationFraction: fraction }
+        : {}),
+      ...(values.limit ? { limit: Number(values.limit) } : {}),
+    });
 
     const extraModels = [];
     let modelId = values.model;
@@ -130,18 +119,7 @@ export const evalCommand: CliCommand = {
       });
       bar.finish();
       const result = { model, provider, data: values.data, count: items.length, report };
-      if (values.out) {
-        await mkdir(values.out, { recursive: true });
-        await writeFileAtomic(join(values.out, 'evaluation.json'), `${JSON.stringify(result, null, 1)}\n`);
-        const plots = reportPlots(report);
-        for (const [name, svg] of Object.entries({ roc: plots.roc, 'psnr-gain': plots.psnrGain })) {
-          await writeFileAtomic(join(values.out, `${name}.svg`), svg);
-          await writeFileAtomic(
-            join(values.out, `${name}.png`),
-            await sharp(Buffer.from(svg)).png().toBuffer(),
-          );
-        }
-      }
+      if (values.out) await writeEvaluation(values.out, result);
       if (values.json) io.out(JSON.stringify(result));
       else {
         io.out(

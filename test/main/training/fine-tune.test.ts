@@ -2,7 +2,7 @@
 // `r2c train` in a job worker from an installed model, reports progress, can be cancelled and resumed,
 // and installs the result as a local model whose card says it is not evaluated.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -83,10 +83,8 @@ describe('fine-tuning channel', () => {
     });
     const progress = events.filter((e) => e.type === 'jobProgress' && e.jobId === request.jobId);
     assert.ok(progress.length >= 2, 'progress is reported');
-    assert.match(
-      String(progress.at(-1)?.type === 'jobProgress' && progress.at(-1)?.message),
-      /step 12 of 12, loss \d/,
-    );
+    const last = progress.at(-1);
+    assert.match(last?.type === 'jobProgress' ? (last.message ?? '') : '', /step 12 of 12, loss \d/);
     assert.ok(
       events.some((e) => e.type === 'jobEnded' && e.jobId === request.jobId),
       'jobEnded closes the job',
@@ -144,6 +142,58 @@ describe('fine-tuning channel', () => {
       'no step logged twice',
     );
     assert.equal(steps.at(-1), 300);
+  });
+
+  test('evaluating from the app writes the report, and the results into a local model card only', async () => {
+    const local = unwrap<Output<'evaluateModel'>>(
+      await call('evaluateModel', {
+        jobId: 'evaluate-0001',
+        modelId: 'local-ward-3-portables',
+        data: dataDir(),
+      }),
+    );
+    assert.equal(local.count, 8);
+    assert.equal(local.savedToCard, true);
+    assert.ok(
+      existsSync(join(local.outDir, 'evaluation.json')) && existsSync(join(local.outDir, 'roc.png')),
+      'report files',
+    );
+    const report = JSON.parse(readFileSync(join(local.outDir, 'evaluation.json'), 'utf8'));
+    assert.equal(
+      report.report.restoration.restored.overall.psnrGain,
+      local.psnrGainDb,
+      'the answer is the report',
+    );
+    const { models } = unwrap<Output<'modelCatalog'>>(await call('modelCatalog', {}));
+    const card = models.find((m) => m.id === 'local-ward-3-portables')!;
+    assert.equal(card.metrics.psnrGainDb, local.psnrGainDb);
+    assert.deepEqual(card.metrics.auc, local.auc);
+    assert.match(card.metrics.evaluatedOn ?? '', /images \(8 images\)/);
+    assert.ok(!card.limitations.some((l) => /not evaluated/.test(l)), 'no longer marked unevaluated');
+    const verified = unwrap<Output<'verifyModel'>>(await call('verifyModel', { modelId: card.id }));
+    assert.equal(verified.ok, true, 'the model file still matches its card');
+
+    const before = readFileSync(join(dir, 'models', 'tiny-q3.model.json'), 'utf8');
+    const shipped = unwrap<Output<'evaluateModel'>>(
+      await call('evaluateModel', {
+        jobId: 'evaluate-0002',
+        modelId: 'tiny-q3',
+        data: dataDir(),
+        validationSeed: 1,
+      }),
+    );
+    assert.equal(shipped.savedToCard, false);
+    assert.ok(shipped.count < 8, 'only the held-out split');
+    assert.equal(
+      readFileSync(join(dir, 'models', 'tiny-q3.model.json'), 'utf8'),
+      before,
+      'shipped card untouched',
+    );
+
+    const pending = call('evaluateModel', { jobId: 'evaluate-0003', modelId: 'tiny-q3', data: dataDir() });
+    unwrap(await call('cancelJob', { jobId: 'evaluate-0003' }));
+    const cancelled = await pending;
+    assert.equal(cancelled.ok ? 'finished' : cancelled.error.code, 'cancelled');
   });
 
   test('bad requests are refused with a named problem', async () => {
