@@ -19,11 +19,15 @@ const run = gpuRun
   : { steps: cardTraining['steps'], train: { batch: cardTraining['batch'] ?? 1 }, seconds: null };
 const dir = dirname(cardPath);
 // A paired fine-tune (`r2c train` objective 'paired') starts from an earlier stage, described in
-// training.previousStage of the card (copied from the card of the model it started from).
+// training.previousStages of the card (what each earlier stage was, in order).
 const paired = String(cardTraining['objective'] ?? '').startsWith('paired');
-const previous = cardTraining['previousStage'] as
-  | { steps: number; batch: number; seconds?: number; hardware: string; run: string; version?: string }
-  | undefined;
+const previousStages = (cardTraining['previousStages'] ?? []) as {
+  objective: string;
+  steps: number;
+  batch: number;
+  hardware: string;
+  run: string;
+}[];
 
 type Metrics = Record<string, number | null>;
 const f = (v: number | null | undefined, digits = 3) => (typeof v === 'number' ? v.toFixed(digits) : 'n/a');
@@ -143,16 +147,20 @@ be used to diagnose or exclude COVID-19.
 - Split: grouped by patient id and near-duplicate group, seed 20261126, 20% validation (480 images) never trained on.
   ${
     paired
-      ? 'Stage 1 split the training 80% into disjoint poor-quality and good-quality halves (unpaired); stage 2 uses all of it, each image degraded on the fly with its clean original as the target.'
+      ? 'The R2C-GAN stage split the training 80% into disjoint poor-quality and good-quality halves (unpaired); the paired stages use all of it, each image degraded on the fly with its clean original as the target.'
       : 'The training 80% is split into disjoint poor-quality and good-quality halves (unpaired training).'
   }
 - Poor-quality domain: synthetic blended artifacts (Gaussian/Poisson noise, Gaussian/motion blur,
   over/under-exposure, reduced contrast; 1–3 per image), \`main/training/data/degrade.ts\`.
 ${
-  paired && previous
-    ? `- Stage 1${previous.version ? ` (${card.id} ${previous.version})` : ''}: the full R2C-GAN objective with the reference weights (cycle 10, identity 5, class 0.1/0.01/0.02),
-  LSGAN, Adam 2e-4 β1 0.5, image pools of 50, ${previous.steps.toLocaleString('en-US')} steps at batch ${previous.batch} on ${previous.hardware}; log \`${previous.run}/\`.
-- Stage 2 (this version): \`r2c train\` with the paired objective from stage 1's generator — ${cardTraining['objective']};
+  paired && previousStages.length > 0
+    ? `${previousStages
+        .map(
+          (stage, i) =>
+            `- Stage ${i + 1}: ${stage.objective}; ${stage.steps.toLocaleString('en-US')} steps at batch ${stage.batch} on ${stage.hardware}; log \`${stage.run}/\`.`,
+        )
+        .join('\n')}
+- Stage ${previousStages.length + 1} (this version): \`r2c train\` with the paired objective from stage ${previousStages.length}'s generator — ${cardTraining['objective']};
   Adam ${cardTraining['lr']} β1 0.5, constant to step ${cardTraining['decayStart']} then linear decay; ${run.steps.toLocaleString('en-US')} steps at batch 1
   on CPU (${cardTraining['hardware']}); ${cardTraining['stoppedEarly'] ?? 'full schedule'}. 256×256 random crops of 286×286 images, horizontal flips.
   The degradations are drawn from the same model the evaluation uses (other seeds, other images), so the
@@ -207,7 +215,7 @@ baselines. Measured on the validation split:
 ${targetLines.join('\n')}
 ${
   paired
-    ? `What would close the gap: more data and longer training on a GPU (stage 2 saw each training image about
+    ? `What would close the gap: more data and longer training on a GPU (the last stage saw each training image about
 ${Math.round(run.steps / 1920)} times, on a 2-core CPU), a tuned decision threshold (above), and real poor-quality images
 with clean counterparts for the restoration branch.`
     : `What would close the gap: a much longer run (the reference trains for many epochs; this run saw each
