@@ -267,7 +267,7 @@ export function createHandlers(services: Services): HandlerTable {
             localDir: localModelsDir(services.config.dataDir),
             evaluationsDir: join(services.config.dataDir, 'evaluations'),
           },
-          { signal, onProgress: (p) => emit({ type: 'jobProgress', jobId, ...p }) },
+          { signal, long: true, onProgress: (p) => emit({ type: 'jobProgress', jobId, ...p }) },
         ),
       );
     },
@@ -284,7 +284,7 @@ export function createHandlers(services: Services): HandlerTable {
             localDir: localModelsDir(services.config.dataDir),
             runsDir: join(services.config.dataDir, 'training-runs'),
           },
-          { signal, onProgress: (p) => emit({ type: 'jobProgress', jobId, ...p }) },
+          { signal, long: true, onProgress: (p) => emit({ type: 'jobProgress', jobId, ...p }) },
         ),
       );
     },

@@ -6,6 +6,11 @@ import type { FromWorker, JobProgress, WorkerTransport } from './types.ts';
 export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (progress: JobProgress) => void;
+  /**
+   * A job that runs for minutes or hours (fine-tuning, evaluation): it goes to the long-job lane, its
+   * own worker(s), so it never holds up thumbnails, imports or analyses.
+   */
+  long?: boolean;
 }
 
 /** Runs heavy jobs off the calling thread, at most `maxWorkers` at a time, queueing the rest. */
@@ -18,6 +23,7 @@ export type TransportFactory = () => WorkerTransport;
 
 interface Pending {
   id: number;
+  lane: Lane;
   kind: string;
   input: unknown;
   options: RunOptions;
@@ -25,7 +31,10 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+type Lane = 'short' | 'long';
+
 interface Slot {
+  lane: Lane;
   transport: WorkerTransport;
   job: Pending | undefined;
   /** Resolves the wait for the worker's 'closed' reply during shutdown. */
@@ -47,7 +56,16 @@ async function shutdown(slot: Slot): Promise<void> {
   await slot.transport.terminate();
 }
 
-export function createJobRunner(createTransport: TransportFactory, maxWorkers = 1): JobRunner {
+/**
+ * `maxWorkers` workers for ordinary jobs and `maxLongWorkers` more for long ones (RunOptions.long);
+ * each lane queues its own jobs in order.
+ */
+export function createJobRunner(
+  createTransport: TransportFactory,
+  maxWorkers = 1,
+  maxLongWorkers = 1,
+): JobRunner {
+  const limit: Record<Lane, number> = { short: maxWorkers, long: maxLongWorkers };
   const queue: Pending[] = [];
   const slots: Slot[] = [];
   let nextId = 1;
@@ -62,8 +80,8 @@ export function createJobRunner(createTransport: TransportFactory, maxWorkers = 
     pump();
   }
 
-  function addSlot(): Slot {
-    const slot: Slot = { transport: createTransport(), job: undefined };
+  function addSlot(lane: Lane): Slot {
+    const slot: Slot = { lane, transport: createTransport(), job: undefined };
     slot.transport.onMessage((message: FromWorker) => {
       if (message.type === 'closed') {
         slot.closed?.();
@@ -83,11 +101,21 @@ export function createJobRunner(createTransport: TransportFactory, maxWorkers = 
     return slot;
   }
 
+  function freeSlot(lane: Lane): Slot | undefined {
+    const free = slots.find((s) => s.lane === lane && !s.job);
+    if (free) return free;
+    return slots.filter((s) => s.lane === lane).length < limit[lane] ? addSlot(lane) : undefined;
+  }
+
   function pump(): void {
-    while (queue.length > 0) {
-      const slot = slots.find((s) => !s.job) ?? (slots.length < maxWorkers ? addSlot() : undefined);
-      if (!slot) return;
-      const job = queue.shift()!;
+    for (let i = 0; i < queue.length; ) {
+      const job = queue[i]!;
+      const slot = freeSlot(job.lane);
+      if (!slot) {
+        i++; // this lane is busy; a job of the other lane further back may still start
+        continue;
+      }
+      queue.splice(i, 1);
       slot.job = job;
       slot.transport.setIdle(false);
       slot.transport.post({ type: 'run', id: job.id, kind: job.kind, input: job.input });
@@ -101,6 +129,7 @@ export function createJobRunner(createTransport: TransportFactory, maxWorkers = 
       return new Promise((resolve, reject) => {
         const job: Pending = {
           id: nextId++,
+          lane: options.long ? 'long' : 'short',
           kind,
           input,
           options,

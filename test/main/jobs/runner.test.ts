@@ -102,3 +102,56 @@ describe('job runner failure handling', () => {
     await assert.rejects(runner.run('hashFiles', { paths: ['a'] }), /closed/);
   });
 });
+
+describe('job runner lanes', () => {
+  test('a long job runs on its own worker: short jobs pass it, a second long job waits for it', async () => {
+    // Each transport is one worker; jobs finish only when the test says so.
+    const workers: { id: number; jobs: number[]; reply: (m: FromWorker) => void }[] = [];
+    const runner = createJobRunner(
+      () => {
+        const worker = { id: workers.length, jobs: [] as number[], reply: (_m: FromWorker) => {} };
+        workers.push(worker);
+        return {
+          post: (message) => {
+            if (message.type === 'run') worker.jobs.push(message.id);
+          },
+          onMessage: (l) => {
+            worker.reply = l;
+          },
+          onExit: () => {},
+          setIdle: () => {},
+          terminate: async () => {},
+        };
+      },
+      1,
+      1,
+    );
+    const done = (workerId: number) => {
+      const w = workers[workerId]!;
+      w.reply({ type: 'done', id: w.jobs.at(-1)!, output: { files: [] } });
+    };
+    const longA = runner.run('hashFiles', { paths: ['train'] }, { long: true });
+    const longB = runner.run('hashFiles', { paths: ['evaluate'] }, { long: true });
+    const short1 = runner.run('hashFiles', { paths: ['thumb1'] });
+    const short2 = runner.run('hashFiles', { paths: ['thumb2'] });
+    assert.equal(workers.length, 2, 'one worker per lane');
+    assert.deepEqual(
+      workers.map((w) => w.jobs.length),
+      [1, 1],
+      'the first long job and the first short job started; the rest wait in their lanes',
+    );
+    done(1); // the short worker finishes thumb1: thumb2 starts there, not behind the long queue
+    assert.deepEqual(await short1, { files: [] });
+    assert.equal(workers[1]!.jobs.length, 2, 'thumb2 runs while both long jobs are pending');
+    done(1);
+    assert.deepEqual(await short2, { files: [] });
+    assert.equal(workers[0]!.jobs.length, 1, 'the second long job still waits for the first');
+    done(0);
+    await longA;
+    assert.equal(workers[0]!.jobs.length, 2, 'then it starts on the long worker');
+    done(0);
+    await longB;
+    assert.equal(workers.length, 2, 'no extra workers were started');
+    await runner.close();
+  });
+});
