@@ -80,11 +80,16 @@ const bestBaselineGain = Math.max(
   ),
 );
 const gain = report.restoration.restored.overall.psnrGain;
+const bestBaselineSsim = Math.max(
+  ...Object.values(report.restoration.baselines as Record<string, { overall: { ssimGain: number } }>).map(
+    (b) => b.overall.ssimGain,
+  ),
+);
 const targetLines = [
   `- F1 on degraded inputs ${f(c.degraded.metrics.f1)} (target ≥ 0.90): ${met(c.degraded.metrics.f1 >= 0.9)}.`,
   `- F1 on restored ${f(c.restored.metrics.f1)} vs degraded ${f(c.degraded.metrics.f1)} (no worse): ${met(c.restored.metrics.f1 >= c.degraded.metrics.f1)}.`,
   `- PSNR gain ${gain >= 0 ? '+' : ''}${f(gain, 2)} dB (target ≥ +3 dB): ${met(gain >= 3)}; SSIM ${report.restoration.restored.overall.ssimGain >= 0 ? 'up' : 'down'} (${f(report.restoration.restored.overall.ssimGain, 4)}).`,
-  `- Beats the best classical baseline's PSNR gain (${f(bestBaselineGain, 2)} dB): ${met(gain > bestBaselineGain)}.`,
+  `- Beats the best classical baseline's PSNR gain (${f(bestBaselineGain, 2)} dB): ${met(gain > bestBaselineGain)}; and its SSIM gain (${f(bestBaselineSsim, 4)}): ${met(report.restoration.restored.overall.ssimGain > bestBaselineSsim)}.`,
 ];
 
 for (const plot of ['roc.png', 'psnr-gain.png'])
@@ -177,7 +182,7 @@ ${
   Constant learning rate (the run was too short for the decay phase).`
       : `- Run: ${run.steps.toLocaleString('en-US')} steps at batch ${run.train.batch} with \`r2c train\` on CPU (${cardTraining['hardware']});
   ${cardTraining['stoppedEarly'] ?? 'full schedule'}.`
-} Log: \`models/training-runs/${basename(runDir)}/\`.
+}${paired ? '' : ` Log: \`models/training-runs/${basename(runDir)}/\`.`}
 
 ![Training losses](${card.id}.losses.png)
 
@@ -226,11 +231,14 @@ and a higher class-loss weight or a classifier fine-tune (\`r2c train --objectiv
 ## Limitations
 - **The class correlates with the data source.** In public COVID-19 sets, COVID-19 images come mostly from
   publications, Hannover and PadChest, and normal images mostly from NIH and RSNA: a classifier can learn the
-  source (borders, markers, processing) instead of the disease. The class activation maps of this model often
-  highlight image borders and devices — read them before trusting a score.
+  source (borders, markers, processing) instead of the disease. Class activation maps that highlight image
+  borders or devices are a sign of it — read them before trusting a score.
 - Trained on 8-bit, downscaled (≤ 512 px) PNGs with synthetic degradations; real poor-quality clinical images
-  and full-resolution DICOM are out of its training distribution. Restoration at 512 px shows checkerboard
-  texture from the transposed convolution at this training stage.
+  and full-resolution DICOM are out of its training distribution. ${
+    paired
+      ? 'The paired stages train restoration with an L1 loss, which smooths fine texture, clean inputs included.'
+      : 'Restoration at 512 px shows checkerboard texture from the transposed convolution at this training stage.'
+  }
 - Not validated on any external data set, nor prospectively; no regulatory clearance.
 ${card.limitations
   .filter((l) => !l.startsWith('draft'))
