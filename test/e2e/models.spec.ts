@@ -68,6 +68,7 @@ test('the Models page shows each model card and checks files against their cards
   await expect(card.getByTestId('model-limitations').getByRole('listitem')).toHaveCount(
     q3.limitations.length,
   );
+  await page.screenshot({ path: join(screenshotDir, 'models-list.png') });
   await card.getByRole('button', { name: 'Check file against card' }).click();
   await expect(card.getByTestId('verify-result')).toContainText('SHA-256 matches the model card');
   await page.screenshot({ path: join(screenshotDir, 'models.png'), fullPage: true });
