@@ -2,6 +2,7 @@
 // limitations, training), the cards that could not be read, and an on-demand check of a model file
 // against its card's SHA-256. Reads cards only; model files are read by `verify` alone.
 import { AppError } from '../util/errors.ts';
+import type { ModelCard } from './model-card.ts';
 import {
   defaultModel,
   findModel,
@@ -56,6 +57,12 @@ export interface ModelVerification {
   detail: string;
 }
 
+/** 'operational Q=3', 'convolutional-light', … as the app shows it. */
+export function architectureLabel(card: ModelCard): string {
+  const { kind, q } = card.architecture;
+  return kind === 'operational' ? `operational Q=${q ?? 1}` : kind;
+}
+
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : null);
 const record = (v: unknown) =>
@@ -78,10 +85,7 @@ export function modelDetails(model: InstalledModel, isDefault: boolean): ModelDe
     name: card.name,
     origin: model.origin,
     isDefault,
-    architecture:
-      card.architecture.kind === 'operational'
-        ? `operational Q=${card.architecture.q ?? 1}`
-        : card.architecture.kind,
+    architecture: architectureLabel(card),
     parameters: card.architecture.parameters,
     threshold: card.threshold,
     classificationSize: card.input.classificationSize,

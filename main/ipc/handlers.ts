@@ -11,6 +11,7 @@ import {
   studyVariants,
 } from '../review/index.ts';
 import { AppError, serializeError } from '../util/errors.ts';
+import type { JobProgress } from '../jobs/types.ts';
 import type { CallContext, HandlerTable } from './dispatch.ts';
 
 /** Thumbnails kept in memory (a few MB at most): scrolling back through a study re-renders nothing. */
@@ -62,6 +63,17 @@ export function createHandlers(services: Services): HandlerTable {
       emit({ type: 'jobEnded', jobId });
     }
   }
+
+  const modelDirs = () => ({
+    shippedDir: services.config.modelsDir,
+    localDir: localModelsDir(services.config.dataDir),
+  });
+  // Fine-tuning and evaluation run for minutes to hours: the job runner's long lane, progress as events.
+  const longJobOptions = (jobId: string, emit: CallContext['emit'], signal: AbortSignal) => ({
+    signal,
+    long: true,
+    onProgress: (p: JobProgress) => emit({ type: 'jobProgress', jobId, ...p }),
+  });
 
   // Insertion-ordered map used as an LRU; holds promises so concurrent requests share one render.
   const thumbnails = new Map<string, Promise<Output<'getThumbnail'>>>();
@@ -261,13 +273,8 @@ export function createHandlers(services: Services): HandlerTable {
       return asJob(jobId, emit, (signal) =>
         services.jobs.run(
           'evaluateInstalledModel',
-          {
-            ...request,
-            shippedDir: services.config.modelsDir,
-            localDir: localModelsDir(services.config.dataDir),
-            evaluationsDir: join(services.config.dataDir, 'evaluations'),
-          },
-          { signal, long: true, onProgress: (p) => emit({ type: 'jobProgress', jobId, ...p }) },
+          { ...request, ...modelDirs(), evaluationsDir: join(services.config.dataDir, 'evaluations') },
+          longJobOptions(jobId, emit, signal),
         ),
       );
     },
@@ -278,13 +285,8 @@ export function createHandlers(services: Services): HandlerTable {
       return asJob(jobId, emit, (signal) =>
         services.jobs.run(
           'fineTuneModel',
-          {
-            ...request,
-            shippedDir: services.config.modelsDir,
-            localDir: localModelsDir(services.config.dataDir),
-            runsDir: join(services.config.dataDir, 'training-runs'),
-          },
-          { signal, long: true, onProgress: (p) => emit({ type: 'jobProgress', jobId, ...p }) },
+          { ...request, ...modelDirs(), runsDir: join(services.config.dataDir, 'training-runs') },
+          longJobOptions(jobId, emit, signal),
         ),
       );
     },

@@ -10,7 +10,7 @@ import { findModel, listModels, readVerifiedModel } from '../inference/model-sto
 import type { JobContext } from '../jobs/types.ts';
 import { AppError } from '../util/errors.ts';
 import { parseRunConfig } from './config.ts';
-import { train } from './run.ts';
+import { slug, train } from './run.ts';
 
 export interface FineTuneInput {
   shippedDir: string;
@@ -36,13 +36,9 @@ export interface FineTuneOutput {
 }
 
 export function fineTuneSlug(name: string): string {
-  const slug = name
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40);
-  if (!slug) throw new AppError('bad_input', 'the fine-tune name needs at least one letter or digit');
-  return slug;
+  const safe = slug(name);
+  if (!safe) throw new AppError('bad_input', 'the fine-tune name needs at least one letter or digit');
+  return safe;
 }
 
 export async function fineTuneModel(input: FineTuneInput, context: JobContext): Promise<FineTuneOutput> {

@@ -153,26 +153,17 @@ function trainerConfigFor(
 ):
   | Omit<GanTrainerConfig, 'mode' | 'weights' | 'channels'>
   | Omit<SupervisedTrainerConfig, 'mode' | 'channels'> {
-  if (config.objective === 'paired')
-    return {
-      kind: config.arch,
-      q: config.q,
-      width: config.width,
-      size: config.size,
-      schedule: { lr: config.lr, decayStart: config.decayStart, totalSteps: config.steps },
-      l1Weight: config.l1Weight,
-      classWeight: config.classWeight,
-      seed: config.seed,
-    };
-  return {
+  const common = {
     kind: config.arch,
     q: config.q,
     width: config.width,
     size: config.size,
     schedule: { lr: config.lr, decayStart: config.decayStart, totalSteps: config.steps },
-    poolSize: config.poolSize,
     seed: config.seed,
   };
+  return config.objective === 'paired'
+    ? { ...common, l1Weight: config.l1Weight, classWeight: config.classWeight }
+    : { ...common, poolSize: config.poolSize };
 }
 
 /** Refuses to continue a checkpoint made with other settings. */
@@ -313,7 +304,8 @@ async function writeLossPlot(files: ReturnType<typeof runFiles>): Promise<void> 
   await writeFileAtomic(files.lossesPng, await sharp(Buffer.from(svg)).png().toBuffer());
 }
 
-function slug(text: string): string {
+/** A file- and id-safe name: lower case, runs of other characters become '-'. */
+export function slug(text: string): string {
   return text
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')

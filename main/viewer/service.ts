@@ -3,6 +3,7 @@
 // heat maps read back from there.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { architectureLabel } from '../inference/model-catalog.ts';
 import { join } from 'node:path';
 import { defaultModel, findModel, listModels } from '../inference/model-store.ts';
 import type { JobProgress } from '../jobs/types.ts';
@@ -127,10 +128,7 @@ export function createViewerService(options: ViewerServiceOptions) {
         id: m.card.id,
         version: m.card.version,
         name: m.card.name,
-        architecture:
-          m.card.architecture.kind === 'operational'
-            ? `operational Q=${m.card.architecture.q ?? 1}`
-            : m.card.architecture.kind,
+        architecture: architectureLabel(m.card),
         parameters: m.card.architecture.parameters,
         threshold: m.card.threshold,
         workingLongSide: m.card.input.workingLongSide,

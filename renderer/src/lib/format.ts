@@ -45,3 +45,8 @@ export function formatPercent(probability: number): string {
 export function formatClassLabel(label: 'covid' | 'normal'): string {
   return label === 'covid' ? 'Suggests COVID-19' : 'Suggests no COVID-19';
 }
+
+/** Whether a typed path is absolute (POSIX, drive letter or UNC), as the contract requires for paths. */
+export function isAbsolutePath(path: string): boolean {
+  return /^(?:\/|[A-Za-z]:[\\/]|\\\\)/.test(path.trim());
+}
