@@ -1,15 +1,8 @@
 /** Standalone SVG plots (strings, no DOM), readable in any browser or embedded in a report. */
 
-const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
+import { escapeXml, metricPalette as palette, niceStep } from '../util/svg.ts';
 
-export function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
+export { escapeXml };
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
 const fmt = (v: number) => (Number.isFinite(v) ? Number(v.toFixed(2)).toString() : 'n/a');
@@ -133,10 +126,4 @@ export function barChartSvg(input: BarChartInput, options: { width?: number; hei
   });
   parts.push('</svg>');
   return parts.join('\n');
-}
-
-function niceStep(raw: number): number {
-  const p = 10 ** Math.floor(Math.log10(raw));
-  const f = raw / p;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
 }

@@ -1,18 +1,9 @@
+import { escapeXml, studyPalette as palette } from '../util/svg.ts';
 import type { PreferenceQuestionResult, ScoreQuestionResult } from './analysis.ts';
 
 /** Standalone SVG plots built as strings (no DOM), so they work in the CLI, exports and the renderer. */
 
-const palette = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f'];
 const font = 'font-family="system-ui, sans-serif"';
-
-export function escapeXml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&apos;');
-}
 
 const fmt = (v: number): string => (Math.round(v * 10) / 10).toString();
 

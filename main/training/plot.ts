@@ -1,9 +1,8 @@
 // Loss curves as a standalone SVG line chart (string, no DOM), styled like main/evaluation/plots.ts.
 // Hand-written for the same reason as those plots: no charting library is installed, and a few
 // dozen lines give a file any browser (and sharp, for the PNG) renders.
-import { escapeXml } from '../evaluation/plots.ts';
+import { escapeXml, metricPalette as palette, niceStep } from '../util/svg.ts';
 
-const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
 export interface LineSeries {
@@ -28,12 +27,6 @@ export function thin<T>(points: readonly T[], max = 800): T[] {
   for (let i = 0; i < max; i++) out.push(points[Math.floor(i * stride)] as T);
   out[out.length - 1] = points[points.length - 1] as T;
   return out;
-}
-
-function niceStep(raw: number): number {
-  const p = 10 ** Math.floor(Math.log10(raw));
-  const f = raw / p;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
 }
 
 const fmtTick = (v: number) =>
