@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../util/errors.ts';
+import { slug } from '../util/slug.ts';
 import { type ModelCard, modelCardSchema } from './model-card.ts';
 
 export interface InstalledModel {
@@ -102,12 +103,7 @@ export async function adHocModel(
   const name = basename(path);
   const card: ModelCard = {
     format: 'r2c-model-card/1',
-    id:
-      name
-        .replace(/\.onnx$/i, '')
-        .toLowerCase()
-        .replace(/[^a-z0-9._-]/g, '-')
-        .slice(0, 60) || 'model',
+    id: slug(name.replace(/\.onnx$/i, ''), { maxLength: 60 }) || 'model',
     version: 'unversioned',
     name,
     file: name,

@@ -11,6 +11,7 @@ import {
   studyVariants,
 } from '../review/index.ts';
 import { AppError, serializeError } from '../util/errors.ts';
+import { slug } from '../util/slug.ts';
 import type { JobProgress } from '../jobs/types.ts';
 import type { CallContext, HandlerTable } from './dispatch.ts';
 
@@ -245,12 +246,12 @@ export function createHandlers(services: Services): HandlerTable {
     },
     async reviewExportCsv({ studyId }) {
       const study = services.review.getStudy(studyId);
-      const safe = study.name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 80) || 'study';
+      const safe = slug(study.name, { keepCase: true, maxLength: 80 }) || 'study';
       return { csv: services.review.exportCsv(studyId), fileName: `${safe}-ratings.csv` };
     },
     async reviewExportJson({ studyId }) {
       const study = services.review.getStudy(studyId);
-      const safe = study.name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 80) || 'study';
+      const safe = slug(study.name, { keepCase: true, maxLength: 80 }) || 'study';
       const json = `${JSON.stringify(services.review.exportJson(studyId), null, 2)}\n`;
       return { json, fileName: `${safe}-study.json` };
     },
