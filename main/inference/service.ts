@@ -2,6 +2,7 @@ import { arch, platform } from 'node:os';
 import { type InferenceRunner, loadInferenceModel } from '../../models/inference.ts';
 import { AppError, cancelledError } from '../util/errors.ts';
 import type { GrayImage } from '../util/image.ts';
+import { PromiseCache } from '../util/promise-cache.ts';
 import {
   defaultModel,
   findModel,
@@ -85,7 +86,8 @@ interface LoadedModel {
 
 /** Loads models on first use (verified against their cards), keeps their sessions, runs them. */
 export function createInferenceService(config: InferenceConfig) {
-  const sessions = new Map<string, Promise<LoadedModel>>();
+  // Kept for the life of the service; a model that failed to load is tried again next time.
+  const sessions = new PromiseCache<string, LoadedModel>(Number.POSITIVE_INFINITY);
 
   async function installed() {
     return [...(config.extraModels ?? []), ...(await listModels(config.shippedDir, config.localDir)).models];
@@ -114,33 +116,23 @@ export function createInferenceService(config: InferenceConfig) {
 
   function session(model: InstalledModel, memArena = true): Promise<LoadedModel> {
     const key = `${model.origin}:${model.card.id}:${model.card.sha256}:${memArena}`;
-    let loaded = sessions.get(key);
-    if (!loaded) {
-      loaded = load(model, memArena);
-      sessions.set(key, loaded);
-      loaded.catch(() => sessions.delete(key));
-    }
-    return loaded;
+    return sessions.get(key, () => load(model, memArena));
   }
 
   // The tiling graph runs on the provider the full model loaded on, without the memory arena.
-  const tiledSessions = new Map<string, Promise<TiledRunner>>();
+  const tiledSessions = new PromiseCache<string, TiledRunner>(Number.POSITIVE_INFINITY);
   function tiledSession(model: InstalledModel, provider: string): Promise<TiledRunner> {
     const key = `${model.origin}:${model.card.id}:${model.card.sha256}:${provider}`;
-    let loaded = tiledSessions.get(key);
-    if (!loaded) {
-      loaded = readVerifiedModel(model).then((bytes) =>
+    return tiledSessions.get(key, () =>
+      readVerifiedModel(model).then((bytes) =>
         loadTiledModel(
           bytes,
           { executionProvider: provider, threads: config.threads ?? 2, memArena: false },
           `model file ${model.card.file}`,
           config.tilePixelBudget ?? DEFAULT_TILE_PIXEL_BUDGET,
         ),
-      );
-      tiledSessions.set(key, loaded);
-      loaded.catch(() => tiledSessions.delete(key));
-    }
-    return loaded;
+      ),
+    );
   }
 
   async function infer(image: GrayImage, options: InferOptions = {}): Promise<InferResult> {
@@ -251,10 +243,8 @@ export function createInferenceService(config: InferenceConfig) {
     },
     infer,
     async close() {
-      const all = [...sessions.values()];
-      const tilers = [...tiledSessions.values()];
-      sessions.clear();
-      tiledSessions.clear();
+      const all = sessions.clear();
+      const tilers = tiledSessions.clear();
       await Promise.allSettled([
         ...all.map(async (s) => (await s).runner.release()),
         ...tilers.map(async (t) => (await t).release()),

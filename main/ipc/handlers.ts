@@ -11,6 +11,7 @@ import {
   studyVariants,
 } from '../review/index.ts';
 import { AppError, serializeError } from '../util/errors.ts';
+import { PromiseCache } from '../util/promise-cache.ts';
 import { slug } from '../util/slug.ts';
 import type { JobProgress } from '../jobs/types.ts';
 import type { CallContext, HandlerTable } from './dispatch.ts';
@@ -19,29 +20,6 @@ import type { CallContext, HandlerTable } from './dispatch.ts';
 const THUMBNAIL_CACHE_SIZE = 256;
 /** Review images (original and restored renders, up to ~1 MB each as data URLs). */
 const REVIEW_IMAGE_CACHE_SIZE = 64;
-
-/** Insertion-ordered map used as an LRU of promises, so concurrent requests share one render. */
-function cachedRender<T>(
-  cache: Map<string, Promise<T>>,
-  key: string,
-  limit: number,
-  render: () => Promise<T>,
-) {
-  let entry = cache.get(key);
-  if (entry) {
-    cache.delete(key);
-  } else {
-    const rendering = render();
-    // A failure is not remembered: the file may be back (or fixed) next time.
-    rendering.catch(() => {
-      if (cache.get(key) === rendering) cache.delete(key);
-    });
-    entry = rendering;
-  }
-  cache.set(key, entry);
-  if (cache.size > limit) cache.delete(cache.keys().next().value!);
-  return entry;
-}
 
 /**
  * The one handler table. Electron's ipcMain and the browser-test harness both bind exactly this,
@@ -76,14 +54,11 @@ export function createHandlers(services: Services): HandlerTable {
     onProgress: (p: JobProgress) => emit({ type: 'jobProgress', jobId, ...p }),
   });
 
-  // Insertion-ordered map used as an LRU; holds promises so concurrent requests share one render.
-  const thumbnails = new Map<string, Promise<Output<'getThumbnail'>>>();
+  const thumbnails = new PromiseCache<string, Output<'getThumbnail'>>(THUMBNAIL_CACHE_SIZE);
 
   async function renderThumbnail(instanceId: number, size: number): Promise<Output<'getThumbnail'>> {
-    const instance = services.library.getInstance(instanceId);
+    const instance = services.library.getDecodableInstance(instanceId);
     const label = `instance ${instanceId}`;
-    if (!instance.decodable)
-      throw new AppError('unsupported', `${label} has no displayable image: ${instance.undecodableReason}`);
     const { pngBase64, width, height } = await services.jobs.run('renderThumbnail', {
       path: instance.filePath,
       size,
@@ -93,15 +68,13 @@ export function createHandlers(services: Services): HandlerTable {
     return { dataUrl: `data:image/png;base64,${pngBase64}`, width, height };
   }
 
-  const reviewImages = new Map<string, Promise<Output<'getReviewImage'>>>();
+  const reviewImages = new PromiseCache<string, Output<'getReviewImage'>>(REVIEW_IMAGE_CACHE_SIZE);
 
   // The presentation is resolved here, in the main process: the renderer only ever holds its opaque id.
   async function renderReviewImage(presentationId: string, size: number): Promise<Output<'getReviewImage'>> {
     const { imageId, variant } = services.review.resolvePresentation(presentationId);
-    const instance = services.library.getInstance(Number(imageId));
+    const instance = services.library.getDecodableInstance(Number(imageId));
     const label = `instance ${imageId}`;
-    if (!instance.decodable)
-      throw new AppError('unsupported', `${label} has no displayable image: ${instance.undecodableReason}`);
     if (variant.kind === 'restored' && !variant.modelId)
       throw new AppError('bad_input', `variant ${variant.id} names no model`);
     const { pngBase64, width, height } = await services.jobs.run('renderReviewImage', {
@@ -156,32 +129,14 @@ export function createHandlers(services: Services): HandlerTable {
       return { instances: services.library.listInstances({ seriesId }) };
     },
     async getThumbnail({ instanceId, size }) {
-      const key = `${instanceId}:${size}`;
-      let entry = thumbnails.get(key);
-      if (entry) {
-        thumbnails.delete(key);
-      } else {
-        const rendering = renderThumbnail(instanceId, size);
-        // A failure is not remembered: the file may be back (or fixed) next time.
-        rendering.catch(() => {
-          if (thumbnails.get(key) === rendering) thumbnails.delete(key);
-        });
-        entry = rendering;
-      }
-      thumbnails.set(key, entry);
-      if (thumbnails.size > THUMBNAIL_CACHE_SIZE) thumbnails.delete(thumbnails.keys().next().value!);
-      return entry;
+      return thumbnails.get(`${instanceId}:${size}`, () => renderThumbnail(instanceId, size));
     },
     async reviewListStudies() {
       return { studies: services.review.listStudies() };
     },
     async reviewCreateStudy(input) {
       const { name, instanceIds, passes, readers } = input;
-      for (const instanceId of instanceIds) {
-        const instance = services.library.getInstance(instanceId);
-        if (!instance.decodable)
-          throw new AppError('unsupported', `instance ${instanceId} has no displayable image`);
-      }
+      for (const instanceId of instanceIds) services.library.getDecodableInstance(instanceId);
       let variants: StudyInput['variants'];
       if (input.variants) {
         variants = studyVariants(input.variants, await services.viewer.listModels());
@@ -260,9 +215,7 @@ export function createHandlers(services: Services): HandlerTable {
       return { entries: auditRows(services.review.auditTrail(studyId), config) };
     },
     async getReviewImage({ presentationId, size }) {
-      return cachedRender(reviewImages, `${presentationId}:${size}`, REVIEW_IMAGE_CACHE_SIZE, () =>
-        renderReviewImage(presentationId, size),
-      );
+      return reviewImages.get(`${presentationId}:${size}`, () => renderReviewImage(presentationId, size));
     },
     async listModels() {
       return { models: await services.viewer.listModels() };

@@ -60,6 +60,8 @@ export interface Library {
   }): queries.InstanceSummary[];
   /** Throws AppError('not_found') for an unknown id. */
   getInstance(id: number): queries.InstanceDetail;
+  /** getInstance, and AppError('unsupported') for an instance without a displayable image. */
+  getDecodableInstance(id: number): queries.InstanceDetail;
   setProcessingStatus(id: number, status: queries.ProcessingStatus): void;
   /** Stores a model's output for an instance (replacing an earlier one of the same model). */
   putResult(instanceId: number, modelId: string, output: unknown): void;
@@ -118,6 +120,15 @@ export function openLibrary(options: OpenLibraryOptions): Library {
     listSeries: (query) => queries.listSeries(open(), query),
     listInstances: (query) => queries.listInstances(open(), query),
     getInstance: (id) => queries.getInstance(open(), dataDir, id),
+    getDecodableInstance(id) {
+      const instance = queries.getInstance(open(), dataDir, id);
+      if (!instance.decodable)
+        throw new AppError(
+          'unsupported',
+          `instance ${id} has no displayable image: ${instance.undecodableReason}`,
+        );
+      return instance;
+    },
     setProcessingStatus: (id, status) => queries.setProcessingStatus(open(), id, status),
     putResult: (instanceId, modelId, output) => queries.putResult(open(), instanceId, modelId, output),
     listResults: (instanceId) => queries.listResults(open(), instanceId),

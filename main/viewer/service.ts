@@ -10,6 +10,7 @@ import type { JobProgress } from '../jobs/types.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { Library } from '../library/index.ts';
 import { AppError } from '../util/errors.ts';
+import { PromiseCache } from '../util/promise-cache.ts';
 import { restoredToModality, type ViewerImage } from './frame.ts';
 import { type AnalysisRecord, HEATMAP_FILE, RECORD_FILE, restoredFile } from './jobs.ts';
 
@@ -58,7 +59,8 @@ const IMAGE_CACHE_SIZE = 4;
 
 export function createViewerService(options: ViewerServiceOptions) {
   const { library, jobs } = options;
-  const images = new Map<number, Promise<ViewerImage>>();
+  // Decoded originals: the few the viewer goes back and forth between.
+  const images = new PromiseCache<number, ViewerImage>(IMAGE_CACHE_SIZE);
 
   const resultDir = (sha256: string, modelId: string) => join(options.dataDir, 'results', sha256, modelId);
 
@@ -67,19 +69,9 @@ export function createViewerService(options: ViewerServiceOptions) {
     return models;
   }
 
-  function decodableInstance(instanceId: number) {
-    const instance = library.getInstance(instanceId);
-    if (!instance.decodable)
-      throw new AppError(
-        'unsupported',
-        `instance ${instanceId} has no displayable image: ${instance.undecodableReason}`,
-      );
-    return instance;
-  }
-
   /** The stored analysis of this instance by this model, if it is complete and still matches both. */
   async function storedRecord(instanceId: number, modelId: string, modelSha256: string) {
-    const instance = decodableInstance(instanceId);
+    const instance = library.getDecodableInstance(instanceId);
     const row = library.listResults(instanceId).find((r) => r.modelId === modelId);
     if (!row) return undefined;
     const record = row.output as AnalysisRecord;
@@ -138,22 +130,14 @@ export function createViewerService(options: ViewerServiceOptions) {
     },
 
     getImage(instanceId: number): Promise<ViewerImage> {
-      let entry = images.get(instanceId);
-      if (entry) images.delete(instanceId);
-      else {
-        const instance = decodableInstance(instanceId);
-        entry = jobs.run('loadViewerImage', {
+      return images.get(instanceId, () => {
+        const instance = library.getDecodableInstance(instanceId);
+        return jobs.run('loadViewerImage', {
           path: instance.filePath,
           sha256: instance.sha256,
           label: `instance ${instanceId}`,
         });
-        entry.catch(() => {
-          if (images.get(instanceId) === entry) images.delete(instanceId);
-        });
-      }
-      images.set(instanceId, entry);
-      if (images.size > IMAGE_CACHE_SIZE) images.delete(images.keys().next().value!);
-      return entry;
+      });
     },
 
     /** Stored analyses of an instance whose model is still installed, newest first. */
@@ -178,7 +162,7 @@ export function createViewerService(options: ViewerServiceOptions) {
       const all = await models();
       const model = request.modelId ? findModel(all, request.modelId) : defaultModel(all);
       if (!model) throw new AppError('not_found', 'no model is installed');
-      const instance = decodableInstance(instanceId);
+      const instance = library.getDecodableInstance(instanceId);
       if (request.reuse) {
         const stored = await storedRecord(instanceId, model.card.id, model.card.sha256);
         if (stored && stored.record.passes >= request.passes)
