@@ -1,13 +1,10 @@
 import Database from 'better-sqlite3';
 import { AppError } from '../util/errors.ts';
+import { migrate, versionTable } from '../util/sqlite-migrations.ts';
 
 export type Db = Database.Database;
 
-/**
- * Versioned schema. Each entry upgrades from version i to i+1 and runs in one transaction with the
- * schema_version update, so a crash mid-migration leaves the old version intact. Never edit a
- * released migration; append a new one.
- */
+/** Versioned schema, applied by util/sqlite-migrations.ts; the version is kept in a schema_version table. */
 const migrations: string[] = [
   `
   CREATE TABLE patients (
@@ -108,8 +105,8 @@ export function openDatabase(path: string, options: { migrate: boolean }): Db {
     db.function('fold', { deterministic: true }, (value: unknown) =>
       typeof value === 'string' ? foldCase(value) : null,
     );
-    if (options.migrate) migrate(db);
-    const version = currentVersion(db);
+    if (options.migrate) migrate(db, migrations, versionTable);
+    const version = versionTable.read(db);
     if (version !== schemaVersion)
       throw new AppError(
         version > schemaVersion ? 'unsupported' : 'internal',
@@ -128,33 +125,4 @@ export function openDatabase(path: string, options: { migrate: boolean }): Db {
 
 export function foldCase(text: string): string {
   return text.normalize('NFKC').toLowerCase();
-}
-
-function currentVersion(db: Db): number {
-  const table = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
-    .get();
-  if (!table) return 0;
-  const row = db.prepare('SELECT MAX(version) AS version FROM schema_version').get() as {
-    version: number | null;
-  };
-  return row.version ?? 0;
-}
-
-function migrate(db: Db): void {
-  db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
-  );
-  // IMMEDIATE: two processes opening a fresh library at once must not both apply a migration.
-  const step = db.transaction((target: number) => {
-    if (currentVersion(db) >= target) return;
-    db.exec(migrations[target - 1]!);
-    db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(
-      target,
-      new Date().toISOString(),
-    );
-  });
-  const from = currentVersion(db);
-  if (from > schemaVersion) return; // reported by the caller as a newer, unsupported library
-  for (let target = from + 1; target <= schemaVersion; target++) step.immediate(target);
 }

@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../util/errors.ts';
+import { migrate, userVersion } from '../util/sqlite-migrations.ts';
 
-/** Schema versions, applied in order inside one transaction each; PRAGMA user_version records the last. */
+/** Versioned schema, applied by util/sqlite-migrations.ts; PRAGMA user_version records the version. */
 const migrations: string[] = [
   `
   CREATE TABLE studies (
@@ -85,18 +86,12 @@ export function openDatabase(dataDir: string): Database.Database {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    const current = db.pragma('user_version', { simple: true }) as number;
+    const current = migrate(db, migrations, userVersion);
     if (current > migrations.length)
       throw new AppError(
         'unsupported',
         `the reader-study database has schema version ${current}, newer than this app supports (${migrations.length})`,
       );
-    for (let version = current; version < migrations.length; version++) {
-      db.transaction(() => {
-        db.exec(migrations[version]!);
-        db.pragma(`user_version = ${version + 1}`);
-      })();
-    }
     return db;
   } catch (error) {
     db.close();
