@@ -384,24 +384,6 @@ export const contract = {
       height: z.number().int().positive(),
     }),
   },
-  listModels: {
-    input: z.object({}).strict(),
-    output: z.object({
-      models: z.array(
-        z.object({
-          id: z.string(),
-          version: z.string(),
-          name: z.string(),
-          architecture: z.string(),
-          parameters: z.number().int().positive(),
-          threshold: z.number().min(0).max(1),
-          workingLongSide: z.number().int().positive(),
-          origin: z.enum(['shipped', 'local']),
-          isDefault: z.boolean(),
-        }),
-      ),
-    }),
-  },
   modelCatalog: {
     input: z.object({}).strict(),
     output: z.object({

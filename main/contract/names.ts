@@ -21,7 +21,6 @@ export const channelNames = [
   'reviewExportJson',
   'reviewAuditTrail',
   'getReviewImage',
-  'listModels',
   'modelCatalog',
   'verifyModel',
   'fineTuneModel',

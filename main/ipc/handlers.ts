@@ -139,7 +139,7 @@ export function createHandlers(services: Services): HandlerTable {
       for (const instanceId of instanceIds) services.library.getDecodableInstance(instanceId);
       let variants: StudyInput['variants'];
       if (input.variants) {
-        variants = studyVariants(input.variants, await services.viewer.listModels());
+        variants = studyVariants(input.variants, (await services.models.list()).models);
       } else {
         // The shorthand: the original beside the default model with `passes` passes.
         const modelId = await services.defaultModelId();
@@ -216,9 +216,6 @@ export function createHandlers(services: Services): HandlerTable {
     },
     async getReviewImage({ presentationId, size }) {
       return reviewImages.get(`${presentationId}:${size}`, () => renderReviewImage(presentationId, size));
-    },
-    async listModels() {
-      return { models: await services.viewer.listModels() };
     },
     async modelCatalog() {
       return services.models.list();

@@ -3,7 +3,6 @@
 // heat maps read back from there.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { architectureLabel } from '../inference/model-catalog.ts';
 import { join } from 'node:path';
 import { defaultModel, findModel, listModels } from '../inference/model-store.ts';
 import type { JobProgress } from '../jobs/types.ts';
@@ -20,18 +19,6 @@ export interface ViewerServiceOptions {
   localDir: string;
   library: Library;
   jobs: JobRunner;
-}
-
-export interface ModelSummary {
-  id: string;
-  version: string;
-  name: string;
-  architecture: string;
-  parameters: number;
-  threshold: number;
-  workingLongSide: number;
-  origin: 'shipped' | 'local';
-  isDefault: boolean;
 }
 
 export interface AnalysisSummary {
@@ -113,22 +100,6 @@ export function createViewerService(options: ViewerServiceOptions) {
   }
 
   return {
-    async listModels(): Promise<ModelSummary[]> {
-      const all = await models();
-      const chosen = defaultModel(all);
-      return all.map((m) => ({
-        id: m.card.id,
-        version: m.card.version,
-        name: m.card.name,
-        architecture: architectureLabel(m.card),
-        parameters: m.card.architecture.parameters,
-        threshold: m.card.threshold,
-        workingLongSide: m.card.input.workingLongSide,
-        origin: m.origin,
-        isDefault: m === chosen,
-      }));
-    },
-
     getImage(instanceId: number): Promise<ViewerImage> {
       return images.get(instanceId, () => {
         const instance = library.getDecodableInstance(instanceId);

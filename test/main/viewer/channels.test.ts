@@ -52,8 +52,8 @@ describe('viewer channels', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('listModels reports the installed model as default', async () => {
-    const { models } = unwrap<Output<'listModels'>>(await call('listModels', {}));
+  test('modelCatalog reports the installed model as default', async () => {
+    const { models } = unwrap<Output<'modelCatalog'>>(await call('modelCatalog', {}));
     assert.equal(models.length, 1);
     assert.equal(models[0]!.id, 'tiny-q3');
     assert.equal(models[0]!.isDefault, true);
