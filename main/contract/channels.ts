@@ -515,9 +515,3 @@ export const appEvent = z.discriminatedUnion('type', [
   /** Sent when a job's call returns, however it ended (finished, failed or cancelled). */
   z.object({ type: z.literal('jobEnded'), jobId }),
 ]);
-
-export const serializedError = z.object({
-  code: z.string(),
-  message: z.string(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});

@@ -7,8 +7,6 @@
 // Parsing is cached per byte array: do not modify `bytes` between calls.
 export type { DecodedFrame, StoredArray } from './decode.ts';
 export { decodeFrame } from './decode.ts';
-export type { LoadDicomFrameInput, LoadDicomFrameOutput } from './jobs.ts';
-export { loadDicomFrame } from './jobs.ts';
 export type { Decodability, DicomHeader } from './header.ts';
 export { MAX_FRAME_SAMPLES, readDicomHeader } from './header.ts';
 export type { AppliedVoi, DisplayOptions, Gray8Image, Lut, VoiFunction, Window } from './pixel.ts';
