@@ -1,64 +1,12 @@
-import type { DicomReader } from '../training/data/dataset.ts';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import {
-  type DecodedFrame,
-  type DicomHeader,
-  decodeFrame,
-  readDicomHeader,
-  saveDicom,
-  toModelInput,
-  writeClassificationReport,
-  writeDerivedImage,
-} from '../dicom/index.ts';
-import { AppError, serializeError } from '../util/errors.ts';
-import type { GrayImage } from '../util/image.ts';
-import { readGrayImage, writeGrayPng } from '../util/image-io.ts';
+import { readModelInput, readModelInputImage } from '../data/input/index.ts';
+import { saveDicom, writeClassificationReport, writeDerivedImage } from '../dicom/index.ts';
 import { onWorkerShutdown } from '../jobs/lifecycle.ts';
 import type { JobContext } from '../jobs/types.ts';
+import { AppError, serializeError } from '../util/errors.ts';
+import type { GrayImage } from '../util/image.ts';
+import { writeGrayPng } from '../util/image-io.ts';
 import { createInferenceService, type InferenceService } from './service.ts';
-
-const RASTER = new Set(['.png', '.jpg', '.jpeg', '.tif', '.tiff']);
-const DICOM_EXTENSIONS = new Set(['.dcm', '.dicom', '.dic']);
-
-/** A Part 10 file: 'DICM' at offset 128 (what makes an extension-less file DICOM). */
-async function hasDicomMagic(path: string): Promise<boolean> {
-  const handle = await open(path, 'r').catch(() => null);
-  if (!handle) return false;
-  try {
-    const buffer = Buffer.alloc(4);
-    const { bytesRead } = await handle.read(buffer, 0, 4, 128);
-    return bytesRead === 4 && buffer.toString('latin1') === 'DICM';
-  } finally {
-    await handle.close();
-  }
-}
-
-async function acceptedInFolder(path: string, name: string): Promise<boolean> {
-  const ext = extname(name).toLowerCase();
-  if (RASTER.has(ext) || DICOM_EXTENSIONS.has(ext)) return true;
-  // A DICOMDIR is an index, not an image.
-  return ext === '' && name.toUpperCase() !== 'DICOMDIR' && (await hasDicomMagic(path));
-}
-
-/** Expands folders (recursively) into the image files the batch commands accept. */
-export async function collectInputs(paths: string[]): Promise<{ files: string[]; missing: string[] }> {
-  const files: string[] = [];
-  const missing: string[] = [];
-  for (const path of paths) {
-    const info = await stat(path).catch(() => null);
-    if (!info) missing.push(path);
-    else if (info.isDirectory()) {
-      const entries = await readdir(path, { recursive: true, withFileTypes: true });
-      for (const entry of entries) {
-        const full = join(entry.parentPath, entry.name);
-        if (entry.isFile() && (await acceptedInFolder(full, entry.name))) files.push(full);
-      }
-    } else files.push(path);
-  }
-  files.sort();
-  return { files, missing };
-}
 
 export interface BatchInput {
   files: string[];
@@ -93,51 +41,14 @@ export type BatchItem =
   | { file: string; error: { code: string; message: string } };
 
 /**
- * The models were trained on 8-bit PNGs (level / 255); a DICOM frame after VOI is continuous in
- * [0,1], so it is rounded to the same 256 levels to give the model exactly the inputs it was trained on.
- */
-export function toTrainingLevels(image: GrayImage): GrayImage {
-  const data = new Float32Array(image.data.length);
-  for (let i = 0; i < data.length; i++)
-    data[i] = Math.round(Math.min(1, Math.max(0, image.data[i]!)) * 255) / 255;
-  return { width: image.width, height: image.height, data };
-}
-
-interface DicomSource {
-  bytes: Uint8Array;
-  header: DicomHeader;
-  /** The decoded first frame the model input was made from. */
-  frame: DecodedFrame;
-}
-
-/** Decodes a raster image or the first frame of a DICOM file to [0,1] gray (bone bright). */
-export async function readInput(file: string): Promise<{ image: GrayImage; dicom?: DicomSource }> {
-  const ext = extname(file).toLowerCase();
-  if (RASTER.has(ext)) return { image: await readGrayImage(file) };
-  if (DICOM_EXTENSIONS.has(ext) || (await hasDicomMagic(file))) {
-    const buffer = await readFile(file);
-    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    try {
-      const header = readDicomHeader(bytes);
-      // Multi-frame: the first frame (modality LUT, VOI and MONOCHROME1 handled by toModelInput).
-      const frame = await decodeFrame(bytes, header, 0);
-      return { image: toTrainingLevels(toModelInput(bytes, frame, header)), dicom: { bytes, header, frame } };
-    } catch (error) {
-      if (error instanceof AppError) throw new AppError(error.code, `${basename(file)}: ${error.message}`);
-      throw new AppError('bad_input', `${basename(file)}: cannot read DICOM (${(error as Error).message})`);
-    }
-  }
-  throw new AppError(
-    'unsupported',
-    `${basename(file)}: not a PNG, JPEG, TIFF or DICOM file (no 'DICM' marker at byte 128)`,
-  );
-}
-
-/**
  * DICOM training and evaluation images go through exactly the decoding inference inputs get (first
  * frame, modality LUT, VOI, MONOCHROME1, 256 levels), so a model is trained on what it will be shown.
+ * (The input module's reader; kept here for the training and evaluation callers.)
  */
-export const readDicomAsModelInput: DicomReader = async (file) => (await readInput(file)).image;
+export const readDicomAsModelInput: (path: string) => Promise<GrayImage> = readModelInputImage;
+
+/** Any input file as the model sees it (the input module's readModelInput). */
+export const readInput = readModelInput;
 
 /** `<name>_<suffix>.<ext>` in `dir`, numbered when an earlier input of this batch took the name. */
 function outputPath(dir: string, file: string, suffix: string, ext: string, taken: Set<string>): string {
@@ -181,7 +92,7 @@ export async function processImages(input: BatchInput, context: JobContext): Pro
     context.progress({ done: index, total: input.files.length, message: basename(file) });
     const started = performance.now();
     try {
-      const { image, dicom } = await readInput(file);
+      const { image, dicom } = await readModelInput(file);
       const format = input.format ?? (dicom ? 'dicom' : 'png');
       if (input.outDir && format === 'dicom' && !dicom) {
         throw new AppError(
@@ -296,7 +207,7 @@ export async function restoreFile(
   },
   signal: AbortSignal,
 ): Promise<GrayImage> {
-  const { image } = await readInput(input.file);
+  const { image } = await readModelInput(input.file);
   const result = await serviceFor({ files: [], ...input }).infer(image, {
     modelId: input.modelId,
     passes: input.passes,

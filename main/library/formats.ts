@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
+import {
+  detectKind,
+  HEADER_BYTES,
+  isRasterKind,
+  type RasterKind,
+  unsupportedReason,
+} from '../data/input/index.ts';
 import { createSecondaryCapture, type DicomHeader, readDicomHeader } from '../dicom/index.ts';
+import { AppError } from '../util/errors.ts';
 
 /** The header fields the library indexes: the DICOM reader's, with decodability flattened for SQL. */
 export type InstanceHeader = Pick<
@@ -36,16 +44,18 @@ export type InstanceHeader = Pick<
   undecodableReason?: string;
 };
 
-export type SourceFormat = 'dicom' | 'png' | 'jpeg';
+export type SourceFormat = 'dicom' | RasterKind;
 
-const pngMagic = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-const jpegMagic = [0xff, 0xd8, 0xff];
-
-/** PNG and JPEG by signature; everything else goes to the DICOM reader, which says what is wrong. */
-export function detectFormat(bytes: Uint8Array): SourceFormat {
-  if (pngMagic.every((b, i) => bytes[i] === b)) return 'png';
-  if (jpegMagic.every((b, i) => bytes[i] === b)) return 'jpeg';
-  return 'dicom';
+/**
+ * What the bytes are, by the input module's detector (the one every command uses): DICOM with or
+ * without the preamble, PNG, JPEG or TIFF; anything else is refused with the reason every command
+ * gives. A file with a DICOM extension (.dcm, .dicom, .dic) but unrecognisable bytes goes to the DICOM
+ * reader, which says what is wrong.
+ */
+export function detectFormat(bytes: Uint8Array, name?: string): SourceFormat {
+  const kind = detectKind(bytes.subarray(0, HEADER_BYTES), name);
+  if (kind === 'dicom' || isRasterKind(kind)) return kind;
+  throw new AppError('unsupported', unsupportedReason(kind));
 }
 
 /**
@@ -71,16 +81,16 @@ function hashUid(sha256: string, salt: number): string {
 }
 
 /**
- * A PNG or JPEG becomes a DICOM Secondary Capture (8-bit MONOCHROME2, colour converted to luma) made
+ * A PNG, JPEG or TIFF becomes a DICOM Secondary Capture (8-bit MONOCHROME2, colour converted to luma) made
  * by the DICOM service; the library keeps that DICOM (always in its store: there is no original DICOM
  * to reference) and indexes it through the same reader as any other file. Each image gets its own
  * new study under an unnamed patient.
  */
 export async function decodeImage(
   bytes: Uint8Array,
-  format: 'png' | 'jpeg',
+  format: RasterKind,
 ): Promise<{ header: InstanceHeader; storedBytes: Uint8Array; extension: string; referenceable: boolean }> {
-  const label = format === 'png' ? 'PNG' : 'JPEG';
+  const label = format.toUpperCase();
   const written = await createSecondaryCapture({
     image: bytes,
     seriesDescription: `Imported ${label} image`,

@@ -166,7 +166,7 @@ async function importItem(
   // Cheap checks first: an identical file needs no parsing at all.
   const early = writer.findDuplicate(sha256, undefined);
   if (early) return { kind: 'duplicate', match: early };
-  const prepared = await prepare(bytes, sha256);
+  const prepared = await prepare(bytes, sha256, source.kind === 'archiveEntry' ? source.entry : source.path);
   const byUid = writer.findDuplicate(sha256, prepared.header.sopInstanceUid);
   if (byUid) return { kind: 'duplicate', match: byUid };
 
@@ -193,8 +193,8 @@ async function importItem(
   }
 }
 
-async function prepare(bytes: Uint8Array, sha256: string): Promise<PreparedItem> {
-  const format = detectFormat(bytes);
+async function prepare(bytes: Uint8Array, sha256: string, name: string): Promise<PreparedItem> {
+  const format = detectFormat(bytes, name);
   if (format === 'dicom') {
     return {
       header: decodeDicom(bytes, sha256),

@@ -1,4 +1,4 @@
-// The study library: imports DICOM (files, folders, DICOMDIR, zip) and PNG/JPEG into a per-user data
+// The study library: imports DICOM (files, folders, DICOMDIR, zip) and PNG/JPEG/TIFF into a per-user data
 // folder and indexes Patient / Study / Series / Instance in SQLite. Everything returned is plain JSON.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -2,9 +2,9 @@
 // restoration + classification of it, written to the results folder for reuse.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AppliedVoi, applyVoi, decodeFrame, readDicomHeader, toModelInput } from '../dicom/index.ts';
-import type { GrayImage } from '../util/image.ts';
-import { inferWithWorkerService, toTrainingLevels } from '../inference/batch.ts';
+import { dicomFrameToModelInput } from '../data/input/index.ts';
+import { decodeFrame, readDicomHeader } from '../dicom/index.ts';
+import { inferWithWorkerService } from '../inference/batch.ts';
 import type { JobHandler } from '../jobs/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { AppError, cancelledError, serializeError } from '../util/errors.ts';
@@ -73,18 +73,10 @@ export const analyseForViewer: JobHandler<AnalyseInput, AnalysisRecord> = async 
   const header = readDicomHeader(bytes);
   const frame = await decodeFrame(bytes, header, 0);
   const viewerImage = buildViewerImage(bytes, header, frame);
-  // The model input is the windowed frame (see toModelInput); its VOI is kept to map results back.
-  let voi: AppliedVoi | undefined;
-  let modelInput: GrayImage;
-  if (viewerImage.components === 1) {
-    const windowed = applyVoi(bytes, frame, header);
-    voi = windowed.voi;
-    const invert = viewerImage.photometric === 'MONOCHROME1';
-    const data = invert ? windowed.values.map((v) => 1 - v) : windowed.values;
-    modelInput = { width: frame.width, height: frame.height, data };
-  } else modelInput = toModelInput(bytes, frame, header);
+  // The model input is the windowed frame (the input module's conversion, as for every command);
+  // its VOI is kept to map results back.
+  const { image, voi } = dicomFrameToModelInput(bytes, frame, header);
   step(1, `restoring (${input.passes} pass${input.passes > 1 ? 'es' : ''}) and classifying`);
-  const image = toTrainingLevels(modelInput);
   let result: Awaited<ReturnType<typeof inferWithWorkerService>>;
   try {
     result = await inferWithWorkerService(input, image, context.signal, input.label);

@@ -5,7 +5,7 @@ import { progressBar } from '../progress.ts';
 
 export const importCommand: CliCommand = {
   name: 'import',
-  summary: 'Import DICOM files, folders, DICOMDIRs, zip archives and PNG/JPEG images into the library',
+  summary: 'Import DICOM files, folders, DICOMDIRs, zip archives and PNG/JPEG/TIFF images into the library',
   usage:
     'r2c import <paths...> [--library <dir>] [--reference] [--json]\n' +
     '  --library <dir>  library data folder (default: $R2C_DATA_DIR or the per-user data folder)\n' +

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { localModelsDir, shippedModelsDir } from '../../app/paths.ts';
-import { type BatchItem, collectInputs } from '../../inference/batch.ts';
+import { collectImageInputs } from '../../data/input/index.ts';
+import type { BatchItem } from '../../inference/batch.ts';
 import { createJobRunner, threadTransport } from '../../jobs/runner.ts';
 import { type CliCommand, type CliIo, UsageError } from '../command.ts';
 import { progressBar } from '../progress.ts';
@@ -44,8 +45,8 @@ async function runBatch(argv: string[], io: CliIo, restore: boolean): Promise<nu
   const passes = integer(values.passes, 'passes', 1, 3);
   const workingLongSide = integer(values['working-size'], 'working-size', 32, 16384);
   const tilePixelBudget = integer(values['tile-pixels'], 'tile-pixels', 128 * 128, 16384 * 16384);
-  const { files, missing } = await collectInputs(positionals);
-  for (const path of missing) io.err(`r2c: ${path}: no such file or folder`);
+  const { files, failed: unreadable } = await collectImageInputs(positionals);
+  for (const { path, reason } of unreadable) io.err(`r2c: ${path}: ${reason}`);
   if (files.length === 0) {
     io.err('r2c: no images found in the inputs');
     return 1;
@@ -77,7 +78,7 @@ async function runBatch(argv: string[], io: CliIo, restore: boolean): Promise<nu
       for (const f of failed) if ('error' in f) io.err(`  ${f.file}: ${f.error.message}`);
     }
     if (items.length < files.length) io.err(`r2c: stopped after ${items.length} of ${files.length} input(s)`);
-    return failed.length > 0 || missing.length > 0 || items.length < files.length ? 1 : 0;
+    return failed.length > 0 || unreadable.length > 0 || items.length < files.length ? 1 : 0;
   } finally {
     await runner.close();
   }
@@ -88,7 +89,7 @@ export const restoreCommand: CliCommand = {
   summary: 'restore (and classify) chest X-rays with an R2C-GAN model',
   usage:
     'r2c restore <files|folders...> --out <dir> [--model <id>] [--passes 1-3] [--format dicom|png] [--working-size <px>] [--tile-pixels <n>] [--json]\n' +
-    '  Inputs: PNG/JPEG/TIFF, DICOM (.dcm, or any file with DICM at byte 128; first frame), folders.\n' +
+    '  Inputs: PNG/JPEG/TIFF, DICOM with or without the 128-byte preamble (first frame), folders, DICOMDIRs.\n' +
     '  --format: dicom (default for DICOM inputs: derived Secondary Capture + classification SR) or png.\n' +
     '  --working-size: long side restored at (default from the model card, up to native size).\n' +
     '  --tile-pixels: restore in tiles above this many working pixels (default 1048576).',

@@ -1,5 +1,13 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import {
+  detectFiles,
+  detectKind,
+  type InputKind,
+  isRasterKind,
+  unsupportedReason,
+  walkFolder,
+} from '../../data/input/index.ts';
 import { AppError } from '../../util/errors.ts';
 import type { GrayImage } from '../../util/image.ts';
 import { readGrayImage } from '../../util/image-io.ts';
@@ -28,13 +36,10 @@ export interface DatasetItem {
   source?: string;
 }
 
-const rasterExtensions = new Set(['.png', '.jpg', '.jpeg']);
-const dicomExtensions = new Set(['.dcm', '.dicom']);
-
-function formatOf(path: string): ImageFormat | undefined {
-  const ext = extname(path).toLowerCase();
-  if (rasterExtensions.has(ext)) return 'raster';
-  if (dicomExtensions.has(ext)) return 'dicom';
+/** Training and evaluation take every image kind the other commands take; the rest is not an image. */
+function formatOf(kind: InputKind | undefined): ImageFormat | undefined {
+  if (kind === 'dicom') return 'dicom';
+  if (kind !== undefined && isRasterKind(kind)) return 'raster';
   return undefined;
 }
 
@@ -50,14 +55,16 @@ function toId(root: string, path: string): string {
 }
 
 export interface ScanOptions {
-  /** List .dcm/.dicom files too; loading them needs `readDicom` (see loadItemImage). Default false. */
+  /** List DICOM files too; loading them needs `readDicom` (see loadItemImage). Default false. */
   includeDicom?: boolean;
 }
 
 /**
  * Lists the images under `root` whose path has a folder named `covid` or `normal` (case-insensitive,
- * nearest folder wins), e.g. root/covid/a.png or root/train/normal/b.jpg. Other files are ignored.
- * Items have no patient ids, so every image is its own split group. Sorted by id.
+ * nearest folder wins), e.g. root/covid/a.png or root/train/normal/b.jpg. Folders are walked and
+ * files recognised by the input module every command uses (DICOM with or without preamble, PNG, JPEG,
+ * TIFF); other files are ignored. Items have no patient ids, so every image is its own split group.
+ * Sorted by id.
  */
 export async function scanLabelledFolder(root: string, options: ScanOptions = {}): Promise<DatasetItem[]> {
   const base = resolve(root);
@@ -67,18 +74,20 @@ export async function scanLabelledFolder(root: string, options: ScanOptions = {}
     if (error instanceof AppError) throw error;
     throw new AppError('not_found', `image folder ${root} does not exist or cannot be read`);
   }
-  const items: DatasetItem[] = [];
-  for (const entry of await readdir(base, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    const format = formatOf(path);
-    if (!format || (format === 'dicom' && !options.includeDicom)) continue;
+  const labelled: { path: string; label: Label }[] = [];
+  for (const path of await walkFolder(base)) {
     const folders = toId(base, dirname(path)).split('/');
     let label: Label | undefined;
     for (let i = folders.length - 1; i >= 0 && !label; i--) label = parseLabel(folders[i]!);
-    if (!label) continue;
-    items.push({ id: toId(base, path), path, label, format });
+    if (label) labelled.push({ path, label });
   }
+  const kinds = await detectFiles(labelled.map((l) => l.path));
+  const items: DatasetItem[] = [];
+  labelled.forEach(({ path, label }, i) => {
+    const format = formatOf(kinds[i]);
+    if (!format || (format === 'dicom' && !options.includeDicom)) return;
+    items.push({ id: toId(base, path), path, label, format });
+  });
   return items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
@@ -109,8 +118,8 @@ export async function loadManifest(csvPath: string, options: ManifestOptions = {
     }
   }
   const root = resolve(options.root ?? dirname(csvPath));
-  const items: DatasetItem[] = [];
-  const seen = new Set<string>();
+  const checkFiles = options.checkFiles ?? true;
+  const rows: { row: number; path: string; label: Label; record: Record<string, string> }[] = [];
   records.forEach((record, index) => {
     const row = index + 1;
     const rawLabel = record['label']!.trim().toLowerCase();
@@ -125,19 +134,28 @@ export async function loadManifest(csvPath: string, options: ManifestOptions = {
     const relPath = record['path']!.trim();
     if (relPath === '')
       throw new AppError('bad_input', `manifest ${csvPath}: data row ${row} has an empty path`);
-    const path = isAbsolute(relPath) ? relPath : resolve(root, relPath);
-    const format = formatOf(path);
+    rows.push({ row, path: isAbsolute(relPath) ? relPath : resolve(root, relPath), label, record });
+  });
+  // What each file is, by the input module's detector: from its first bytes when the files are
+  // checked (a file that cannot be read is missing), else from its name alone.
+  const kinds = checkFiles
+    ? await detectFiles(rows.map((r) => r.path))
+    : rows.map((r) => detectKind(new Uint8Array(0), r.path));
+  const items: DatasetItem[] = [];
+  const missing: number[] = [];
+  const seen = new Set<string>();
+  rows.forEach(({ row, path, label, record }, i) => {
+    const kind = kinds[i] ?? detectKind(new Uint8Array(0), path);
+    const format = formatOf(kind);
     if (!format) {
-      throw new AppError(
-        'unsupported',
-        `manifest ${csvPath}: data row ${row} is not a PNG, JPEG or DICOM file`,
-      );
+      throw new AppError('unsupported', `manifest ${csvPath}: data row ${row} is ${unsupportedReason(kind)}`);
     }
     if (format === 'dicom' && !options.includeDicom) return;
     const id = toId(root, path);
     if (seen.has(id))
       throw new AppError('bad_input', `manifest ${csvPath}: data row ${row} repeats an earlier path`);
     seen.add(id);
+    if (kinds[i] === undefined) missing.push(items.length);
     const item: DatasetItem = { id, path, label, format };
     const patientId = record['patient_id']?.trim();
     const splitGroup = record['split_group']?.trim();
@@ -147,23 +165,11 @@ export async function loadManifest(csvPath: string, options: ManifestOptions = {
     if (source) item.source = source;
     items.push(item);
   });
-  if (options.checkFiles ?? true) {
-    const missing = await Promise.all(
-      items.map((item) =>
-        stat(item.path).then(
-          (s) => !s.isFile(),
-          () => true,
-        ),
-      ),
+  if (missing.length > 0) {
+    throw new AppError(
+      'not_found',
+      `manifest ${csvPath}: ${missing.length} listed file(s) are missing (first: labelled row ${missing[0]! + 1})`,
     );
-    const count = missing.filter(Boolean).length;
-    if (count > 0) {
-      const first = items.findIndex((_, i) => missing[i]);
-      throw new AppError(
-        'not_found',
-        `manifest ${csvPath}: ${count} listed file(s) are missing (first: labelled row ${first + 1})`,
-      );
-    }
   }
   return items;
 }

@@ -232,7 +232,7 @@ describe('library import: reference mode, zip archives, DICOMDIR, images, cancel
       summary.failed.map((f) => f.path),
       [`${zipPath}!/exam/notes.txt`, `${zipPath}!/nested.zip`],
     );
-    assert.match(summary.failed[0]!.reason, /not a DICOM file/);
+    assert.match(summary.failed[0]!.reason, /not a PNG, JPEG, TIFF or DICOM file/);
     assert.match(summary.failed[1]!.reason, /zip archive inside a zip archive/);
     const [studyRow] = library.listStudies({ search: 'ZIP1' });
     assert.equal(studyRow?.instanceCount, 3);
