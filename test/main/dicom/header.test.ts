@@ -1,12 +1,10 @@
 // Header summary: fields, character sets, raw (no meta) files, non-image objects.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import dcmjs from 'dcmjs';
 import dicomParser from 'dicom-parser';
 import { readDicomHeader } from '../../../main/dicom/index.ts';
+import { SECONDARY_CAPTURE, syntheticDicom } from '../../helpers/dicom.ts';
 import { readDicom } from './helpers.ts';
-
-const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
 describe('readDicomHeader', () => {
   test('JPEG 2000 chest CR: image attributes, windows, transfer syntax', () => {
@@ -62,34 +60,25 @@ describe('readDicomHeader', () => {
   });
 
   test('valid but unsupported pixel formats are reported with a reason', () => {
-    const make = (extra: Record<string, unknown>) => {
-      const sop = DicomMetaDictionary.uid();
-      const dataset = {
-        SOPClassUID: '1.2.840.10008.5.1.4.1.1.7',
-        SOPInstanceUID: sop,
-        SamplesPerPixel: 1,
-        PhotometricInterpretation: 'MONOCHROME2',
-        Rows: 2,
-        Columns: 2,
-        BitsAllocated: 32,
-        BitsStored: 32,
-        HighBit: 31,
-        PixelRepresentation: 0,
-        PixelData: new Uint32Array(4).buffer,
-        _vrMap: { PixelData: 'OW' },
-        ...extra,
-      };
-      const meta = {
-        FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-        MediaStorageSOPClassUID: dataset.SOPClassUID,
-        MediaStorageSOPInstanceUID: sop,
-        TransferSyntaxUID: '1.2.840.10008.1.2.1',
-        ImplementationClassUID: '2.25.1',
-      };
-      const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
-      dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
-      return readDicomHeader(new Uint8Array(dict.write()));
-    };
+    // Formats the generator does not write: the attributes override what it generates.
+    const make = (extra: Record<string, unknown>) =>
+      readDicomHeader(
+        syntheticDicom({
+          modality: 'OT',
+          sopClassUid: SECONDARY_CAPTURE,
+          rows: 2,
+          columns: 2,
+          extra: {
+            BitsAllocated: 32,
+            BitsStored: 32,
+            HighBit: 31,
+            PixelRepresentation: 0,
+            PixelData: new Uint32Array(4).buffer,
+            _vrMap: { PixelData: 'OW' },
+            ...extra,
+          },
+        }).bytes,
+      );
     const bits32 = make({});
     assert.match(!bits32.decodable.ok ? bits32.decodable.reason : '', /Bits Allocated 32 is not supported/);
     const palette = make({

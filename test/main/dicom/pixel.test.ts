@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import dcmjs from 'dcmjs';
 import {
   decodeFrame,
   readDicomHeader,
@@ -12,45 +11,29 @@ import {
   toModelInput,
   windowValue,
 } from '../../../main/dicom/index.ts';
+import { type Photometric, SECONDARY_CAPTURE, syntheticDicom } from '../../helpers/dicom.ts';
 import { dcm2pnm, haveDcmtk, readDicom, withTempDirAsync } from './helpers.ts';
 
-const { DicomDict, DicomMetaDictionary } = dcmjs.data;
-
 /** A small synthetic 16-bit CT-like image (ramp of signed values) with extra attributes. */
-function syntheticDicom(extra: Record<string, unknown>, photometric = 'MONOCHROME2'): Uint8Array {
+function syntheticCt(extra: Record<string, unknown>, photometric: Photometric = 'MONOCHROME2'): Uint8Array {
   const width = 64;
   const height = 32;
-  const pixels = new Int16Array(width * height);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = -1000 + Math.round((i * 3000) / pixels.length);
-  const sop = DicomMetaDictionary.uid();
-  const dataset = {
-    SOPClassUID: '1.2.840.10008.5.1.4.1.1.7',
-    SOPInstanceUID: sop,
-    StudyInstanceUID: DicomMetaDictionary.uid(),
-    SeriesInstanceUID: DicomMetaDictionary.uid(),
-    Modality: 'OT',
-    SamplesPerPixel: 1,
-    PhotometricInterpretation: photometric,
-    Rows: height,
-    Columns: width,
-    BitsAllocated: 16,
-    BitsStored: 16,
-    HighBit: 15,
-    PixelRepresentation: 1,
-    PixelData: pixels.buffer,
-    _vrMap: { PixelData: 'OW' },
-    ...extra,
-  };
-  const meta = {
-    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: dataset.SOPClassUID,
-    MediaStorageSOPInstanceUID: sop,
-    TransferSyntaxUID: '1.2.840.10008.1.2.1',
-    ImplementationClassUID: '2.25.1',
-  };
-  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
-  dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
-  return new Uint8Array(dict.write());
+  const pixels = Array.from(
+    { length: width * height },
+    (_, i) => -1000 + Math.round((i * 3000) / (width * height)),
+  );
+  return syntheticDicom({
+    modality: 'OT',
+    sopClassUid: SECONDARY_CAPTURE,
+    rows: height,
+    columns: width,
+    bitsAllocated: 16,
+    bitsStored: 16,
+    pixelRepresentation: 1,
+    photometric,
+    pixels,
+    extra,
+  }).bytes;
 }
 
 async function decoded(bytes: Uint8Array) {
@@ -77,7 +60,7 @@ describe('VOI functions (PS3.3 C.11.2.1.2)', () => {
 
 describe('renderDisplay vs dcm2pnm on synthetic files', { skip: haveDcmtk ? false : 'dcmtk missing' }, () => {
   test('several windows: the second one (+Wi 2), with rescale', async () => {
-    const bytes = syntheticDicom({
+    const bytes = syntheticCt({
       WindowCenter: ['40', '-600'],
       WindowWidth: ['400', '1500'],
       WindowCenterWidthExplanation: ['SOFT', 'LUNG'],
@@ -108,7 +91,7 @@ describe('renderDisplay vs dcm2pnm on synthetic files', { skip: haveDcmtk ? fals
     const entries = 2048;
     const lut = new Uint16Array(entries);
     for (let i = 0; i < entries; i++) lut[i] = Math.round(4095 * Math.sqrt(i / (entries - 1)));
-    const bytes = syntheticDicom({
+    const bytes = syntheticCt({
       VOILUTSequence: [
         {
           LUTDescriptor: [entries, 64536, 12], // first mapped value -1000 as unsigned 16-bit
@@ -132,7 +115,7 @@ describe('renderDisplay vs dcm2pnm on synthetic files', { skip: haveDcmtk ? fals
   });
 
   test('MONOCHROME1 is inverted; the file VOI LUT Function SIGMOID is used', async () => {
-    const bytes = syntheticDicom(
+    const bytes = syntheticCt(
       { WindowCenter: '200', WindowWidth: '800', VOILUTFunction: 'SIGMOID' },
       'MONOCHROME1',
     );
