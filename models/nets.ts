@@ -6,6 +6,13 @@ import { type Dim, type Graph, type Value, samePads } from './graph.ts';
 
 export type ArchKind = 'operational' | 'convolutional' | 'convolutional-light';
 export type NetRole = 'generator' | 'discriminator';
+/**
+ * How a generator upsamples x2. 'transposed': the reference's 3x3 stride-2 transposed (operational)
+ * convolution. 'resize': nearest-neighbour x2 then a 3x3 (operational) convolution, same parameters
+ * (Odena et al. 2016): every output phase sees the whole kernel, so it adds no checkerboard texture.
+ */
+export type Upsampling = 'transposed' | 'resize';
+export const UPSAMPLINGS: readonly Upsampling[] = ['transposed', 'resize'];
 
 export interface NetConfig {
   kind: ArchKind;
@@ -16,6 +23,8 @@ export interface NetConfig {
   channels: number;
   /** Base width; the reference uses 64 (generators then run at 2*64 = 128 after the first layer). */
   width: number;
+  /** Generators' x2 upsampling; absent (models made before the option) means 'transposed'. */
+  upsampling?: Upsampling;
 }
 
 export interface ParamSpec {
@@ -153,6 +162,92 @@ function emitConvT(ctx: BuildContext, name: string, x: Value, s: ConvSpec): Valu
   });
 }
 
+/**
+ * Maps a 3-tap kernel on the nearest-x2 upsampled grid to the 4-tap stride-2 transposed kernel (pads
+ * 1, 1) that computes the same function on the low-resolution map: output Y gets input y through
+ * tap Y - 2y + 1 in {0..3}, which sums the 3x3 taps i with floor((Y + i - 1) / 2) = y. Computing the
+ * resize-conv this way costs a 4x4 transposed conv at low resolution instead of a 3x3 conv over a
+ * 4x larger (q-power-stacked) map.
+ */
+export const RESIZE_TAPS: readonly (readonly number[])[] = [
+  [0, 0, 1],
+  [0, 1, 1],
+  [1, 1, 0],
+  [1, 0, 0],
+];
+
+/** [9, 16] matrix: a row-major 3x3 resize-conv kernel times it = the row-major 4x4 transposed kernel. */
+export function resizeKernelMatrix(): Float32Array {
+  const m = new Float32Array(9 * 16);
+  for (let a = 0; a < 4; a++)
+    for (let b = 0; b < 4; b++)
+      for (let i = 0; i < 3; i++)
+        for (let j = 0; j < 3; j++)
+          m[(i * 3 + j) * 16 + a * 4 + b] = (RESIZE_TAPS[a]?.[i] ?? 0) * (RESIZE_TAPS[b]?.[j] ?? 0);
+  return m;
+}
+
+/**
+ * Nearest x2 + 3x3 'same' conv with the kernel stored in transposed-conv layout [in, out, 3, 3]
+ * (as the reference's decoder, so both variants have identical parameters).
+ */
+function emitResizeConv(ctx: BuildContext, name: string, x: Value, s: ConvSpec): Value {
+  const { g } = ctx;
+  if (s.k !== 3 || s.stride !== 2) throw new Error(`resize upsampling supports 3x3 x2 only (${name})`);
+  const { xin, w, bias } = operationalOperands(ctx, name, x, s, 0);
+  const [cin, cout] = w.shape as [number, number];
+  const flat = g.reshape(w, [cin * cout, 9]);
+  const k4 = g.reshape(g.matMul(flat, g.constant(resizeKernelMatrix(), [9, 16])), [cin, cout, 4, 4]);
+  return g.convTranspose(xin, k4, bias, { strides: [2, 2], pads: [1, 1, 1, 1] });
+}
+
+function emitUpsample(ctx: BuildContext, name: string, x: Value, s: ConvSpec, up?: Upsampling): Value {
+  return up === 'resize' ? emitResizeConv(ctx, name, x, s) : emitConvT(ctx, name, x, s);
+}
+
+/**
+ * Converts a trained 3x3 stride-2 transposed kernel to the resize-conv kernel closest to it (least
+ * squares over the 4x4 kernels both produce), so a transposed model can start a resize fine-tune.
+ * `k3` holds whole [in, out, 3, 3] kernels.
+ */
+export function transposedToResizeKernel(k3: Float32Array): Float32Array {
+  // E (4x4) = K3 shifted by one tap (transposed pads [0,0,1,1] vs [1,1,1,1]); W = M+ E M+^T.
+  const M = RESIZE_TAPS;
+  const mtm = [0, 1, 2].map((r) =>
+    [0, 1, 2].map((c) => M.reduce((acc, row) => acc + (row[r] ?? 0) * (row[c] ?? 0), 0)),
+  );
+  const inv = invert3(mtm);
+  const pinv: number[][] = [0, 1, 2].map((r) =>
+    [0, 1, 2, 3].map((c) => [0, 1, 2].reduce((acc, k) => acc + (inv[r]?.[k] ?? 0) * (M[c]?.[k] ?? 0), 0)),
+  );
+  const out = new Float32Array(k3.length);
+  for (let base = 0; base < k3.length; base += 9) {
+    const e = (a: number, b: number) => (a === 0 || b === 0 ? 0 : (k3[base + (a - 1) * 3 + (b - 1)] ?? 0));
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        let acc = 0;
+        for (let a = 0; a < 4; a++)
+          for (let b = 0; b < 4; b++) acc += (pinv[i]?.[a] ?? 0) * e(a, b) * (pinv[j]?.[b] ?? 0);
+        out[base + i * 3 + j] = acc;
+      }
+  }
+  return out;
+}
+
+function invert3(m: number[][]): number[][] {
+  const [a, b, c] = m.map((r) => r.slice()) as [number[], number[], number[]];
+  const det =
+    a[0]! * (b[1]! * c[2]! - b[2]! * c[1]!) -
+    a[1]! * (b[0]! * c[2]! - b[2]! * c[0]!) +
+    a[2]! * (b[0]! * c[1]! - b[1]! * c[0]!);
+  const cof = (r1: number[], r2: number[], i: number, j: number) => r1[i]! * r2[j]! - r1[j]! * r2[i]!;
+  return [
+    [cof(b, c, 1, 2) / det, -cof(a, c, 1, 2) / det, cof(a, b, 1, 2) / det],
+    [-cof(b, c, 0, 2) / det, cof(a, c, 0, 2) / det, -cof(a, b, 0, 2) / det],
+    [cof(b, c, 0, 1) / det, -cof(a, c, 0, 1) / det, cof(a, b, 0, 1) / det],
+  ];
+}
+
 function powers(g: Graph, x: Value, q: number): Value[] {
   const out = [x];
   for (let i = 2; i <= q; i++) out.push(i === 2 ? g.mul(x, x) : g.pow(x, i));
@@ -194,10 +289,15 @@ function config(kind: ArchKind, role: NetRole, o: Partial<Omit<NetConfig, 'kind'
   if (!Number.isInteger(c.width) || c.width < 1)
     throw new Error(`width must be a positive integer, got ${c.width}`);
   if (!Number.isInteger(c.channels) || c.channels < 1) throw new Error(`channels must be a positive integer`);
+  if (c.upsampling !== undefined && !UPSAMPLINGS.includes(c.upsampling))
+    throw new Error(`upsampling must be one of ${UPSAMPLINGS.join(', ')}, got ${String(c.upsampling)}`);
+  // The reference variant is the absent field, so configs (and exported model metadata) of
+  // transposed models read exactly as before the option existed.
+  if (c.upsampling !== 'resize' || role === 'discriminator') delete c.upsampling;
   return c;
 }
 
-export type NetOptions = Partial<Pick<NetConfig, 'q' | 'channels' | 'width'>>;
+export type NetOptions = Partial<Pick<NetConfig, 'q' | 'channels' | 'width' | 'upsampling'>>;
 
 /** Operational generator (the paper's main model). */
 export function operationalGenerator(o: NetOptions = {}): Network {
@@ -234,7 +334,7 @@ export function operationalGenerator(o: NetOptions = {}): Network {
       r = norm(ctx, 'res.norm2', emitConv(ctx, 'res.conv2', r, op(3, 1, 'valid', false)));
       h = g.tanh(g.add(h, r));
       const cls = classifier(ctx, h);
-      const output = g.tanh(emitConvT(ctx, 'dec', h, op(3, 2, 'same', true)));
+      const output = g.tanh(emitUpsample(ctx, 'dec', h, op(3, 2, 'same', true), cfg.upsampling));
       return { output, ...cls };
     },
   };
@@ -317,8 +417,9 @@ export function cnnGenerator(o: NetOptions = {}): Network {
         h = resBlockRelu(ctx, `res${b}`, h);
         if (b === 5) cls = classifier(ctx, h);
       }
-      h = g.relu(norm(ctx, 'up1.norm', emitConvT(ctx, 'up1', h, plain(3, 2, 'same', false))));
-      h = g.relu(norm(ctx, 'up2.norm', emitConvT(ctx, 'up2', h, plain(3, 2, 'same', false))));
+      const up = cfg.upsampling;
+      h = g.relu(norm(ctx, 'up1.norm', emitUpsample(ctx, 'up1', h, plain(3, 2, 'same', false), up)));
+      h = g.relu(norm(ctx, 'up2.norm', emitUpsample(ctx, 'up2', h, plain(3, 2, 'same', false), up)));
       h = g.reflectPad2d(h, 3);
       const output = g.tanh(emitConv(ctx, 'head', h, plain(7, 1, 'valid', true)));
       return { output, ...cls };
@@ -387,7 +488,7 @@ export function compactGenerator(o: NetOptions = {}): Network {
       let h = g.relu(norm(ctx, 'enc.norm', emitConv(ctx, 'enc', x, plain(3, 2, 'same', false))));
       h = resBlockRelu(ctx, 'res', h);
       const cls = classifier(ctx, h);
-      const output = g.tanh(emitConvT(ctx, 'dec', h, plain(3, 2, 'same', true)));
+      const output = g.tanh(emitUpsample(ctx, 'dec', h, plain(3, 2, 'same', true), cfg.upsampling));
       return { output, ...cls };
     },
   };
@@ -417,7 +518,8 @@ export function compactDiscriminator(o: NetOptions = {}): Network {
 
 /** The network a config describes (used to rebuild from checkpoints and model metadata). */
 export function networkFromConfig(c: NetConfig): Network {
-  const o = { q: c.q, channels: c.channels, width: c.width };
+  const o: NetOptions = { q: c.q, channels: c.channels, width: c.width };
+  if (c.upsampling) o.upsampling = c.upsampling;
   const table = {
     operational: [operationalGenerator, operationalDiscriminator],
     convolutional: [cnnGenerator, cnnDiscriminator],

@@ -120,6 +120,21 @@ test('whole-model gradients: CNN (9 residual blocks) generator and PatchGAN disc
   await gradCheck(cnnDiscriminator({ width: 4 }), [1, 1, 32, 32], seed() + 1);
 });
 
+test('whole-model gradients: resize upsampling (operational Q=1, 3; compact; CNN)', async () => {
+  await gradCheck(
+    operationalGenerator({ q: 1, width: 4, upsampling: 'resize' }),
+    [1, 1, 16, 16],
+    seed() + 41,
+  );
+  await gradCheck(
+    operationalGenerator({ q: 3, width: 4, upsampling: 'resize' }),
+    [1, 1, 16, 16],
+    seed() + 43,
+  );
+  await gradCheck(compactGenerator({ width: 4, upsampling: 'resize' }), [2, 1, 16, 16], seed() + 44);
+  await gradCheck(cnnGenerator({ width: 4, upsampling: 'resize' }), [1, 1, 16, 16], seed() + 45);
+});
+
 test('whole-model gradients: compact CNN generator and discriminator', async () => {
   await gradCheck(compactGenerator({ width: 4 }), [2, 1, 16, 16], seed());
   await gradCheck(compactDiscriminator({ width: 4 }), [1, 1, 32, 32], seed() + 1);

@@ -12,8 +12,12 @@ import {
   operationalDiscriminator,
   operationalGenerator,
   parameterCount,
+  r2cGanNetworks,
+  resizeKernelMatrix,
+  seededRandom,
+  transposedToResizeKernel,
 } from '../../models/nets.ts';
-import { referenceForward, t4 } from './reference.ts';
+import { conv2d, convTranspose2d, nearestUp2, referenceForward, swapInOut, t4 } from './reference.ts';
 
 // Parameter counts derived layer by layer from the reference (C = 1 grayscale channel, base width 64).
 // Operational layers hold Q kernels and, where they have a bias, Q biases (one per Keras Conv2D).
@@ -114,6 +118,88 @@ test('ONNX forward matches the TypeScript reference: operational Q=1,2,3', async
   await checkParity(operationalDiscriminator({ q: 1 }), [1, 1, 32, 32], 14);
   await checkParity(operationalDiscriminator({ q: 2 }), [2, 1, 32, 24], 15);
   await checkParity(operationalDiscriminator({ q: 3 }), [1, 1, 32, 32], 16);
+});
+
+test('resize upsampling: ONNX forward matches nearest x2 + 3x3 conv in the TypeScript reference', async () => {
+  await checkParity(operationalGenerator({ q: 1, width: 8, upsampling: 'resize' }), [2, 1, 16, 16], 31);
+  await checkParity(operationalGenerator({ q: 3, width: 16, upsampling: 'resize' }), [1, 1, 16, 24], 32);
+  await checkParity(compactGenerator({ width: 8, upsampling: 'resize' }), [2, 1, 16, 16], 33);
+  await checkParity(cnnGenerator({ width: 8, upsampling: 'resize' }), [1, 1, 16, 16], 34);
+});
+
+test('resize upsampling keeps the parameters and marks only generator configs', () => {
+  const t = operationalGenerator({ q: 3 });
+  const r = operationalGenerator({ q: 3, upsampling: 'resize' });
+  assert.deepEqual(
+    r.params.map((p) => [p.name, p.shape]),
+    t.params.map((p) => [p.name, p.shape]),
+  );
+  assert.equal(r.config.upsampling, 'resize');
+  // The reference variant is the absent field, so older configs and model metadata read the same.
+  assert.equal('upsampling' in t.config, false);
+  assert.equal('upsampling' in operationalGenerator({ upsampling: 'transposed' }).config, false);
+  assert.equal(
+    'upsampling' in r2cGanNetworks('operational', { upsampling: 'resize' }).discriminator.config,
+    false,
+  );
+  assert.throws(() => operationalGenerator({ upsampling: 'bilinear' as never }), /upsampling must be one of/);
+});
+
+test('a constant map upsampled by resize-conv is flat inside; the transposed conv makes a grid', () => {
+  // Odena et al.: every output phase of nearest x2 + conv sums the whole kernel.
+  const k = Float32Array.from(
+    { length: 9 },
+    (_, i) => [0.3, -0.2, 0.5, 0.1, 0.9, -0.4, 0.2, 0.7, -0.1][i] as number,
+  );
+  const x = t4([1, 1, 6, 6], new Array(36).fill(1));
+  const weights = new Map([['w', k]]);
+  const resize = conv2d(
+    nearestUp2(x),
+    swapInOut(t4([1, 1, 3, 3], weights.get('w'))),
+    undefined,
+    1,
+    [1, 1, 1, 1],
+  );
+  const transposed = convTranspose2d(x, t4([1, 1, 3, 3], k), undefined, 2, [0, 0, 1, 1]);
+  const inner = (t: ReturnType<typeof t4>) => {
+    const vals: number[] = [];
+    for (let y = 2; y < 10; y++) for (let xx = 2; xx < 10; xx++) vals.push(t.data[y * 12 + xx] as number);
+    return Math.max(...vals) - Math.min(...vals);
+  };
+  assert.ok(inner(resize) < 1e-12, `resize-conv range ${inner(resize)}`);
+  assert.ok(inner(transposed) > 0.5, `transposed range ${inner(transposed)}`);
+});
+
+test('transposedToResizeKernel: exact where a resize-conv can express the kernel, least squares otherwise', () => {
+  const m = resizeKernelMatrix();
+  const to4 = (w: ArrayLike<number>) => {
+    const k = new Float64Array(16);
+    for (let r = 0; r < 9; r++)
+      for (let c = 0; c < 16; c++) k[c] = (k[c] as number) + (w[r] as number) * (m[r * 16 + c] as number);
+    return k;
+  };
+  // The transposed kernel (pads 0,0,1,1) is the 4x4 kernel (pads 1,1,1,1) without its first row/column.
+  const to3 = (k4: Float64Array) =>
+    Float32Array.from({ length: 9 }, (_, i) => k4[(Math.floor(i / 3) + 1) * 4 + (i % 3) + 1] as number);
+  // A resize kernel with zero last row and column has a 4x4 kernel with zero first row and column.
+  const w0 = [0.3, -0.2, 0, 0.5, 0.7, 0, 0, 0, 0];
+  const k4 = to4(w0);
+  assert.deepEqual([k4[0], k4[1], k4[2], k4[3], k4[4], k4[8], k4[12]], [0, 0, 0, 0, 0, 0, 0]);
+  const back = transposedToResizeKernel(to3(k4));
+  back.forEach((v, i) => assert.ok(Math.abs(v - (w0[i] as number)) < 1e-6, `tap ${i}: ${v} vs ${w0[i]}`));
+  // Any other kernel: no nearby resize kernel fits the embedded transposed kernel better.
+  const rand = seededRandom(7);
+  const k3 = Float32Array.from({ length: 9 }, () => rand() * 2 - 1);
+  const e = new Float64Array(16);
+  for (let i = 0; i < 9; i++) e[(Math.floor(i / 3) + 1) * 4 + (i % 3) + 1] = k3[i] as number;
+  const err = (w: ArrayLike<number>) => to4(w).reduce((acc, v, i) => acc + (v - (e[i] as number)) ** 2, 0);
+  const best = transposedToResizeKernel(k3);
+  const base = err(best);
+  assert.ok(base > 1e-3, 'a random transposed kernel is not a resize kernel');
+  for (let t = 0; t < 50; t++) {
+    const probe = Float64Array.from(best, (v) => v + (rand() - 0.5) * 0.02);
+    assert.ok(err(probe) >= base - 1e-9, `probe ${t} fits better: ${err(probe)} < ${base}`);
+  }
 });
 
 test('ONNX forward matches the TypeScript reference: CNN and compact CNN', async () => {

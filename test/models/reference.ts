@@ -84,6 +84,29 @@ export function convTranspose2d(
   return out;
 }
 
+/** Nearest-neighbour x2 upsampling. */
+export function nearestUp2(x: T4): T4 {
+  const [N, C, H, W] = x.shape;
+  const out = t4([N, C, 2 * H, 2 * W]);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < 2 * H; y++)
+        for (let xx = 0; xx < 2 * W; xx++)
+          out.data[((n * C + c) * 2 * H + y) * 2 * W + xx] = at(x, n, c, y >> 1, xx >> 1);
+  return out;
+}
+
+/** [A, B, kh, kw] -> [B, A, kh, kw]. */
+export function swapInOut(w: T4): T4 {
+  const [A, B, kh, kw] = w.shape;
+  const out = t4([B, A, kh, kw]);
+  for (let a = 0; a < A; a++)
+    for (let b = 0; b < B; b++)
+      for (let k = 0; k < kh * kw; k++)
+        out.data[(b * A + a) * kh * kw + k] = w.data[(a * B + b) * kh * kw + k] as number;
+  return out;
+}
+
 export function reflectPad(x: T4, p: number): T4 {
   const [N, C, H, W] = x.shape;
   const out = t4([N, C, H + 2 * p, W + 2 * p]);
@@ -212,13 +235,24 @@ export function referenceForward(
     for (let i = 1; i <= q; i++) {
       const p = plain ? name : `${name}.q${i}`;
       const xi = map(input, (v) => v ** i);
-      const y = convTranspose2d(
-        xi,
-        wt(`${p}.weight`, [cin, cout, 3, 3]),
-        bias ? W(`${p}.bias`) : undefined,
-        2,
-        [0, 0, 1, 1],
-      );
+      // Resize variant, literally: nearest x2, then a 3x3 'same' conv whose kernel is stored
+      // in the transposed layout [in, out, 3, 3].
+      const y =
+        cfg.upsampling === 'resize'
+          ? conv2d(
+              nearestUp2(xi),
+              swapInOut(wt(`${p}.weight`, [cin, cout, 3, 3])),
+              bias ? W(`${p}.bias`) : undefined,
+              1,
+              [1, 1, 1, 1],
+            )
+          : convTranspose2d(
+              xi,
+              wt(`${p}.weight`, [cin, cout, 3, 3]),
+              bias ? W(`${p}.bias`) : undefined,
+              2,
+              [0, 0, 1, 1],
+            );
       acc = acc ? addT(acc, y) : y;
     }
     return acc as T4;
