@@ -22,7 +22,9 @@ const MAGIC = 'R2CCKPT1';
 const FORMAT = 'r2c-checkpoint/1';
 /** /2 adds the GAN image pools (group 'p'); a /1 reader would misfile them, so it must refuse the file. */
 const FORMAT_WITH_POOLS = 'r2c-checkpoint/2';
-const FORMATS = [FORMAT, FORMAT_WITH_POOLS];
+/** /3 adds the weight average (group 'e'); older readers must refuse it rather than drop it. */
+const FORMAT_WITH_EMA = 'r2c-checkpoint/3';
+const FORMATS = [FORMAT, FORMAT_WITH_POOLS, FORMAT_WITH_EMA];
 
 export type TrainerConfig = GanTrainerConfig | SupervisedTrainerConfig;
 export interface Checkpoint {
@@ -31,8 +33,8 @@ export interface Checkpoint {
 }
 
 interface Entry {
-  /** weights, Adam moments, or an image pool ('p', named '<pool>/<index>'). */
-  group: 'w' | 'm' | 'v' | 'p';
+  /** weights, Adam moments, weight average ('e'), or an image pool ('p', named '<pool>/<index>'). */
+  group: 'w' | 'm' | 'v' | 'e' | 'p';
   name: string;
   offset: number;
   length: number;
@@ -54,6 +56,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     ['w', c.state.weights],
     ['m', c.state.m],
     ['v', c.state.v],
+    ['e', c.state.ema ?? new Map<string, Float32Array>()],
   ] as const) {
     for (const [name, a] of [...map].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
       entries.push({ group, name, offset, length: a.length });
@@ -76,7 +79,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   }
   const payloadBytes = new Uint8Array(payload.buffer);
   const header: Header = {
-    format: pooled.length > 0 ? FORMAT_WITH_POOLS : FORMAT,
+    format: c.state.ema ? FORMAT_WITH_EMA : pooled.length > 0 ? FORMAT_WITH_POOLS : FORMAT,
     config: c.config,
     step: c.state.step,
     savedAt: new Date().toISOString(),
@@ -131,6 +134,11 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
       state.pools.set(pool, items);
       continue;
     }
+    if (e.group === 'e') {
+      if (!state.ema) state.ema = new Map();
+      state.ema.set(e.name, data);
+      continue;
+    }
     const map = e.group === 'w' ? state.weights : e.group === 'm' ? state.m : state.v;
     map.set(e.name, data);
   }
@@ -167,7 +175,8 @@ export async function resumeTrainer(
 export function checkpointToInferenceModel(c: Checkpoint, which: 'G_A2B' | 'G_B2A' = 'G_A2B'): Uint8Array {
   const { generator } = r2cGanNetworks(c.config.kind, c.config);
   const prefix = c.config.mode === 'gan' ? `${which}/` : 'G/';
-  return buildInferenceModel(generator, unprefixed(prefix, c.state.weights));
+  // A run that keeps a weight average exports the average (as the trainer does).
+  return buildInferenceModel(generator, unprefixed(prefix, c.state.ema ?? c.state.weights));
 }
 
 export { writeFileAtomic };

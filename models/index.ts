@@ -43,6 +43,9 @@ export {
   parameterCount,
   r2cGanNetworks,
   sizeMultiple,
+  transposedToResizeKernel,
+  type Upsampling,
+  UPSAMPLINGS,
   type WeightMap,
 } from './nets.ts';
 export {
@@ -52,6 +55,7 @@ export {
   ImagePool,
   R2CGanTrainer,
   StepRunner,
+  emaDecayAt,
   type SupervisedTrainerConfig,
   SupervisedTrainer,
   type TrainState,

@@ -10,6 +10,7 @@ import {
   type Network,
   r2cGanNetworks,
   seededRandom,
+  type Upsampling,
   type WeightMap,
 } from './nets.ts';
 import {
@@ -39,6 +40,8 @@ export interface TrainState {
    * resumed run continues exactly; absent for other trainers and in checkpoints from before pools were saved.
    */
   pools?: Map<string, Float32Array[]>;
+  /** Exponential moving average of `weights` (same keys), when the run keeps one. */
+  ema?: Map<string, Float32Array>;
 }
 
 export interface StepResult {
@@ -158,6 +161,8 @@ export interface GanTrainerConfig {
   q: number;
   width: number;
   channels: number;
+  /** Generators' x2 upsampling; absent = the reference's transposed conv. */
+  upsampling?: Upsampling;
   /** Square training crop size. */
   size: number;
   schedule: LrSchedule;
@@ -220,6 +225,7 @@ export class R2CGanTrainer {
       poolSize: o.poolSize ?? 50,
       seed: o.seed ?? 1,
     };
+    if (o.upsampling === 'resize') config.upsampling = 'resize';
     scheduleVector(config.schedule);
     const { generator, discriminator } = r2cGanNetworks(config.kind, config);
     const opts = { generator, discriminator, size: config.size, weights: config.weights };
@@ -337,20 +343,36 @@ export interface SupervisedTrainerConfig {
   q: number;
   width: number;
   channels: number;
+  /** Generators' x2 upsampling; absent = the reference's transposed conv. */
+  upsampling?: Upsampling;
+  /** Full training size (the last phase's square side). */
   size: number;
   schedule: LrSchedule;
   l1Weight: number;
   classWeight: number;
   seed: number;
+  /**
+   * Exponential moving average of the weights (kept in the state, exported instead of the raw
+   * weights); absent = no average.
+   */
+  emaDecay?: number;
+}
+
+/** EMA decay at a step: ramps up early so the average is not dominated by the initial weights. */
+export function emaDecayAt(decay: number, step: number): number {
+  return Math.min(decay, (1 + step) / (10 + step));
 }
 
 /** Paired fine-tuning of one generator (e.g. a shipped model on local paired data). Prefix 'G/'. */
 export class SupervisedTrainer {
+  /** One compiled step per input size (crops, then full images); weights are size-independent. */
+  private readonly runners = new Map<number, Promise<StepRunner>>();
+
   private constructor(
     readonly config: SupervisedTrainerConfig,
     readonly state: TrainState,
     readonly generator: Network,
-    private readonly runner: StepRunner,
+    private readonly session: SessionOptions,
   ) {}
 
   static async create(
@@ -370,6 +392,12 @@ export class SupervisedTrainer {
       classWeight: o.classWeight ?? 0.1,
       seed: o.seed ?? 1,
     };
+    // Optional fields only when set, so configs of runs made before them compare equal.
+    if (o.upsampling === 'resize') config.upsampling = 'resize';
+    if (o.emaDecay !== undefined) {
+      if (!(o.emaDecay > 0 && o.emaDecay < 1)) throw new AppError('bad_input', 'emaDecay must be in (0, 1)');
+      config.emaDecay = o.emaDecay;
+    }
     scheduleVector(config.schedule);
     const { generator } = r2cGanNetworks(config.kind, config);
     const state: TrainState = init?.state ?? {
@@ -378,41 +406,82 @@ export class SupervisedTrainer {
       m: new Map(),
       v: new Map(),
     };
-    const runner = await StepRunner.create(
-      buildSupervisedStep({
-        generator,
-        size: config.size,
-        l1Weight: config.l1Weight,
-        classWeight: config.classWeight,
-      }),
-      session,
-    );
-    return new SupervisedTrainer(config, state, generator, runner);
+    if (config.emaDecay !== undefined && !state.ema)
+      state.ema = new Map([...state.weights].map(([k, v]) => [k, Float32Array.from(v)]));
+    const trainer = new SupervisedTrainer(config, state, generator, session);
+    await trainer.runnerFor(config.size);
+    return trainer;
   }
 
+  private runnerFor(size: number): Promise<StepRunner> {
+    let r = this.runners.get(size);
+    if (!r) {
+      r = StepRunner.create(
+        buildSupervisedStep({
+          generator: this.generator,
+          size,
+          l1Weight: this.config.l1Weight,
+          classWeight: this.config.classWeight,
+        }),
+        this.session,
+      );
+      this.runners.set(size, r);
+    }
+    return r;
+  }
+
+  /** One step on a square image pair; its side (a crop or the full size) picks the compiled step. */
   async step(input: Float32Array, target: Float32Array, label: number): Promise<Record<string, number>> {
-    const r = await this.runner.run(this.state, this.config.schedule, {
+    const side = Math.round(Math.sqrt(input.length / this.config.channels));
+    if (side * side * this.config.channels !== input.length)
+      throw new AppError('bad_input', `training input of ${input.length} values is not a square image`);
+    const runner = await this.runnerFor(side);
+    const r = await runner.run(this.state, this.config.schedule, {
       input,
       target,
       label: oneHot(label),
     });
     this.state.step += 1;
+    this.updateAverage();
     return r.losses;
+  }
+
+  private updateAverage(): void {
+    const { ema } = this.state;
+    if (this.config.emaDecay === undefined || !ema) return;
+    const d = emaDecayAt(this.config.emaDecay, this.state.step);
+    for (const [name, w] of this.state.weights) {
+      const a = ema.get(name);
+      if (!a) throw new Error(`EMA of ${name} is missing`);
+      for (let i = 0; i < w.length; i++) a[i] = d * (a[i] as number) + (1 - d) * (w[i] as number);
+    }
   }
 
   learningRate(): number {
     return learningRateAt(this.config.schedule, this.state.step);
   }
 
+  /** FLOP (2 x multiply-adds of the dense ops) of one step at this square size (compiles it if needed). */
+  async flopsPerStep(size: number): Promise<number> {
+    return (await this.runnerFor(size)).graph.flops;
+  }
+
+  /** The trained weights as they are. */
   weights(): WeightMap {
     return unprefixed('G/', this.state.weights);
   }
 
-  exportInferenceModel(): Uint8Array {
-    return buildInferenceModel(this.generator, this.weights());
+  /** What gets exported: the weight average when the run keeps one, else the trained weights. */
+  exportWeights(): WeightMap {
+    return this.state.ema ? unprefixed('G/', this.state.ema) : this.weights();
   }
 
-  release(): Promise<void> {
-    return this.runner.release();
+  exportInferenceModel(): Uint8Array {
+    return buildInferenceModel(this.generator, this.exportWeights());
+  }
+
+  async release(): Promise<void> {
+    for (const r of this.runners.values()) await (await r).release();
+    this.runners.clear();
   }
 }

@@ -13,6 +13,8 @@ export const modelCardSchema = z.object({
   architecture: z.object({
     kind: z.enum(['operational', 'convolutional', 'convolutional-light']),
     q: z.number().int().min(1).max(3).optional(),
+    /** The generator's x2 upsampling; absent on cards from before the option (= transposed). */
+    upsampling: z.enum(['transposed', 'resize']).optional(),
     parameters: z.number().int().positive(),
   }),
   /** The label is "covid" when the COVID-19 probability is above this (a tie is "normal", as argmax). */

@@ -24,6 +24,11 @@ export const runConfigSchema = z
     q: z.number().int().min(1, 'q must be 1, 2 or 3').max(3, 'q must be 1, 2 or 3'),
     /** Base channel width; 64 is the reference (and the shipped model). */
     width: positiveInt('width'),
+    /**
+     * Generator x2 upsampling: 'transposed' (the reference's 3x3 stride-2 transposed conv) or
+     * 'resize' (nearest x2 + 3x3 conv, same parameters, no checkerboard texture).
+     */
+    upsampling: z.enum(['transposed', 'resize'], { error: 'upsampling must be transposed or resize' }),
     /** Square training crop; a multiple of 8 (the discriminators' stride). */
     size: positiveInt('size').refine(
       (s) => s % 8 === 0 && s >= 16,
@@ -47,6 +52,15 @@ export const runConfigSchema = z
         .number()
         .min(0, 'validation.fraction must be in [0, 1)')
         .lt(1, 'validation.fraction must be in [0, 1)'),
+      /**
+       * Share of all items held out (by patient) as the calibration split, for choosing thresholds;
+       * 0 = none (runs made before the split existed).
+       */
+      calibrationFraction: z
+        .number()
+        .min(0, 'validation.calibrationFraction must be in [0, 1)')
+        .lt(1, 'validation.calibrationFraction must be in [0, 1)')
+        .optional(),
     }),
     augmentation: z.enum(['reference', 'scale-jitter'], {
       error: 'augmentation must be reference or scale-jitter',
@@ -79,6 +93,17 @@ export const runConfigSchema = z
       .number()
       .min(0, 'cleanFraction must be in [0, 1)')
       .lt(1, 'cleanFraction must be in [0, 1)'),
+    /**
+     * Paired objective: train the first `cropSteps` steps on random `cropSize` crops of the same
+     * augmented image (the generator's receptive field is ~11 px, so small crops teach restoration at a
+     * fraction of the cost), then at `size` so InstanceNorm and the class branch see whole images.
+     */
+    cropSize: positiveInt('cropSize')
+      .refine((s) => s % 8 === 0 && s >= 16, 'cropSize must be a multiple of 8, at least 16')
+      .optional(),
+    cropSteps: z.number().int('cropSteps must be a whole number').min(0, 'cropSteps must be >= 0').optional(),
+    /** Paired objective: decay of an exponential moving average of the weights, which is exported. */
+    emaDecay: z.number().gt(0, 'emaDecay must be in (0, 1)').lt(1, 'emaDecay must be in (0, 1)').optional(),
   })
   .superRefine((c, ctx) => {
     if (c.objective === 'paired' && c.realPoor !== undefined)
@@ -87,6 +112,31 @@ export const runConfigSchema = z
         path: ['realPoor'],
         message:
           'realPoor cannot be used with the paired objective: real poor-quality images have no clean counterpart',
+      });
+    for (const key of ['cropSize', 'cropSteps', 'emaDecay'] as const)
+      if (c.objective !== 'paired' && c[key] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key} is supported with the paired objective only`,
+        });
+    if ((c.cropSize === undefined) !== (c.cropSteps === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cropSize'],
+        message: 'cropSize and cropSteps go together (crop size, and how many steps train on crops)',
+      });
+    if (c.cropSize !== undefined && c.cropSize > c.size)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cropSize'],
+        message: `cropSize (${c.cropSize}) must not exceed size (${c.size})`,
+      });
+    if ((c.validation.calibrationFraction ?? 0) + c.validation.fraction >= 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['validation', 'calibrationFraction'],
+        message: 'validation.fraction + validation.calibrationFraction must leave training data (< 1)',
       });
     if (c.decayStart !== undefined && c.decayStart >= c.steps)
       ctx.addIssue({
@@ -102,6 +152,7 @@ export const configDefaults = {
   arch: 'operational',
   q: 3,
   width: 64,
+  upsampling: 'transposed',
   size: 256,
   batch: 1,
   lr: 2e-4,
@@ -129,6 +180,7 @@ export interface ConfigOverrides {
   realPoor?: string;
   /** Checked by the schema like the file's value. */
   objective?: string;
+  upsampling?: string;
 }
 
 const PATH_KEYS = ['data', 'outDir', 'initFrom', 'realPoor'] as const;
@@ -209,6 +261,7 @@ export const IDENTITY_KEYS = [
   'arch',
   'q',
   'width',
+  'upsampling',
   'size',
   'batch',
   'steps',
@@ -225,6 +278,9 @@ export const IDENTITY_KEYS = [
   'l1Weight',
   'classWeight',
   'cleanFraction',
+  'cropSize',
+  'cropSteps',
+  'emaDecay',
 ] as const;
 
 /** Identity fields added after runs were made: a saved config without them had these values. */
@@ -233,6 +289,7 @@ const ADDED_KEY_DEFAULTS: Partial<Record<(typeof IDENTITY_KEYS)[number], unknown
   l1Weight: configDefaults.l1Weight,
   classWeight: configDefaults.classWeight,
   cleanFraction: configDefaults.cleanFraction,
+  upsampling: 'transposed',
 };
 
 /** The first identity field where two configs differ, with both values, or null when they match. */

@@ -15,6 +15,7 @@ import {
   parameterCount,
   R2CGanTrainer,
   readWeightsFromOnnx,
+  transposedToResizeKernel,
   saveCheckpoint,
   type SessionOptions,
   SupervisedTrainer,
@@ -25,6 +26,7 @@ import {
 import { readDicomAsModelInput } from '../inference/batch.ts';
 import type { ModelCard } from '../inference/model-card.ts';
 import { AppError } from '../util/errors.ts';
+import { slug } from '../util/slug.ts';
 import { createGray, type GrayImage } from '../util/image.ts';
 import { encodeGrayPng } from '../util/image-io.ts';
 import { type RunConfig, configDifference } from './config.ts';
@@ -42,7 +44,7 @@ import {
   Rng,
   scaleJitterAugmentation,
   scanLabelledFolder,
-  splitTrainValidation,
+  splitThreeWay,
   toModelRange,
   type UnpairedSample,
   type UnpairedSampler,
@@ -102,7 +104,15 @@ export interface TrainResult {
   resumedFrom: number | null;
   outDir: string;
   files: ReturnType<typeof runFiles>;
-  data: { train: number; validation: number; poor: number; good: number; stepsPerEpoch: number };
+  data: {
+    train: number;
+    validation: number;
+    /** Held out for choosing thresholds (0 when the run keeps no calibration split). */
+    calibration: number;
+    poor: number;
+    good: number;
+    stepsPerEpoch: number;
+  };
   timings: {
     setupSeconds: number;
     /** Wall time of every iteration this session ran (G step + pools + D step). */
@@ -129,11 +139,18 @@ async function savedInitSha256(path: string): Promise<string | null> {
   }
 }
 
-function augmentationFor(config: RunConfig): AugmentOptions {
-  if (config.augmentation === 'scale-jitter') return scaleJitterAugmentation(config.size, 512);
-  // The reference's 286/256 resize margin, at the configured crop size.
-  const side = Math.round((config.size * 286) / 256);
-  return { size: config.size, resizeRange: [side, side], flip: true };
+/** The augmentation at the full size; with `crop`, the same resize but a smaller random crop. */
+function augmentationFor(config: RunConfig, crop?: number): AugmentOptions {
+  const full: AugmentOptions =
+    config.augmentation === 'scale-jitter'
+      ? scaleJitterAugmentation(config.size, 512)
+      : // The reference's 286/256 resize margin, at the configured size.
+        {
+          size: config.size,
+          resizeRange: [Math.round((config.size * 286) / 256), Math.round((config.size * 286) / 256)],
+          flip: true,
+        };
+  return crop === undefined ? full : { ...full, size: crop };
 }
 
 async function loadItems(path: string, what: string): Promise<DatasetItem[]> {
@@ -143,7 +160,7 @@ async function loadItems(path: string, what: string): Promise<DatasetItem[]> {
   if (items.length === 0)
     throw new AppError(
       'bad_input',
-      `${what} ${path} holds no labelled PNG/JPEG/DICOM images (covid/ and normal/ folders or a manifest)`,
+      `${what} ${path} holds no labelled PNG/JPEG/TIFF/DICOM images (covid/ and normal/ folders or a manifest)`,
     );
   return items;
 }
@@ -157,12 +174,19 @@ function trainerConfigFor(
     kind: config.arch,
     q: config.q,
     width: config.width,
+    // Only when set: checkpoints of transposed runs carry no field, before and after the option.
+    ...(config.upsampling === 'resize' ? { upsampling: 'resize' as const } : {}),
     size: config.size,
     schedule: { lr: config.lr, decayStart: config.decayStart, totalSteps: config.steps },
     seed: config.seed,
   };
   return config.objective === 'paired'
-    ? { ...common, l1Weight: config.l1Weight, classWeight: config.classWeight }
+    ? {
+        ...common,
+        l1Weight: config.l1Weight,
+        classWeight: config.classWeight,
+        ...(config.emaDecay !== undefined ? { emaDecay: config.emaDecay } : {}),
+      }
     : { ...common, poolSize: config.poolSize };
 }
 
@@ -210,6 +234,19 @@ async function initialWeightsFrom(
     throw new AppError('not_found', `initFrom model ${config.initFrom} does not exist or cannot be read`);
   }
   const { config: net, weights } = readWeightsFromOnnx(bytes, `initFrom model ${basename(config.initFrom)}`);
+  const from = net.upsampling ?? 'transposed';
+  if (from !== config.upsampling) {
+    if (from === 'resize')
+      throw new AppError(
+        'bad_input',
+        `initFrom model ${basename(config.initFrom)} uses resize upsampling; the config asks for ${config.upsampling}`,
+      );
+    // Transposed -> resize: the same parameters, each upsampling kernel replaced by its closest
+    // resize-conv kernel; the fine-tune then adapts them.
+    for (const [name, w] of weights)
+      if (UPSAMPLING_LAYERS.some((l) => name.startsWith(`${l}.`)) && name.endsWith('.weight'))
+        weights.set(name, transposedToResizeKernel(w));
+  }
   if (
     net.role !== 'generator' ||
     net.kind !== config.arch ||
@@ -223,6 +260,9 @@ async function initialWeightsFrom(
     );
   return { weights, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
+
+/** The generators' upsampling layers (their parameters keep their names in both variants). */
+const UPSAMPLING_LAYERS = ['dec', 'up1', 'up2'];
 
 interface GridRow {
   poor: GrayImage;
@@ -304,14 +344,7 @@ async function writeLossPlot(files: ReturnType<typeof runFiles>): Promise<void> 
   await writeFileAtomic(files.lossesPng, await sharp(Buffer.from(svg)).png().toBuffer());
 }
 
-/** A file- and id-safe name: lower case, runs of other characters become '-'. */
-export function slug(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+/, '')
-    .slice(0, 40);
-}
+export { slug };
 
 function draftCard(
   config: RunConfig,
@@ -336,6 +369,7 @@ function draftCard(
     architecture: {
       kind: config.arch,
       ...(config.arch === 'operational' ? { q: config.q } : {}),
+      upsampling: config.upsampling,
       parameters: parameterCount(trainer.generator),
     },
     threshold: 0.5,
@@ -345,6 +379,12 @@ function draftCard(
       steps: step,
       ...(extra.stoppedEarly ? { stoppedEarly: `at step ${step} of a ${config.steps}-step schedule` } : {}),
       size: config.size,
+      ...(config.cropSize !== undefined
+        ? {
+            crops: `${config.cropSize} px crops for the first ${config.cropSteps} steps, then ${config.size} px`,
+          }
+        : {}),
+      ...(config.emaDecay !== undefined ? { weightAverage: `EMA, decay ${config.emaDecay} (exported)` } : {}),
       width: config.width,
       lr: config.lr,
       decayStart: config.decayStart,
@@ -382,7 +422,7 @@ interface PreparedStep {
 }
 
 interface ObjectiveData {
-  data: Omit<TrainResult['data'], 'validation'>;
+  data: Omit<TrainResult['data'], 'validation' | 'calibration'>;
   prepare(epoch: number, step: number): Promise<PreparedStep>;
   /** A training sample as a sample-grid row (tiny data sets without validation images). */
   gridRow(i: number): Promise<GridRow>;
@@ -394,13 +434,19 @@ const LOAD_OPTIONS: LoadImageOptions = { readDicom: readDicomAsModelInput };
 function objectiveData(config: RunConfig, train: DatasetItem[], realPoor: DatasetItem[]): ObjectiveData {
   const augmentation = augmentationFor(config);
   if (config.objective === 'paired') {
-    const sampler = createPairedSampler({
-      train,
-      seed: config.seed,
-      augmentation,
-      cleanFraction: config.cleanFraction,
-      loadOptions: LOAD_OPTIONS,
-    });
+    const pairedSampler = (a: AugmentOptions) =>
+      createPairedSampler({
+        train,
+        seed: config.seed,
+        augmentation: a,
+        cleanFraction: config.cleanFraction,
+        loadOptions: LOAD_OPTIONS,
+      });
+    const sampler = pairedSampler(augmentation);
+    // Crop phase: the same seeded draws (image, flip, degradation), a smaller crop of the same resize.
+    const cropSampler =
+      config.cropSize !== undefined ? pairedSampler(augmentationFor(config, config.cropSize)) : null;
+    const cropSteps = config.cropSteps ?? 0;
     return {
       data: {
         train: train.length,
@@ -409,7 +455,8 @@ function objectiveData(config: RunConfig, train: DatasetItem[], realPoor: Datase
         stepsPerEpoch: sampler.stepsPerEpoch,
       },
       async prepare(epoch, step) {
-        const s = await sampler.sample(epoch, step);
+        const k = epoch * sampler.stepsPerEpoch + step;
+        const s = await (cropSampler && k < cropSteps ? cropSampler : sampler).sample(epoch, step);
         return {
           epoch,
           images: 1,
@@ -518,9 +565,14 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
   const session: SessionOptions = { threads: config.threads };
 
   const items = await loadItems(config.data, 'training data');
-  const { train: trainItems, validation } = splitTrainValidation(items, {
+  const {
+    train: trainItems,
+    validation,
+    calibration,
+  } = splitThreeWay(items, {
     seed: config.validation.seed,
     validationFraction: config.validation.fraction,
+    calibrationFraction: config.validation.calibrationFraction ?? 0,
   });
   const realPoor = config.realPoor ? await loadItems(config.realPoor, 'realPoor folder') : [];
   let objective: ObjectiveData;
@@ -529,7 +581,7 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
   } catch (e) {
     throw new AppError('bad_input', `training data ${basename(config.data)}: ${(e as Error).message}`);
   }
-  const data = { validation: validation.length, ...objective.data };
+  const data = { validation: validation.length, calibration: calibration.length, ...objective.data };
 
   await mkdir(files.samples, { recursive: true });
   let checkpoint: Checkpoint | null = null;
@@ -584,8 +636,8 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
     }
     log(
       config.objective === 'paired'
-        ? `data: ${data.train} training images, each degraded on the fly (${config.cleanFraction} of steps clean), ${data.validation} held out; ${data.stepsPerEpoch} steps per epoch`
-        : `data: ${data.train} training images (${data.poor} poor-domain, ${data.good} good-domain), ${data.validation} held out; ${data.stepsPerEpoch} steps per epoch`,
+        ? `data: ${data.train} training images, each degraded on the fly (${config.cleanFraction} of steps clean), ${data.validation} held out for validation${data.calibration ? ` and ${data.calibration} for calibration` : ''}; ${data.stepsPerEpoch} steps per epoch`
+        : `data: ${data.train} training images (${data.poor} poor-domain, ${data.good} good-domain), ${data.validation} held out for validation${data.calibration ? ` and ${data.calibration} for calibration` : ''}; ${data.stepsPerEpoch} steps per epoch`,
     );
     const samples = await sampleImages(config, validation, objective.gridRow, data.stepsPerEpoch);
     const timings: TrainResult['timings'] = {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadInferenceModel } from '../../models/inference.ts';
+import { checkpointToInferenceModel, decodeCheckpoint, encodeCheckpoint } from '../../models/checkpoint.ts';
+import { loadInferenceModel, readWeightsFromOnnx } from '../../models/inference.ts';
 import type { Value } from '../../models/graph.ts';
 import {
   initWeights,
@@ -10,7 +11,13 @@ import {
   operationalGenerator,
   seededRandom,
 } from '../../models/nets.ts';
-import { R2CGanTrainer, StepRunner, SupervisedTrainer, type TrainState } from '../../models/trainer.ts';
+import {
+  emaDecayAt,
+  R2CGanTrainer,
+  StepRunner,
+  SupervisedTrainer,
+  type TrainState,
+} from '../../models/trainer.ts';
 import {
   buildDiscriminatorStep,
   buildGeneratorStep,
@@ -270,5 +277,60 @@ test('full R2C-GAN iterations run (G step, pools, D step) and can be cancelled',
   });
   await assert.rejects(trainer.step({ A: img(), B: img(), labelA: 2, labelB: 0 }), { code: 'bad_input' });
   assert.equal(trainer.state.step, 4);
+  await trainer.release();
+});
+
+test('EMA: the exported model holds the moving average of the weights, not the last weights', async () => {
+  const size = 16;
+  const decay = 0.9;
+  const trainer = await SupervisedTrainer.create(
+    { kind: 'operational', q: 1, width: 4, size, emaDecay: decay, classWeight: 0.1 },
+    undefined,
+    { threads: 1 },
+  );
+  const expected = new Map([...trainer.state.weights].map(([k, v]) => [k, Float32Array.from(v)]));
+  const rand = seededRandom(3);
+  for (let step = 1; step <= 4; step++) {
+    const { clean, noisy } = syntheticPair(size, rand);
+    await trainer.step(noisy, clean, step % 2);
+    const d = emaDecayAt(decay, step);
+    for (const [name, w] of trainer.state.weights) {
+      const a = expected.get(name) as Float32Array;
+      for (let i = 0; i < w.length; i++) a[i] = d * (a[i] as number) + (1 - d) * (w[i] as number);
+    }
+  }
+  const exported = readWeightsFromOnnx(trainer.exportInferenceModel()).weights;
+  let differs = false;
+  for (const [name, w] of exported) {
+    assert.deepEqual(w, expected.get(`G/${name}`), name);
+    const raw = trainer.state.weights.get(`G/${name}`) as Float32Array;
+    if (raw.some((v, i) => v !== w[i])) differs = true;
+  }
+  assert.ok(differs, 'the average differs from the last weights');
+  assert.ok(emaDecayAt(0.999, 0) < 0.2 && emaDecayAt(0.999, 1e6) === 0.999, 'decay ramps up to its value');
+  // The average travels in checkpoints and comes back.
+  const back = decodeCheckpoint(encodeCheckpoint({ config: trainer.config, state: trainer.state }));
+  for (const [name, a] of trainer.state.ema ?? []) assert.deepEqual(back.state.ema?.get(name), a, name);
+  assert.deepEqual(
+    readWeightsFromOnnx(checkpointToInferenceModel(back)).weights.get('dec.q1.weight'),
+    exported.get('dec.q1.weight'),
+  );
+  await trainer.release();
+});
+
+test('a supervised trainer steps crops and full images with the same weights', async () => {
+  const trainer = await SupervisedTrainer.create(
+    { kind: 'operational', q: 1, width: 4, size: 32, upsampling: 'resize' },
+    undefined,
+    { threads: 1 },
+  );
+  const rand = seededRandom(4);
+  const crop = syntheticPair(16, rand);
+  const full = syntheticPair(32, rand);
+  await trainer.step(crop.noisy, crop.clean, 0);
+  await trainer.step(full.noisy, full.clean, 1);
+  assert.equal(trainer.state.step, 2);
+  assert.equal(trainer.config.upsampling, 'resize');
+  await assert.rejects(trainer.step(new Float32Array(15 * 16), new Float32Array(15 * 16), 0), /not a square/);
   await trainer.release();
 });

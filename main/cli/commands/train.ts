@@ -37,13 +37,16 @@ export const trainCommand: CliCommand = {
   summary:
     'train or fine-tune R2C-GAN on local images (resumes an interrupted run; Ctrl-C saves a checkpoint)',
   usage:
-    'r2c train [--config <run.json>] [--data <folder|manifest.csv>] [--steps N] [--out <dir>] [--init-from <model.onnx>] [--real-poor <folder>] [--objective r2c-gan|paired] [--stop-at N] [--json]\n' +
+    'r2c train [--config <run.json>] [--data <folder|manifest.csv>] [--steps N] [--out <dir>] [--init-from <model.onnx>] [--real-poor <folder>] [--objective r2c-gan|paired] [--upsampling transposed|resize] [--stop-at N] [--json]\n' +
     '  --stop-at N ends the run at step N (at once when the checkpoint is past it) and exports the model so far.\n' +
     '  run.json keys (flags override): arch (operational|convolutional|convolutional-light), q, width, size (256),\n' +
     '  steps, lr (2e-4), decayStart (steps/2), seed, data, validation {seed, fraction}, augmentation (reference|scale-jitter),\n' +
     '  checkpointEvery, sampleEvery, logEvery, sampleCount, poolSize (50), threads (2), outDir, initFrom, realPoor,\n' +
     '  objective (r2c-gan | paired: supervised L1 + class fine-tuning on synthetic degradations of the same images),\n' +
-    '  l1Weight (10), classWeight (1), cleanFraction (0.25) for the paired objective.\n' +
+    '  l1Weight (10), classWeight (1), cleanFraction (0.25) for the paired objective;\n' +
+    '  upsampling (transposed: the reference | resize: nearest x2 + 3x3 conv, no checkerboard texture);\n' +
+    '  paired only: cropSize + cropSteps (first cropSteps steps on cropSize crops, then full size),\n' +
+    '  emaDecay (e.g. 0.999: export an exponential moving average of the weights).\n' +
     '  Running it again on the same --out resumes from the checkpoint there (same config required).',
   async run(argv, io) {
     const { values, positionals } = parseArgs({
@@ -57,6 +60,7 @@ export const trainCommand: CliCommand = {
         'init-from': { type: 'string' },
         'real-poor': { type: 'string' },
         objective: { type: 'string' },
+        upsampling: { type: 'string' },
         'stop-at': { type: 'string' },
         json: { type: 'boolean' },
       },
@@ -69,10 +73,11 @@ export const trainCommand: CliCommand = {
       initFrom: values['init-from'],
       realPoor: values['real-poor'],
       objective: values.objective,
+      upsampling: values.upsampling,
     };
     const config = await loadRunConfig(values.config, overrides);
     io.err(
-      `training (${config.objective}) ${config.arch}${config.arch === 'operational' ? ` Q=${config.q}` : ''} width ${config.width} at ${config.size}px for ${config.steps} steps in ${config.outDir}`,
+      `training (${config.objective}) ${config.arch}${config.arch === 'operational' ? ` Q=${config.q}` : ''} width ${config.width}, ${config.upsampling} upsampling, at ${config.size}px${config.cropSize ? ` (${config.cropSize}px crops for ${config.cropSteps} steps)` : ''} for ${config.steps} steps in ${config.outDir}`,
     );
     let lastLine = 0;
     const stopAt = positiveInteger(values['stop-at'], '--stop-at');

@@ -57,4 +57,11 @@ export type {
 } from './sampler.ts';
 export { createPairedSampler, createUnpairedSampler } from './sampler.ts';
 export type { SplitOptions, SplitResult } from './split.ts';
-export { countLabels, groupItems, splitGrouped, splitTrainValidation } from './split.ts';
+export {
+  countLabels,
+  groupItems,
+  splitGrouped,
+  splitThreeWay,
+  splitTrainValidation,
+  type ThreeWaySplit,
+} from './split.ts';

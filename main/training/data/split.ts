@@ -98,6 +98,34 @@ export function splitTrainValidation(
   return { train, validation };
 }
 
+export interface ThreeWaySplit extends SplitResult {
+  /** Held out from training like validation, for choosing thresholds (never for the card's figures). */
+  calibration: DatasetItem[];
+}
+
+/**
+ * Train / calibration / validation by patient. Validation is exactly splitTrainValidation's (so
+ * validation sets of earlier runs stay the same); calibration is then split off the rest with its own
+ * seed stream, `calibrationFraction` of all items. Stable by seed; no group is ever divided.
+ */
+export function splitThreeWay(
+  items: readonly DatasetItem[],
+  options: { seed: number | string; validationFraction: number; calibrationFraction: number },
+): ThreeWaySplit {
+  const { train: rest, validation } = splitTrainValidation(items, options);
+  const { calibrationFraction: c, validationFraction: v } = options;
+  if (!(c >= 0 && c + v < 1))
+    throw new RangeError(
+      `calibration fraction must be >= 0 and leave training data, got ${c} with validation ${v}`,
+    );
+  if (c === 0) return { train: rest, calibration: [], validation };
+  const [train, calibration] = splitGrouped(rest, {
+    seed: `${options.seed}/calibration`,
+    fraction: c / (1 - v),
+  });
+  return { train, calibration, validation };
+}
+
 export function countLabels(items: readonly DatasetItem[]): Record<Label, number> {
   const counts = { covid: 0, normal: 0 };
   for (const item of items) counts[item.label]++;

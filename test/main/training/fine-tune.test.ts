@@ -212,7 +212,7 @@ describe('fine-tuning channel', () => {
     assert.equal(unknown.ok ? 'ok' : unknown.error.code, 'not_found');
     const empty = await call('fineTuneModel', { ...base, name: 'x', data: join(dir, 'models') });
     assert.equal(empty.ok ? 'ok' : empty.error.code, 'bad_input');
-    assert.match(empty.ok ? '' : empty.error.message, /holds no labelled PNG\/JPEG\/DICOM images/);
+    assert.match(empty.ok ? '' : empty.error.message, /holds no labelled PNG\/JPEG\/TIFF\/DICOM images/);
     assert.throws(() => fineTuneSlug('...'), /at least one letter or digit/);
     assert.equal(fineTuneSlug('Ward 3 / portables'), 'ward-3-portables');
   });

@@ -283,6 +283,60 @@ describe('training run', () => {
     );
   });
 
+  test('recipe: resize upsampling from a transposed model, crops then full size, EMA; resumes exactly across phases', async () => {
+    const init = join(dir, 'full', 'model.onnx');
+    const recipe = {
+      objective: 'paired',
+      initFrom: init,
+      upsampling: 'resize',
+      cropSize: 16,
+      cropSteps: 3,
+      emaDecay: 0.8,
+    };
+    const config = tinyConfig('recipe', recipe);
+    const controller = new AbortController();
+    const first = await train(config, {
+      signal: controller.signal,
+      onProgress: (p) => p.step === 2 && controller.abort(),
+    });
+    assert.equal(first.status, 'cancelled');
+    const second = await train(config);
+    assert.equal(second.status, 'finished');
+    assert.equal(second.resumedFrom, 2, 'resumed inside the crop phase');
+    const straight = await train(tinyConfig('recipe-straight', recipe));
+    const records = await readMetrics(second.files.metrics);
+    assert.deepEqual(stepsOf(records), range(1, 6));
+    assert.deepEqual(records.map(lossesOf), (await readMetrics(straight.files.metrics)).map(lossesOf));
+    // The crop phase really trains on crops: without it, the first step sees other pixels.
+    const { cropSize: _c, cropSteps: _s, ...withoutCrops } = recipe;
+    const full = await train(tinyConfig('recipe-no-crops', withoutCrops), { stopAt: 1 });
+    const fullFirst = (await readMetrics(full.files.metrics))[0]!;
+    assert.notDeepEqual(fullFirst.G, records[0]!.G);
+    // The export is the weight average, with the resize upsampling in its metadata and card.
+    const exported = readWeightsFromOnnx(await readFile(second.files.model));
+    assert.equal(exported.config.upsampling, 'resize');
+    const final = await loadCheckpoint(second.files.checkpoint);
+    assert.ok(final.state.ema, 'the checkpoint keeps the average');
+    for (const [name, w] of exported.weights) assert.deepEqual(w, final.state.ema.get(`G/${name}`), name);
+    const card = modelCardSchema.parse(JSON.parse(await readFile(second.files.card, 'utf8')));
+    assert.equal(card.architecture.upsampling, 'resize');
+    assert.match(String(card.training?.['crops']), /16 px crops for the first 3 steps, then 32 px/);
+    assert.match(String(card.training?.['weightAverage']), /EMA, decay 0.8/);
+    // A resize model cannot start a transposed run; crop phases and EMA belong to the paired objective.
+    await assert.rejects(
+      train(tinyConfig('recipe-back', { objective: 'paired', initFrom: second.files.model })),
+      /uses resize upsampling; the config asks for transposed/,
+    );
+    assert.throws(
+      () => tinyConfig('bad', { cropSize: 16, cropSteps: 2 }),
+      /cropSize is supported with the paired objective only/,
+    );
+    assert.throws(
+      () => tinyConfig('bad', { objective: 'paired', cropSize: 16 }),
+      /cropSize and cropSteps go together/,
+    );
+  });
+
   test('DICOM training images are decoded like inference inputs and train', async () => {
     const dicomData = join(dir, 'dicom-data');
     for (const label of ['covid', 'normal']) {

@@ -3,7 +3,12 @@ import { test } from 'node:test';
 import type { DatasetItem } from '../../../../main/training/data/dataset.ts';
 import { loadManifest } from '../../../../main/training/data/dataset.ts';
 import { Rng } from '../../../../main/training/data/random.ts';
-import { countLabels, groupItems, splitTrainValidation } from '../../../../main/training/data/split.ts';
+import {
+  countLabels,
+  groupItems,
+  splitThreeWay,
+  splitTrainValidation,
+} from '../../../../main/training/data/split.ts';
 import { sharedDataMissing, sharedManifest } from './shared-data.ts';
 
 /** 300 items, patients with 1-4 images each; some groups link two patients. */
@@ -86,4 +91,34 @@ test('the shared manifest splits without sharing a patient or split group', {
   assertGroupsIntact(train, validation);
   const val = countLabels(validation);
   assert.ok(Math.abs(val.covid - 240) <= 5 && Math.abs(val.normal - 240) <= 5, JSON.stringify(val));
+});
+
+test('three-way split: validation as before, calibration apart by patient, stable by seed', () => {
+  const items = syntheticItems();
+  const o = { seed: 1, validationFraction: 0.2, calibrationFraction: 0.15 };
+  const parts = splitThreeWay(items, o);
+  // Validation is exactly the two-way split's, so earlier validation figures stay comparable.
+  assert.deepEqual(
+    parts.validation.map((i) => i.id),
+    splitTrainValidation(items, o).validation.map((i) => i.id),
+  );
+  assert.equal(parts.train.length + parts.calibration.length + parts.validation.length, items.length);
+  assertGroupsIntact(parts.train, parts.calibration);
+  assertGroupsIntact(parts.train, parts.validation);
+  assertGroupsIntact(parts.calibration, parts.validation);
+  const total = countLabels(items);
+  const cal = countLabels(parts.calibration);
+  for (const label of ['covid', 'normal'] as const)
+    assert.ok(Math.abs(cal[label] - 0.15 * total[label]) <= 4, `${label}: ${cal[label]} of ${total[label]}`);
+  const again = splitThreeWay(new Rng(3).shuffle([...items]), o);
+  assert.deepEqual(
+    again.calibration.map((i) => i.id),
+    parts.calibration.map((i) => i.id),
+  );
+  assert.notDeepEqual(
+    splitThreeWay(items, { ...o, seed: 2 }).calibration.map((i) => i.id),
+    parts.calibration.map((i) => i.id),
+  );
+  assert.equal(splitThreeWay(items, { ...o, calibrationFraction: 0 }).calibration.length, 0);
+  assert.throws(() => splitThreeWay(items, { ...o, calibrationFraction: 0.8 }), /leave training data/);
 });
