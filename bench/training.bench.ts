@@ -3,17 +3,19 @@
 // pipeline (decode, augment, degrade, prefetch) from the shared chest X-rays, started from the
 // shipped model like a local fine-tune, and the paired fine-tune objective. Reports steps/hour, the iteration as a multiple of one
 // inference pass measured in the same run (robust to machine load), and a 500-step fine-tune's wall
-// time EXTRAPOLATED from the measured steps plus the measured checkpoint/sample/export costs.
+// time EXTRAPOLATED from the measured steps plus the measured checkpoint/sample/export costs; and the
+// recipe's paired step per crop size and upsampling as a fraction of the MatMul ceiling.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { buildInferenceModel, initWeights, r2cGanNetworks } from '../models/index.ts';
+import { buildInferenceModel, initWeights, r2cGanNetworks, SupervisedTrainer } from '../models/index.ts';
 import { parseRunConfig } from '../main/training/config.ts';
 import { readMetrics } from '../main/training/metrics.ts';
 import { train } from '../main/training/run.ts';
+import { matMulCeiling, timeRuns } from './measure.ts';
 import type { BenchContext } from './types.ts';
 
 const threads = 2;
@@ -125,6 +127,50 @@ async function measureRun(
   }
 }
 
+/**
+ * The training recipe's paired step (one generator, L1 + CE, EMA) at the crop size and the full size,
+ * with both upsamplings, as GFLOP/s and a fraction of a MatMul ceiling measured right before each.
+ */
+async function pairedStepThroughput(context: BenchContext): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  for (const upsampling of ['transposed', 'resize'] as const) {
+    const trainer = await SupervisedTrainer.create(
+      { kind: 'operational', q: 3, size, upsampling, emaDecay: 0.999 },
+      undefined,
+      { threads },
+    );
+    for (const { crop, runs } of [
+      { crop: 128, runs: 5 },
+      { crop: 256, runs: 3 },
+    ]) {
+      const img = (s: number) => Float32Array.from({ length: crop * crop }, (_, i) => Math.sin(i * 0.01 + s));
+      const flop = await trainer.flopsPerStep(crop);
+      let k = 0;
+      const local = (await matMulCeiling(1024, 3)).bestGflops;
+      const ms = await timeRuns(runs, 1, () => trainer.step(img(k++), img(k++), k % 2));
+      const best = Math.min(...ms);
+      const gflops = flop / best / 1e6;
+      const row = {
+        upsampling,
+        size: crop,
+        gflopPerStep: round(flop / 1e9, 2),
+        ms: ms.map((v) => round(v)),
+        bestMs: round(best),
+        stepsPerHour: Math.round(3_600_000 / best),
+        gflops: round(gflops),
+        ceilingGflops: local,
+        fractionOfCeiling: round(gflops / local, 3),
+      };
+      rows.push(row);
+      context.log(
+        `paired step ${upsampling} ${crop}px: ${row.bestMs} ms (${row.stepsPerHour}/h), ${row.gflops} GFLOP/s = ${row.fractionOfCeiling} of the MatMul ceiling (${local})`,
+      );
+    }
+    await trainer.release();
+  }
+  return rows;
+}
+
 export default async function bench(context: BenchContext): Promise<Record<string, unknown>> {
   const repo = fileURLToPath(new URL('../', import.meta.url));
   const manifest = join(repo, '..', 'shared', 'data', 'MANIFEST.csv');
@@ -136,6 +182,7 @@ export default async function bench(context: BenchContext): Promise<Record<strin
   const inferS = Math.min(...inference);
   const gan = await measureRun(context, manifest, shipped, 'r2c-gan', inferS);
   const paired = await measureRun(context, manifest, shipped, 'paired', inferS);
+  const pairedStep = await pairedStepThroughput(context);
   const out = {
     threads,
     executionProvider: 'cpu',
@@ -146,6 +193,7 @@ export default async function bench(context: BenchContext): Promise<Record<strin
     gan,
     paired,
     pairedStepOverGanStep: round(paired.medianStepSeconds / gan.medianStepSeconds, 3),
+    pairedStep,
     loadAverage: { before: loadBefore.map((l) => round(l)), after: loadavg().map((l) => round(l)) },
     note: 'shared 2-core VM: other developers run tests at the same time; the iteration/inference ratio is measured in the same run and less load-dependent than the absolute times',
   };

@@ -1,16 +1,52 @@
 // Completes a shipped model's card from its evaluation (`r2c eval --out DIR`): fills the card's
 // metrics and writes the human-readable card <id>.md beside it, with the plots copied next to it.
 // Usage: node --import tsx scripts/write-model-card.ts models/shipped/<id>.model.json <eval dir> <training run dir>
+//          [--calibration <eval dir of the calibration split>] [--baselines-from <evaluation.json>]
+// --calibration: the card's threshold is the one `r2c eval --split calibration` chose there (the
+// validation evaluation must have been run with that --threshold). --baselines-from: the classical
+// baselines' rows from an earlier evaluation of the SAME images and degradation seed (they do not
+// depend on the model), for an evaluation run with --baselines none.
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { modelCardSchema } from '../main/inference/model-card.ts';
 
-const [cardPath, evalDir, runDir] = process.argv.slice(2);
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { calibration: { type: 'string' }, 'baselines-from': { type: 'string' } },
+});
+const [cardPath, evalDir, runDir] = positionals;
 if (!cardPath || !evalDir || !runDir)
-  throw new Error('usage: write-model-card.ts <card.model.json> <eval dir> <run dir>');
+  throw new Error(
+    'usage: write-model-card.ts <card.model.json> <eval dir> <run dir> [--calibration <dir>] [--baselines-from <evaluation.json>]',
+  );
 const card = modelCardSchema.parse(JSON.parse(readFileSync(cardPath, 'utf8')));
 const evaluation = JSON.parse(readFileSync(join(evalDir, 'evaluation.json'), 'utf8'));
 const report = evaluation.report;
+const calibrationEval = flags.calibration
+  ? JSON.parse(readFileSync(join(flags.calibration, 'evaluation.json'), 'utf8'))
+  : null;
+if (calibrationEval) {
+  const chosen = calibrationEval.calibration?.threshold;
+  if (typeof chosen !== 'number') throw new Error(`${flags.calibration} has no calibration threshold`);
+  if (Math.abs(report.config.threshold - chosen) > 1e-9)
+    throw new Error(
+      `the validation evaluation used threshold ${report.config.threshold}; rerun it with --threshold ${chosen} (chosen on the calibration split)`,
+    );
+  card.threshold = chosen;
+}
+let baselinesNote = '';
+if (flags['baselines-from'] && Object.keys(report.classification.baselines).length === 0) {
+  const earlier = JSON.parse(readFileSync(flags['baselines-from'], 'utf8')).report;
+  const ids = (r: { images: { id: string }[] }) => r.images.map((i) => i.id).join('\n');
+  if (ids(earlier) !== ids(report) || earlier.config.degradationSeed !== report.config.degradationSeed)
+    throw new Error(
+      '--baselines-from must be an evaluation of the same images with the same degradation seed',
+    );
+  report.classification.baselines = earlier.classification.baselines;
+  report.restoration.baselines = earlier.restoration.baselines;
+  baselinesNote = ` The classical baselines' rows come from an earlier evaluation of the same images and degradations (\`${basename(dirname(flags['baselines-from']))}/${basename(flags['baselines-from'])}\`); they do not depend on the model, and their grid figures were not measured then.`;
+}
 const cardTraining = (card.training ?? {}) as Record<string, unknown>;
 // A GPU run (scripts/gpu) leaves g_a2b.json; a CPU run (`r2c train`) is described by the card itself.
 const gpuRun = existsSync(join(runDir, 'g_a2b.json'));
@@ -85,12 +121,77 @@ const bestBaselineSsim = Math.max(
     (b) => b.overall.ssimGain,
   ),
 );
-const targetLines = [
-  `- F1 on degraded inputs ${f(c.degraded.metrics.f1)} (target ≥ 0.90): ${met(c.degraded.metrics.f1 >= 0.9)}.`,
-  `- F1 on restored ${f(c.restored.metrics.f1)} vs degraded ${f(c.degraded.metrics.f1)} (no worse): ${met(c.restored.metrics.f1 >= c.degraded.metrics.f1)}.`,
-  `- PSNR gain ${gain >= 0 ? '+' : ''}${f(gain, 2)} dB (target ≥ +3 dB): ${met(gain >= 3)}; SSIM ${report.restoration.restored.overall.ssimGain >= 0 ? 'up' : 'down'} (${f(report.restoration.restored.overall.ssimGain, 4)}).`,
-  `- Beats the best classical baseline's PSNR gain (${f(bestBaselineGain, 2)} dB): ${met(gain > bestBaselineGain)}; and its SSIM gain (${f(bestBaselineSsim, 4)}): ${met(report.restoration.restored.overall.ssimGain > bestBaselineSsim)}.`,
-];
+const identity = report.restoration.identity as
+  | { gridRatio: number; psnr: number; cleanNyquistPeak: number }
+  | undefined;
+const restoredOverall = report.restoration.restored.overall;
+const typeGains = Object.values(
+  report.restoration.restored.byType as Record<string, { psnrGain: number }>,
+).map((t) => t.psnrGain);
+const targetLines = identity
+  ? [
+      `- COVID-19 F1 on degraded images ${f(c.degraded.metrics.f1)} (target ≥ 0.88): ${met(c.degraded.metrics.f1 >= 0.88)}; on clean images ${f(c.clean.metrics.f1)} (≥ 0.90): ${met(c.clean.metrics.f1 >= 0.9)}; ROC AUC degraded ${f(c.degraded.auc)} (≥ 0.93): ${met(c.degraded.auc >= 0.93)}.`,
+      `- Classification of restored images at least as good as of degraded ones: F1 ${f(c.restored.metrics.f1)} vs ${f(c.degraded.metrics.f1)}, AUC ${f(c.restored.auc)} vs ${f(c.degraded.auc)}: ${met(c.restored.metrics.f1 >= c.degraded.metrics.f1 && c.restored.auc >= c.degraded.auc)}.`,
+      `- PSNR gain ${gain >= 0 ? '+' : ''}${f(gain, 2)} dB (target ≥ +3.5 dB): ${met(gain >= 3.5)}; SSIM gain ${f(restoredOverall.ssimGain, 4)} above the best classical baseline's (${f(bestBaselineSsim, 4)}): ${met(restoredOverall.ssimGain > bestBaselineSsim)}; a gain ≥ 0 for every artifact type (lowest ${f(Math.min(...typeGains), 2)} dB): ${met(Math.min(...typeGains) >= 0)}.`,
+      `- Grid ratio of restored images ${f(restoredOverall.gridRatio, 2)} (target ≤ 1.10): ${met(restoredOverall.gridRatio <= 1.1)}; of the model run on clean images ${f(identity.gridRatio, 2)}; Nyquist spectral peak ${f(restoredOverall.nyquistPeak, 2)} (clean images ${f(identity.cleanNyquistPeak, 2)}).`,
+    ]
+  : [
+      `- F1 on degraded inputs ${f(c.degraded.metrics.f1)} (target ≥ 0.90): ${met(c.degraded.metrics.f1 >= 0.9)}.`,
+      `- F1 on restored ${f(c.restored.metrics.f1)} vs degraded ${f(c.degraded.metrics.f1)} (no worse): ${met(c.restored.metrics.f1 >= c.degraded.metrics.f1)}.`,
+      `- PSNR gain ${gain >= 0 ? '+' : ''}${f(gain, 2)} dB (target ≥ +3 dB): ${met(gain >= 3)}; SSIM ${report.restoration.restored.overall.ssimGain >= 0 ? 'up' : 'down'} (${f(report.restoration.restored.overall.ssimGain, 4)}).`,
+      `- Beats the best classical baseline's PSNR gain (${f(bestBaselineGain, 2)} dB): ${met(gain > bestBaselineGain)}; and its SSIM gain (${f(bestBaselineSsim, 4)}): ${met(report.restoration.restored.overall.ssimGain > bestBaselineSsim)}.`,
+    ];
+
+type SourceRow = {
+  source: string;
+  count: number;
+  covid: number;
+  normal: number;
+  clean: { f1: number; auc: number };
+  degraded: { f1: number; auc: number };
+  restored: { f1: number; auc: number };
+};
+const withinSource = (c.withinSource ?? []) as SourceRow[];
+const gridSection = identity
+  ? `Grid texture (\`r2c eval\`): the 2x2 checkerboard filter's mean response on an image divided by the same on its
+clean original (1.00 = no added pixel-period texture; noise raises it too), and the spectral peak at the Nyquist
+frequencies (power there over power a few bins away; a 2-pixel grid makes a sharp peak):
+
+| images | grid ratio | Nyquist peak |
+|---|---|---|
+| clean originals | 1.00 | ${f(identity.cleanNyquistPeak, 2)} |
+| the model run on the clean images | ${f(identity.gridRatio, 2)} | — |
+| degraded | ${f(report.restoration.degraded.overall.gridRatio, 2)} | ${f(report.restoration.degraded.overall.nyquistPeak, 2)} |
+| restored by the model | ${f(restoredOverall.gridRatio, 2)} | ${f(restoredOverall.nyquistPeak, 2)} |
+`
+  : '';
+const sourceSection =
+  withinSource.length > 0
+    ? `Within one data source (both classes present, so the source cannot be the shortcut), threshold ${card.threshold}:
+
+| source | images (covid / normal) | F1 clean / degraded / restored | ROC AUC clean / degraded / restored |
+|---|---|---|---|
+${withinSource
+  .map(
+    (s) =>
+      `| ${s.source} | ${s.count} (${s.covid} / ${s.normal}) | ${f(s.clean.f1)} / ${f(s.degraded.f1)} / ${f(s.restored.f1)} | ${f(s.clean.auc)} / ${f(s.degraded.auc)} / ${f(s.restored.auc)} |`,
+  )
+  .join('\n')}
+`
+    : '';
+const thresholdNote = calibrationEval
+  ? ` — chosen on the calibration split (${calibrationEval.count} images held out from training by patient, F1-optimal over their clean and degraded versions: F1 ${f(calibrationEval.calibration.f1)}, sensitivity ${f(calibrationEval.calibration.sensitivity)}, specificity ${f(calibrationEval.calibration.specificity)} there), never on the validation split below`
+  : '';
+const recipeLines = [
+  card.architecture.upsampling
+    ? `- Upsampling: ${card.architecture.upsampling === 'resize' ? 'nearest-neighbour x2 + 3x3 operational convolution (resize-conv, Odena et al. 2016; the same parameters as the reference transposed convolution, which leaves checkerboard texture)' : "the reference's 3x3 stride-2 transposed operational convolution"}.`
+    : '',
+  cardTraining['crops'] ? `- Crops: ${cardTraining['crops']}.` : '',
+  cardTraining['weightAverage'] ? `- Weight average: ${cardTraining['weightAverage']}.` : '',
+  cardTraining['cost'] ? `- Cost: ${cardTraining['cost']}.` : '',
+]
+  .filter(Boolean)
+  .join('\n');
 
 for (const plot of ['roc.png', 'psnr-gain.png'])
   copyFileSync(join(evalDir, plot), join(dir, `${card.id}.${plot}`));
@@ -126,6 +227,20 @@ const updated = {
     auc: { clean: c.clean.auc, degraded: c.degraded.auc, restored: c.restored.auc },
     psnrGainDb: report.restoration.restored.overall.psnrGain,
     ssimGain: report.restoration.restored.overall.ssimGain,
+    ...(identity
+      ? { gridRatio: { restored: restoredOverall.gridRatio, cleanInput: identity.gridRatio } }
+      : {}),
+    ...(withinSource.length > 0
+      ? {
+          withinSource: withinSource.map((s) => ({
+            source: s.source,
+            count: s.count,
+            f1: { clean: s.clean.f1, degraded: s.degraded.f1, restored: s.restored.f1 },
+            auc: { clean: s.clean.auc, degraded: s.degraded.auc, restored: s.restored.auc },
+          })),
+        }
+      : {}),
+    ...(calibrationEval ? { thresholdChosenOn: `calibration split (${calibrationEval.count} images)` } : {}),
   },
 };
 writeFileSync(cardPath, `${JSON.stringify(updated, null, 2)}\n`);
@@ -141,7 +256,7 @@ be used to diagnose or exclude COVID-19.
   index 0 normal, 1 COVID-19) and a class activation map output. ${card.architecture.parameters.toLocaleString('en-US')} parameters.
 - File: \`${card.file}\`, ${card.bytes.toLocaleString('en-US')} bytes, SHA-256 \`${card.sha256}\` (the app refuses the file if it differs).
 - Input: one grayscale image in [-1, 1]; classified at ${card.input.classificationSize}×${card.input.classificationSize}; restored at a working long side of ${card.input.workingLongSide} px by default.
-- Decision threshold: COVID-19 when p(COVID-19) > ${card.threshold}${card.threshold === 0.5 ? " (the reference's argmax)" : ''}.
+- Decision threshold: COVID-19 when p(COVID-19) > ${card.threshold}${card.threshold === 0.5 ? " (the reference's argmax)" : ''}${thresholdNote}.
 
 ## Training
 - Data: the project's shared set of 2,400 frontal chest X-rays (1,200 COVID-19, 1,200 normal) from
@@ -184,6 +299,8 @@ ${
   ${cardTraining['stoppedEarly'] ?? 'full schedule'}.`
 }${paired ? '' : ` Log: \`models/training-runs/${basename(runDir)}/\`.`}
 
+${recipeLines}
+
 ![Training losses](${card.id}.losses.png)
 
 ## Validation results (\`r2c eval\`, ${evaluation.count} validation images, 256×256, ${evaluation.provider})
@@ -206,7 +323,10 @@ Model's gain by degradation type:
 |---|---|---|---|
 ${byType.join('\n')}
 
+${gridSection}
+${sourceSection}
 ${operatingPointLines()}
+${baselinesNote}
 
 ![ROC](${card.id}.roc.png)
 ![PSNR gain per degradation type](${card.id}.psnr-gain.png)

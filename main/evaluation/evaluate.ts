@@ -12,7 +12,7 @@ import { baselineNames, baselines as baselineFilters } from './baselines.ts';
 import type { ClassificationReport } from './classification.ts';
 import { classificationReport } from './classification.ts';
 import { barChartSvg, rocCurveSvg } from './plots.ts';
-import { psnr, ssim } from './restoration.ts';
+import { gridRatio, nyquistPeak, psnr, ssim } from './restoration.ts';
 import { bestF1Threshold, type CrossFitted, crossFittedThreshold, type OperatingPoint } from './threshold.ts';
 
 /** Per-image PSNR is capped here before averaging, so one identical pair cannot make the mean infinite. */
@@ -46,12 +46,20 @@ export type Condition = 'clean' | 'degraded' | 'restored' | BaselineName;
 export interface ImageRecord {
   id: string;
   label: Label;
+  /** The data source (manifest column), when known: within-source metrics group by it. */
+  source?: string;
   artifacts: SampledArtifact[];
   /** COVID-19 probability per condition. */
   scores: Partial<Record<Condition, number>>;
   /** Against the clean image, per condition except clean. */
   psnr: Partial<Record<Condition, number>>;
   ssim: Partial<Record<Condition, number>>;
+  /** Grid texture against the clean image (gridRatio), per condition except clean. */
+  grid: Partial<Record<Condition, number>>;
+  /** Spectral peak at the Nyquist frequencies (nyquistPeak), per condition including clean. */
+  nyquist: Partial<Record<Condition, number>>;
+  /** The model run on the clean image itself: texture it adds where nothing needs restoring. */
+  identity: { grid: number; psnr: number };
 }
 
 export interface RestorationStats {
@@ -62,6 +70,27 @@ export interface RestorationStats {
   /** Mean per-image gain over the degraded input (0 for the degraded condition itself). */
   psnrGain: number;
   ssimGain: number;
+  /** Mean grid ratio against the clean image (1.0 = no added pixel-period texture). */
+  gridRatio: number;
+  /** Mean Nyquist spectral peak of the images (compare with the clean images' value). */
+  nyquistPeak: number;
+}
+
+/** F1 (at the report's threshold) and ROC AUC of one subset in one condition. */
+export interface SubsetScores {
+  f1: number;
+  auc: number;
+}
+
+/** Classification within one data source holding both classes: there the source is no shortcut. */
+export interface SourceClassification {
+  source: string;
+  count: number;
+  covid: number;
+  normal: number;
+  clean: SubsetScores;
+  degraded: SubsetScores;
+  restored: SubsetScores;
 }
 
 export interface RestorationSummary {
@@ -86,11 +115,15 @@ export interface EvaluationReport {
     degraded: ClassificationReport;
     restored: ClassificationReport;
     baselines: Partial<Record<BaselineName, ClassificationReport>>;
+    /** Per data source that holds both classes (sources are known from a manifest's source column). */
+    withinSource: SourceClassification[];
   };
   restoration: {
     degraded: RestorationSummary;
     restored: RestorationSummary;
     baselines: Partial<Record<BaselineName, RestorationSummary>>;
+    /** The model on clean inputs: mean grid ratio and PSNR against the input; clean Nyquist peak. */
+    identity: { gridRatio: number; psnr: number; cleanNyquistPeak: number };
   };
   /**
    * What a tuned threshold would give: the F1-optimal threshold on these images (optimistic: chosen
@@ -167,7 +200,21 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
       ['restored', clip01(restoredRaw)],
     ];
     for (const name of chosenBaselines) outputs.push([name, clip01(baselineFilters[name](degraded))]);
-    const record: ImageRecord = { id: item.id, label: item.label, artifacts, scores: {}, psnr: {}, ssim: {} };
+    check();
+    const identityRaw = await options.restore(copyOf(clean), signal);
+    const identity = clip01(identityRaw);
+    const record: ImageRecord = {
+      id: item.id,
+      label: item.label,
+      ...(item.source ? { source: item.source } : {}),
+      artifacts,
+      scores: {},
+      psnr: {},
+      ssim: {},
+      grid: {},
+      nyquist: { clean: nyquistPeak(clean) },
+      identity: { grid: gridRatio(clean, identity), psnr: psnr(clean, identity) },
+    };
     check();
     record.scores.clean = await scoreOf(options.classify, clean, signal);
     for (const [condition, image] of outputs) {
@@ -175,6 +222,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
       record.scores[condition] = await scoreOf(options.classify, image, signal);
       record.psnr[condition] = psnr(clean, image);
       record.ssim[condition] = ssim(clean, image);
+      record.grid[condition] = gridRatio(clean, image);
+      record.nyquist[condition] = nyquistPeak(image);
     }
     images.push(record);
     options.onProgress?.({ done: images.length, total });
@@ -217,11 +266,17 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
       degraded: classify('degraded'),
       restored: classify('restored'),
       baselines: classificationBaselines,
+      withinSource: withinSource(images, threshold),
     },
     restoration: {
       degraded: summarize(images, 'degraded'),
       restored: summarize(images, 'restored'),
       baselines: restorationBaselines,
+      identity: {
+        gridRatio: meanOf(images.map((r) => r.identity.grid)),
+        psnr: meanOf(images.map((r) => Math.min(psnrCapDb, r.identity.psnr))),
+        cleanNyquistPeak: meanOf(images.map((r) => r.nyquist.clean!)),
+      },
     },
     operatingPoints: {
       clean: operatingPoint('clean'),
@@ -230,6 +285,30 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     },
     images,
   };
+}
+
+/**
+ * The decision threshold a model card ships with, chosen on a CALIBRATION split's evaluation (never
+ * on the validation split the card reports): F1-optimal over the clean and degraded images together,
+ * as the model meets both.
+ */
+export function thresholdFromCalibration(images: readonly ImageRecord[]): OperatingPoint {
+  const scores: number[] = [];
+  const actual: boolean[] = [];
+  for (const r of images)
+    for (const condition of ['clean', 'degraded'] as const) {
+      const s = r.scores[condition];
+      if (s === undefined) throw new AppError('bad_input', `image ${r.id} has no ${condition} score`);
+      scores.push(s);
+      actual.push(r.label === 'covid');
+    }
+  if (new Set(actual).size < 2)
+    throw new AppError('bad_input', 'choosing a threshold needs calibration images of both classes');
+  return bestF1Threshold(scores, actual);
+}
+
+function meanOf(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 function stats(records: readonly ImageRecord[], condition: Condition): RestorationStats {
@@ -245,9 +324,49 @@ function stats(records: readonly ImageRecord[], condition: Condition): Restorati
     sg += r.ssim[condition]! - r.ssim.degraded!;
   }
   const n = records.length;
+  const gridRatio = meanOf(records.map((r) => r.grid[condition]!));
+  const nyquistPeak = meanOf(records.map((r) => r.nyquist[condition]!));
   return n === 0
-    ? { count: 0, psnr: Number.NaN, ssim: Number.NaN, psnrGain: Number.NaN, ssimGain: Number.NaN }
-    : { count: n, psnr: p / n, ssim: s / n, psnrGain: pg / n, ssimGain: sg / n };
+    ? {
+        count: 0,
+        psnr: Number.NaN,
+        ssim: Number.NaN,
+        psnrGain: Number.NaN,
+        ssimGain: Number.NaN,
+        gridRatio,
+        nyquistPeak,
+      }
+    : { count: n, psnr: p / n, ssim: s / n, psnrGain: pg / n, ssimGain: sg / n, gridRatio, nyquistPeak };
+}
+
+/** Within-source classification for every source with both classes. */
+function withinSource(images: readonly ImageRecord[], threshold: number): SourceClassification[] {
+  const sources = [...new Set(images.map((r) => r.source).filter((s): s is string => !!s))].sort();
+  const out: SourceClassification[] = [];
+  for (const source of sources) {
+    const subset = images.filter((r) => r.source === source);
+    const actual = subset.map((r) => r.label === 'covid');
+    const covid = actual.filter(Boolean).length;
+    if (covid === 0 || covid === subset.length) continue;
+    const scores = (condition: Condition): SubsetScores => {
+      const r = classificationReport(
+        subset.map((x) => x.scores[condition]!),
+        actual,
+        threshold,
+      );
+      return { f1: r.metrics.f1, auc: r.auc };
+    };
+    out.push({
+      source,
+      count: subset.length,
+      covid,
+      normal: subset.length - covid,
+      clean: scores('clean'),
+      degraded: scores('degraded'),
+      restored: scores('restored'),
+    });
+  }
+  return out;
 }
 
 function summarize(records: readonly ImageRecord[], condition: Condition): RestorationSummary {

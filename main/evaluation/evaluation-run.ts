@@ -6,17 +6,26 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { DatasetItem } from '../training/data/dataset.ts';
 import { loadManifest, scanLabelledFolder } from '../training/data/dataset.ts';
-import { splitTrainValidation } from '../training/data/split.ts';
+import { splitThreeWay } from '../training/data/split.ts';
 import { AppError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/image-io.ts';
 import { type EvaluationReport, reportPlots } from './evaluate.ts';
 
 export interface ItemSelection {
-  /** Keep only the validation part of this seed's train/validation split (grouped by patient). */
+  /** Keep only the held-out part of this seed's split (grouped by patient). */
   validationSeed?: number;
   validationFraction?: number;
+  /**
+   * Which held-out part: 'validation' (default; the same images whatever the calibration fraction)
+   * or 'calibration' (for choosing thresholds; `calibrationFraction` of all items, default 0.15).
+   */
+  split?: 'validation' | 'calibration';
+  calibrationFraction?: number;
   limit?: number;
 }
+
+/** The calibration share `r2c train` recipes hold out, and `r2c eval --split calibration` reads. */
+export const DEFAULT_CALIBRATION_FRACTION = 0.15;
 
 /** Labelled images of a folder (covid/, normal/) or a manifest CSV: PNG, JPEG and DICOM. */
 export async function loadEvaluationItems(
@@ -30,10 +39,18 @@ export async function loadEvaluationItems(
     const fraction = selection.validationFraction ?? 0.2;
     if (!(fraction > 0 && fraction < 1))
       throw new AppError('bad_input', `the validation fraction must be between 0 and 1, got ${fraction}`);
-    items = splitTrainValidation(items, {
+    const calibrationFraction = selection.calibrationFraction ?? DEFAULT_CALIBRATION_FRACTION;
+    if (!(calibrationFraction > 0 && calibrationFraction + fraction < 1))
+      throw new AppError(
+        'bad_input',
+        `the calibration fraction must be above 0 and leave training data with validation ${fraction}, got ${calibrationFraction}`,
+      );
+    const parts = splitThreeWay(items, {
       seed: selection.validationSeed,
       validationFraction: fraction,
-    }).validation;
+      calibrationFraction,
+    });
+    items = selection.split === 'calibration' ? parts.calibration : parts.validation;
   }
   if (selection.limit !== undefined) items = items.slice(0, selection.limit);
   if (items.length === 0) throw new AppError('bad_input', `no labelled images found in ${data}`);
@@ -68,5 +85,15 @@ export function cardMetrics(result: EvaluationResult, evaluatedOn: string) {
     auc: { clean: c.clean.auc, degraded: c.degraded.auc, restored: c.restored.auc },
     psnrGainDb: result.report.restoration.restored.overall.psnrGain,
     ssimGain: result.report.restoration.restored.overall.ssimGain,
+    gridRatio: {
+      restored: result.report.restoration.restored.overall.gridRatio,
+      cleanInput: result.report.restoration.identity.gridRatio,
+    },
+    withinSource: c.withinSource.map((s) => ({
+      source: s.source,
+      count: s.count,
+      f1: { clean: s.clean.f1, degraded: s.degraded.f1, restored: s.restored.f1 },
+      auc: { clean: s.clean.auc, degraded: s.degraded.auc, restored: s.restored.auc },
+    })),
   };
 }

@@ -31,11 +31,13 @@ export type {
   RestorationStats,
   RestorationSummary,
   RestoreFn,
+  SourceClassification,
+  SubsetScores,
 } from './evaluate.ts';
-export { evaluate, psnrCapDb, reportPlots } from './evaluate.ts';
+export { evaluate, psnrCapDb, reportPlots, thresholdFromCalibration } from './evaluate.ts';
 export type { BarChartInput, RocSeries } from './plots.ts';
 export { barChartSvg, escapeXml, rocCurveSvg } from './plots.ts';
 export type { SsimOptions } from './restoration.ts';
-export { meanSquaredError, psnr, ssim } from './restoration.ts';
+export { checkerEnergy, gridRatio, meanSquaredError, nyquistPeak, psnr, ssim } from './restoration.ts';
 export type { CrossFitted, OperatingPoint } from './threshold.ts';
 export { assignFolds, bestF1Threshold, crossFittedThreshold, metricsAt } from './threshold.ts';

@@ -111,3 +111,90 @@ export function ssim(reference: GrayImage, test: GrayImage, options: SsimOptions
   }
   return total / muX.length;
 }
+
+/**
+ * Mean absolute response of the 2x2 checkerboard filter [[1,-1],[-1,1]] over every 2x2 window: the
+ * energy at the pixel grid's own period, where transposed-conv upsampling leaves its texture.
+ */
+export function checkerEnergy(image: GrayImage): number {
+  const { width: w, height: h, data } = image;
+  if (w < 2 || h < 2) return 0;
+  let sum = 0;
+  for (let y = 0; y + 1 < h; y++)
+    for (let x = 0; x + 1 < w; x++) {
+      const i = y * w + x;
+      sum += Math.abs(data[i]! - data[i + 1]! - data[i + w]! + data[i + w + 1]!);
+    }
+  return sum / ((w - 1) * (h - 1));
+}
+
+/**
+ * Grid texture a restoration adds: checkerEnergy(test) / checkerEnergy(reference). 1.0 = as much
+ * pixel-period texture as the clean image; a checkerboard overlay scores far above 1.
+ */
+export function gridRatio(reference: GrayImage, test: GrayImage): number {
+  checkSameSize(reference, test);
+  const ref = checkerEnergy(reference);
+  const t = checkerEnergy(test);
+  if (ref === 0) return t === 0 ? 1 : Number.POSITIVE_INFINITY;
+  return t / ref;
+}
+
+/** |DFT|² of a mean-removed image at one frequency (cycles per pixel fx, fy in [0, 0.5]). */
+function powerAt(image: GrayImage, mean: number, fx: number, fy: number): number {
+  const { width: w, height: h, data } = image;
+  const cx = new Float64Array(w);
+  const sx = new Float64Array(w);
+  for (let x = 0; x < w; x++) {
+    cx[x] = Math.cos(2 * Math.PI * fx * x);
+    sx[x] = Math.sin(2 * Math.PI * fx * x);
+  }
+  let re = 0;
+  let im = 0;
+  for (let y = 0; y < h; y++) {
+    const cy = Math.cos(2 * Math.PI * fy * y);
+    const sy = Math.sin(2 * Math.PI * fy * y);
+    let rowRe = 0;
+    let rowIm = 0;
+    for (let x = 0; x < w; x++) {
+      const v = data[y * w + x]! - mean;
+      rowRe += v * cx[x]!;
+      rowIm += v * sx[x]!;
+    }
+    // (rowRe - i rowIm)(cy - i sy)
+    re += rowRe * cy - rowIm * sy;
+    im += rowRe * sy + rowIm * cy;
+  }
+  return (re * re + im * im) / (w * h);
+}
+
+/**
+ * Spectral peak at the Nyquist frequencies: the mean power at (1/2, 1/2), (1/2, 0) and (0, 1/2)
+ * cycles per pixel divided by the mean power a few bins away from each (same direction). A periodic
+ * 2-pixel grid makes a sharp peak (>> 1); natural images and noise give about 1 or less.
+ */
+export function nyquistPeak(image: GrayImage): number {
+  const { width: w, height: h, data } = image;
+  if (w < 16 || h < 16) return Number.NaN;
+  let mean = 0;
+  for (let i = 0; i < data.length; i++) mean += data[i]!;
+  mean /= data.length;
+  const peaks: [number, number][] = [
+    [0.5, 0.5],
+    [0.5, 0],
+    [0, 0.5],
+  ];
+  let peak = 0;
+  let around = 0;
+  let n = 0;
+  for (const [fx, fy] of peaks) {
+    peak += powerAt(image, mean, fx, fy);
+    for (const k of [2, 3, 4]) {
+      around += powerAt(image, mean, fx === 0 ? 0 : 0.5 - k / w, fy === 0 ? 0 : 0.5 - k / h);
+      n++;
+    }
+  }
+  peak /= peaks.length;
+  around /= n;
+  return around === 0 ? (peak === 0 ? 1 : Number.POSITIVE_INFINITY) : peak / around;
+}

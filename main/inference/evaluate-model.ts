@@ -1,4 +1,5 @@
 import type { DatasetItem } from '../training/data/dataset.ts';
+import type { BaselineName } from '../evaluation/baselines.ts';
 import { type EvaluationReport, evaluate } from '../evaluation/evaluate.ts';
 import type { JobProgress } from '../jobs/types.ts';
 import type { InferenceService } from './service.ts';
@@ -10,6 +11,8 @@ export interface EvaluateModelOptions {
   degradationSeed: number | string;
   /** Overrides the model card's decision threshold. */
   threshold?: number;
+  /** Classical baselines to run next to the model (default: all). */
+  baselines?: readonly BaselineName[];
   signal?: AbortSignal;
   onProgress?: (progress: JobProgress) => void;
 }
@@ -31,6 +34,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<{
     size,
     threshold: options.threshold ?? prepared.model.threshold,
     degradationSeed: options.degradationSeed,
+    ...(options.baselines ? { baselines: options.baselines } : {}),
     signal: options.signal,
     onProgress: options.onProgress,
     classify: async (image, signal) => {

@@ -1,8 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { localModelsDir, shippedModelsDir } from '../../app/paths.ts';
-import type { EvaluationReport } from '../../evaluation/evaluate.ts';
-import { loadEvaluationItems, writeEvaluation } from '../../evaluation/evaluation-run.ts';
+import { type BaselineName, baselineNames } from '../../evaluation/baselines.ts';
+import { type EvaluationReport, thresholdFromCalibration } from '../../evaluation/evaluate.ts';
+import {
+  DEFAULT_CALIBRATION_FRACTION,
+  loadEvaluationItems,
+  writeEvaluation,
+} from '../../evaluation/evaluation-run.ts';
 import { evaluateModel } from '../../inference/evaluate-model.ts';
 import { adHocModel } from '../../inference/model-store.ts';
 import { createInferenceService } from '../../inference/service.ts';
@@ -47,6 +52,28 @@ function summary(report: EvaluationReport): string[] {
       `  ${name.padEnd(12)}  PSNR ${o.psnr.toFixed(2)} (${o.psnrGain >= 0 ? '+' : ''}${o.psnrGain.toFixed(2)})  SSIM ${o.ssim.toFixed(4)} (${o.ssimGain >= 0 ? '+' : ''}${o.ssimGain.toFixed(4)})`,
     );
   }
+  lines.push(
+    '',
+    'Grid texture (2x2 checker energy / clean image; 1.00 = none added) and Nyquist spectral peak:',
+  );
+  const id = report.restoration.identity;
+  lines.push(
+    `  model on clean inputs  grid ${id.gridRatio.toFixed(2)}  PSNR ${id.psnr.toFixed(2)} dB against the input`,
+  );
+  for (const [name, r] of Object.entries(restorations)) {
+    if (r)
+      lines.push(
+        `  ${name.padEnd(12)}  grid ${r.overall.gridRatio.toFixed(2)}  Nyquist peak ${r.overall.nyquistPeak.toFixed(2)} (clean images ${id.cleanNyquistPeak.toFixed(2)})`,
+      );
+  }
+  if (report.classification.withinSource.length > 0) {
+    lines.push('', 'Within one data source (both classes present, so the source is no shortcut):');
+    for (const s of report.classification.withinSource)
+      lines.push(
+        `  ${s.source} (n=${s.count}: ${s.covid} covid, ${s.normal} normal)`,
+        `    F1 clean/degraded/restored ${pct(s.clean.f1)} / ${pct(s.degraded.f1)} / ${pct(s.restored.f1)}; AUC ${s.clean.auc.toFixed(3)} / ${s.degraded.auc.toFixed(3)} / ${s.restored.auc.toFixed(3)}`,
+      );
+  }
   lines.push('', 'PSNR gain of the model by degradation type:');
   for (const [type, s] of Object.entries(report.restoration.restored.byType)) {
     if (s)
@@ -57,12 +84,26 @@ function summary(report: EvaluationReport): string[] {
   return lines;
 }
 
+function parseBaselines(value: string | undefined): BaselineName[] {
+  if (value === undefined || value === 'all') return [...baselineNames];
+  if (value === 'none') return [];
+  const names = value.split(',').map((s) => s.trim());
+  for (const n of names)
+    if (!(baselineNames as readonly string[]).includes(n))
+      throw new UsageError(
+        `--baselines: unknown baseline '${n}' (known: ${baselineNames.join(', ')}, all, none)`,
+      );
+  return names as BaselineName[];
+}
+
 export const evalCommand: CliCommand = {
   name: 'eval',
   summary: 'evaluate a model: classification and restoration on clean, degraded and restored images',
   usage:
-    'r2c eval --data <folder|manifest.csv> [--model <id|file.onnx>] [--degrade <seed>] [--validation-seed <n> [--validation-fraction 0.2]] [--threshold <p>] [--limit N] [--out <dir>] [--json]\n' +
-    "  --threshold overrides the model card's decision threshold (COVID-19 when p > threshold).",
+    'r2c eval --data <folder|manifest.csv> [--model <id|file.onnx>] [--degrade <seed>] [--validation-seed <n> [--validation-fraction 0.2] [--split validation|calibration] [--calibration-fraction 0.15]] [--threshold <p>] [--baselines all|none|<name,...>] [--limit N] [--out <dir>] [--json]\n' +
+    "  --threshold overrides the model card's decision threshold (COVID-19 when p > threshold).\n" +
+    "  --split calibration evaluates the calibration part of the seed's three-way split (train / calibration /\n" +
+    '  validation by patient): choose thresholds there, report on validation.',
   async run(argv, io) {
     const { values } = parseArgs({
       args: argv,
@@ -73,6 +114,9 @@ export const evalCommand: CliCommand = {
         'validation-seed': { type: 'string' },
         threshold: { type: 'string' },
         'validation-fraction': { type: 'string' },
+        split: { type: 'string' },
+        baselines: { type: 'string' },
+        'calibration-fraction': { type: 'string' },
         limit: { type: 'string' },
         out: { type: 'string' },
         json: { type: 'boolean' },
@@ -85,9 +129,24 @@ export const evalCommand: CliCommand = {
     const fraction = Number(values['validation-fraction'] ?? '0.2');
     if (!(fraction > 0 && fraction < 1))
       throw new UsageError('--validation-fraction must be between 0 and 1');
+    const split = values.split ?? 'validation';
+    if (split !== 'validation' && split !== 'calibration')
+      throw new UsageError(`--split must be validation or calibration, got '${split}'`);
+    if (values.split !== undefined && values['validation-seed'] === undefined)
+      throw new UsageError('--split needs --validation-seed (the seed of the three-way split)');
+    const calibrationFraction = Number(
+      values['calibration-fraction'] ?? String(DEFAULT_CALIBRATION_FRACTION),
+    );
+    if (!(calibrationFraction > 0 && calibrationFraction + fraction < 1))
+      throw new UsageError('--calibration-fraction must be above 0, with validation and calibration below 1');
     const items = await loadEvaluationItems(values.data, {
       ...(values['validation-seed'] !== undefined
-        ? { validationSeed: Number(values['validation-seed']), validationFraction: fraction }
+        ? {
+            validationSeed: Number(values['validation-seed']),
+            validationFraction: fraction,
+            split,
+            calibrationFraction,
+          }
         : {}),
       ...(values.limit ? { limit: Number(values.limit) } : {}),
     });
@@ -114,11 +173,22 @@ export const evalCommand: CliCommand = {
         items,
         degradationSeed: values.degrade ?? 'r2c-eval',
         ...(threshold !== undefined ? { threshold } : {}),
+        baselines: parseBaselines(values.baselines),
         signal: io.signal,
         onProgress: (p) => bar.update(p.done, p.total),
       });
       bar.finish();
-      const result = { model, provider, data: values.data, count: items.length, report };
+      // On the calibration split, the threshold a card should ship with (the validation split only reports).
+      const calibration = split === 'calibration' ? thresholdFromCalibration(report.images) : undefined;
+      const result = {
+        model,
+        provider,
+        data: values.data,
+        count: items.length,
+        ...(values['validation-seed'] !== undefined ? { split } : {}),
+        report,
+        ...(calibration ? { calibration } : {}),
+      };
       if (values.out) await writeEvaluation(values.out, result);
       if (values.json) io.out(JSON.stringify(result));
       else {
@@ -126,6 +196,10 @@ export const evalCommand: CliCommand = {
           `Model ${model.id} ${model.version} on ${provider}, ${items.length} images from ${values.data}`,
         );
         for (const line of summary(report)) io.out(line);
+        if (calibration)
+          io.out(
+            `\nThreshold chosen on this calibration split (F1-optimal over clean + degraded images): p > ${calibration.threshold.toFixed(4)} (F1 ${pct(calibration.f1)}, sensitivity ${pct(calibration.sensitivity)}, specificity ${pct(calibration.specificity)}); report with it on the validation split: --threshold ${calibration.threshold.toFixed(4)}`,
+          );
         if (values.out) io.out(`\nreport and plots written to ${values.out}`);
       }
       return 0;

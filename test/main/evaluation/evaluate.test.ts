@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { baselines, medianFilter } from '../../../main/evaluation/baselines.ts';
 import type { ClassifyFn, RestoreFn } from '../../../main/evaluation/evaluate.ts';
-import { evaluate, psnrCapDb, reportPlots } from '../../../main/evaluation/evaluate.ts';
+import {
+  evaluate,
+  type ImageRecord,
+  psnrCapDb,
+  reportPlots,
+  thresholdFromCalibration,
+} from '../../../main/evaluation/evaluate.ts';
+import { gridRatio, nyquistPeak } from '../../../main/evaluation/restoration.ts';
 import { psnr, ssim } from '../../../main/evaluation/restoration.ts';
 import { prepareForTest } from '../../../main/training/data/augment.ts';
 import type { DatasetItem } from '../../../main/training/data/dataset.ts';
@@ -75,6 +82,11 @@ test('the report holds classification and restoration results that can be recomp
   assert.equal(record.ssim.restored, ssim(clean, restored));
   assert.equal(record.psnr.nlm, psnr(clean, baselines.nlm(degraded)));
   assert.equal(record.scores.restored, (await meanBrightness(restored)).covid);
+  assert.equal(record.grid.restored, gridRatio(clean, restored));
+  assert.equal(record.nyquist.clean, nyquistPeak(clean));
+  assert.equal(record.identity.grid, gridRatio(clean, medianFilter(clean, 1)));
+  // No source column: no within-source rows.
+  assert.deepEqual(report.classification.withinSource, []);
 
   // summaries agree with the per-image records
   const mean = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
@@ -202,4 +214,60 @@ test('runs on real chest X-rays from the shared data', { skip: sharedDataMissing
     Number.isFinite(report.restoration.restored.overall.psnr),
     'Number.isFinite(report.restoration.restored.overall.psnr)',
   );
+});
+
+test('within-source classification: only sources holding both classes, scored on their own images', async () => {
+  const sourced = items.map((item, i) => ({
+    ...item,
+    source: i < 4 ? 'mixed' : i === 5 || i === 7 ? 'normals' : 'x',
+  }));
+  const report = await evaluate({
+    items: sourced,
+    classify: meanBrightness,
+    restore: medianRestore,
+    degradationSeed: 5,
+    size: 32,
+    baselines: [],
+    loadImage: load,
+  });
+  // 'mixed' = cases 0-3 (2 covid, 2 normal); 'normals' = cases 5 and 7 (normal only) is left out;
+  // 'x' = cases 4 and 6 (covid only) is left out.
+  assert.deepEqual(
+    report.classification.withinSource.map((s) => [s.source, s.count, s.covid, s.normal]),
+    [['mixed', 4, 2, 2]],
+  );
+  assert.equal(report.classification.withinSource[0]!.clean.auc, 1);
+  assert.deepEqual(report.config.baselines, []);
+});
+
+test('the card threshold comes from the calibration images: F1-optimal over clean and degraded scores', () => {
+  const record = (id: string, label: 'covid' | 'normal', clean: number, degraded: number): ImageRecord => ({
+    id,
+    label,
+    artifacts: [],
+    scores: { clean, degraded },
+    psnr: {},
+    ssim: {},
+    grid: {},
+    nyquist: {},
+    identity: { grid: 1, psnr: 40 },
+  });
+  // Separable at 0.3 over both conditions (not at 0.5): covid scores 0.35-0.6, normal 0.1-0.25.
+  const calibration = [
+    record('a', 'covid', 0.6, 0.35),
+    record('b', 'covid', 0.55, 0.4),
+    record('c', 'normal', 0.2, 0.25),
+    record('d', 'normal', 0.1, 0.15),
+  ];
+  const t = thresholdFromCalibration(calibration);
+  assert.ok(t.threshold > 0.25 && t.threshold < 0.35, `threshold ${t.threshold}`);
+  assert.equal(t.f1, 1);
+  // Another calibration set gives another threshold: nothing is fixed in advance.
+  const shifted = calibration.map((r) => ({
+    ...r,
+    scores: { clean: r.scores.clean! + 0.3, degraded: r.scores.degraded! + 0.3 },
+  }));
+  const t2 = thresholdFromCalibration(shifted);
+  assert.ok(t2.threshold > 0.55 && t2.threshold < 0.65, `threshold ${t2.threshold}`);
+  assert.throws(() => thresholdFromCalibration(calibration.slice(0, 2)), /both classes/);
 });
