@@ -3,7 +3,10 @@
 //   decodeFrame(bytes, header, frame)      stored values (+ modality values for monochrome)
 //   renderDisplay(bytes, frame, header)    8-bit gray as a viewer shows it
 //   toModelInput(bytes, frame, header)     GrayImage in [0,1] for the model
-//   writeDerivedImage / createSecondaryCapture / writeClassificationReport   writing (dcmjs)
+//   writeDerivedImage / createSecondaryCapture   Secondary Capture writing (secondary-capture.ts)
+//   writeClassificationReport / classificationSidecar   SR and JSON results (structured-report.ts)
+// Writing shares encode.ts (Part 10 encoding with dcmjs, UIDs, DS/DA/TM values) and deidentify.ts
+// (PS3.15 Annex E Basic Profile, copied patient/study attributes).
 // Parsing is cached per byte array: do not modify `bytes` between calls.
 export type { DecodedFrame, StoredArray } from './decode.ts';
 export { decodeFrame } from './decode.ts';
@@ -23,22 +26,20 @@ export {
 } from './pixel.ts';
 export type { PixelEncoding, TransferSyntax } from './transfer-syntax.ts';
 export { knownTransferSyntaxes, lookupTransferSyntax } from './transfer-syntax.ts';
-export type {
-  ClassificationSidecar,
-  DeidentifyOptions,
-  DerivedImageOptions,
-  SecondaryCaptureOptions,
-  WrittenDicom,
-} from './write.ts';
+export type { DeidentifyOptions } from './deidentify.ts';
+export { replaceUid } from './deidentify.ts';
+export type { WrittenDicom } from './encode.ts';
+export { newUid, saveDicom } from './encode.ts';
+export type { DerivedImageOptions, SecondaryCaptureOptions } from './secondary-capture.ts';
+export {
+  createSecondaryCapture,
+  SECONDARY_CAPTURE_SOP_CLASS,
+  writeDerivedImage,
+} from './secondary-capture.ts';
+export type { ClassificationSidecar } from './structured-report.ts';
 export {
   COMPREHENSIVE_SR_SOP_CLASS,
   classificationSidecar,
-  createSecondaryCapture,
-  newUid,
-  replaceUid,
-  SECONDARY_CAPTURE_SOP_CLASS,
-  saveDicom,
   writeClassificationReport,
   writeClassificationSidecar,
-  writeDerivedImage,
-} from './write.ts';
+} from './structured-report.ts';
