@@ -7,6 +7,7 @@ const config: Configuration = {
   appId: 'org.r2c.workstation',
   productName: 'R2C Workstation',
   copyright: 'R2C Workstation developers',
+  // build/ holds icon.png (1024 px), icon.ico and icon.icns, found there by name (scripts/make-icons.ts).
   directories: { output: 'dist', buildResources: 'build' },
   files: [
     'out/**',
