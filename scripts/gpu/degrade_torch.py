@@ -1,6 +1,7 @@
 """GPU mirror of main/training/data/degrade.ts (the TypeScript version is CANONICAL; keep this in step).
 
-Same artifact types, parameter ranges, 1..3 artifacts with uniform severities in [0, 1], over/under
+Same artifact types, parameter ranges (blur sizes scale with max(H, W) / 256 with the engine's floors:
+sigma >= 0.5 px, motion length >= 2 px, which matter for crops smaller than ~180 px), 1..3 artifacts with uniform severities in [0, 1], over/under
 exposure mutually exclusive, applied in the canonical type order, clipped to [0, 1] at the end.
 Blur kernels and mirrored borders follow filters.ts (edge sample repeated: ...cba|abc...). The random
 stream differs from the TS Rng (distributional mirror, not bit-exact).
@@ -42,9 +43,9 @@ def artifact_at_severity(kind: str, severity: float, scale: float, rng: random.R
     if kind == "poisson_noise":
         return {"type": kind, "severity": s, "photons": _log_lerp(3000, 50, s)}
     if kind == "gaussian_blur":
-        return {"type": kind, "severity": s, "sigma": _lerp(0.7, 2.5, s) * scale}
+        return {"type": kind, "severity": s, "sigma": max(0.5, _lerp(0.7, 2.5, s) * scale)}
     if kind == "motion_blur":
-        return {"type": kind, "severity": s, "length": _lerp(3, 13, s) * scale, "angle": rng.uniform(0, 180)}
+        return {"type": kind, "severity": s, "length": max(2.0, _lerp(3, 13, s) * scale), "angle": rng.uniform(0, 180)}
     if kind == "overexposure":
         return {"type": kind, "severity": s, "gamma": _lerp(0.85, 0.45, s), "gain": _lerp(1.05, 1.5, s)}
     if kind == "underexposure":

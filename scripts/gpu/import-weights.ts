@@ -4,6 +4,9 @@
 //   node --import tsx scripts/gpu/import-weights.ts --weights OUT/g_a2b.json --out model.onnx
 //   node --import tsx scripts/gpu/import-weights.ts --parity OUT            (OUT holds parity.json/.bin)
 //
+// The config's `upsampling` ('resize'; absent = the reference 'transposed') is kept and passed to
+// networkFromConfig, so a resize generator is rebuilt as one (same parameter names and shapes).
+//
 // Files: <net>.json (format r2c-gan-weights/1: config, params [{name, shape, offset (bytes), length}],
 // sha256 of the .bin) + <net>.bin (float32 little-endian, engine parameter order).
 import { createHash } from 'node:crypto';
@@ -20,11 +23,15 @@ import {
   type NetConfig,
   type Network,
   networkFromConfig,
+  transposedToResizeKernel,
+  UPSAMPLINGS,
   type WeightMap,
 } from '../../models/nets.ts';
+import { emaDecayAt } from '../../models/trainer.ts';
 import {
   buildDiscriminatorStep,
   buildGeneratorStep,
+  buildSupervisedStep,
   REFERENCE_ADAM,
   type StepGraph,
 } from '../../models/training.ts';
@@ -42,6 +49,8 @@ const netConfigSchema = z.object({
   q: z.number().int(),
   channels: z.number().int(),
   width: z.number().int(),
+  // Kept (z.object drops unknown keys): without it a resize generator would be rebuilt as transposed.
+  upsampling: z.enum(UPSAMPLINGS as [string, ...string[]]).optional(),
 });
 
 const tensorRowSchema = z.object({
@@ -72,6 +81,21 @@ const parityMetaSchema = z.object({
   discriminator: netConfigSchema,
   inputs: z.number().int().positive(),
   step: z.object({ size: z.number().int().positive(), lr: z.number().positive() }).nullish(),
+  /** train.py --parity-paired: one paired step (buildSupervisedStep) and the weight-average update. */
+  pairedStep: z
+    .object({
+      size: z.number().int().positive(),
+      l1Weight: z.number().nonnegative(),
+      classWeight: z.number().nonnegative(),
+      schedule: z.object({
+        lr: z.number().positive(),
+        decayStart: z.number().int().nonnegative(),
+        totalSteps: z.number().int().positive(),
+      }),
+      adamStep: z.number().int().nonnegative(),
+      emaDecay: z.number().gt(0).lt(1),
+    })
+    .nullish(),
   bin: z.string().min(1),
   totalBytes: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -395,13 +419,152 @@ export async function checkParity(dir: string, tolerance = PARITY_TOLERANCE): Pr
       checks.push(compareArrays(name, got.data as Float32Array, want.values, tolerance));
     }
   }
+  // transposed -> resize kernel conversion (train.py --init of a transposed model for a resize run)
+  for (const p of gNet.params) {
+    const row = rows.get(`convert/${p.name}`);
+    if (!row) continue;
+    const got = transposedToResizeKernel(gW.get(p.name) as Float32Array);
+    checks.push(compareArrays(`convert ${p.name}`, got, tensor(`convert/${p.name}`).values, tolerance));
+  }
   if (meta.step) checks.push(...(await checkStep(tensor, { gNet, dNet, gW, dW }, meta.step.lr, tolerance)));
+  if (meta.pairedStep) checks.push(...(await checkPairedStep(tensor, gNet, gW, meta.pairedStep, tolerance)));
   const initOk =
     init.generator.equal === init.generator.total && init.discriminator.equal === init.discriminator.total;
   return { checks, init, pass: checks.every((c) => c.pass) && initOk };
 }
 
 type TensorReader = (name: string) => { values: Float32Array; shape: number[] };
+
+/** Runs a step graph: parameters from `params` (moments zero), batch tensors, step and lr_schedule. */
+async function runStepGraph(
+  step: StepGraph,
+  params: ReadonlyMap<string, Float32Array>,
+  shapes: ReadonlyMap<string, number[]>,
+  batch: Record<string, { values: Float32Array; shape: number[] }>,
+  stepValue: number,
+  schedule: Float32Array,
+): Promise<Record<string, ort.Tensor>> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const name of step.inputNames) {
+    const bare = name.replace(/^[mv]:/, '');
+    if (name === 'step') feeds[name] = new ort.Tensor('float32', Float32Array.of(stepValue), []);
+    else if (name === 'lr_schedule') feeds[name] = new ort.Tensor('float32', schedule, [3]);
+    else if (batch[name]) feeds[name] = new ort.Tensor('float32', batch[name].values, batch[name].shape);
+    else if (params.has(bare)) {
+      const value =
+        name === bare ? (params.get(bare) as Float32Array) : new Float32Array(params.get(bare)?.length ?? 0);
+      feeds[name] = new ort.Tensor('float32', value, shapes.get(bare) as number[]);
+    } else throw new AppError('internal', `step graph input ${name} has no value`);
+  }
+  const session = await ort.InferenceSession.create(step.bytes, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 2,
+  });
+  try {
+    return await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * Compares a parameter change (engine vs torch, from the same `before`) where |grad| is not tiny:
+ * there the Adam update is ~lr * sign(grad) and insensitive to rounding.
+ */
+function compareDelta(
+  name: string,
+  before: Float32Array,
+  engineAfter: Float32Array,
+  torchAfter: Float32Array,
+  torchGrad: Float32Array,
+): ParityCheck {
+  const big = torchGrad.reduce((a, v) => Math.max(a, Math.abs(v)), 0) * 1e-3;
+  const idx: number[] = [];
+  torchGrad.forEach((v, i) => {
+    if (Math.abs(v) > big) idx.push(i);
+  });
+  const eDelta = Float32Array.from(idx, (i) => (engineAfter[i] as number) - (before[i] as number));
+  const tDelta = Float32Array.from(idx, (i) => (torchAfter[i] as number) - (before[i] as number));
+  return compareArrays(name, eDelta, tDelta, 1e-2);
+}
+
+/**
+ * The paired step (train.py --parity-paired): the engine's buildSupervisedStep graph at the recorded
+ * Adam step and lr schedule (zero moments) on the stored input/target/label, against torch's losses,
+ * lr, gradients and updates; then the weight average d*before + (1-d)*next with d = emaDecayAt(decay,
+ * adamStep + 1) from the engine's own update, against torch's average (as a change from before).
+ */
+async function checkPairedStep(
+  tensor: TensorReader,
+  gNet: Network,
+  gW: WeightMap,
+  meta: {
+    l1Weight: number;
+    classWeight: number;
+    schedule: { lr: number; decayStart: number; totalSteps: number };
+    adamStep: number;
+    emaDecay: number;
+  },
+  tolerance: number,
+): Promise<ParityCheck[]> {
+  const input = tensor('input/0');
+  const params = new Map([...gW].map(([k, v]) => [`G/${k}`, v]));
+  const shapes = new Map(gNet.params.map((p) => [`G/${p.name}`, p.shape]));
+  const step = buildSupervisedStep({
+    generator: gNet,
+    size: input.shape[2] as number,
+    l1Weight: meta.l1Weight,
+    classWeight: meta.classWeight,
+  });
+  const { lr, decayStart, totalSteps } = meta.schedule;
+  const out = await runStepGraph(
+    step,
+    params,
+    shapes,
+    { input, target: tensor('paired/target'), label: tensor('paired/label') },
+    meta.adamStep,
+    Float32Array.of(lr, decayStart, totalSteps),
+  );
+  const checks: ParityCheck[] = [];
+  const scalar = (name: string, got: ort.Tensor | undefined, ref: string) =>
+    checks.push(
+      compareArrays(name, (got?.data as Float32Array) ?? new Float32Array(0), tensor(ref).values, tolerance),
+    );
+  for (const loss of step.losses) scalar(`paired ${loss}`, out[loss], `paired/${loss}`);
+  scalar('paired lr', out['lr'], 'paired/lr');
+  const t = meta.adamStep + 1;
+  // Adam at step t with zero moments: m = (1 - beta1) * grad.
+  let worstGrad: ParityCheck | undefined;
+  let worstUpdate: ParityCheck | undefined;
+  let worstEma: ParityCheck | undefined;
+  const d = emaDecayAt(meta.emaDecay, t);
+  const worse = (a: ParityCheck | undefined, b: ParityCheck) => (!a || !(b.relError <= a.relError) ? b : a);
+  for (const p of gNet.params) {
+    const m = out[`m:G/${p.name}:next`]?.data as Float32Array | undefined;
+    const next = out[`G/${p.name}:next`]?.data as Float32Array | undefined;
+    if (!m || !next) throw new AppError('internal', `the engine's paired step has no outputs for ${p.name}`);
+    const before = gW.get(p.name) as Float32Array;
+    const torchGrad = tensor(`paired/grad/${p.name}`).values;
+    const grad = m.map((v) => v / (1 - REFERENCE_ADAM.beta1));
+    worstGrad = worse(worstGrad, compareArrays(p.name, grad, torchGrad, tolerance * 10));
+    worstUpdate = worse(
+      worstUpdate,
+      compareDelta(p.name, before, next, tensor(`paired/next/${p.name}`).values, torchGrad),
+    );
+    const ema = before.map((v, i) => d * v + (1 - d) * (next[i] as number));
+    worstEma = worse(
+      worstEma,
+      compareDelta(p.name, before, ema, tensor(`paired/ema/${p.name}`).values, torchGrad),
+    );
+  }
+  for (const [what, c] of [
+    ['grads', worstGrad],
+    ['Adam', worstUpdate],
+    ['EMA', worstEma],
+  ] as const)
+    if (c) checks.push({ ...c, name: `paired ${what} (worst ${c.name})` });
+  return checks;
+}
 
 /**
  * The training step: runs the engine's generator step then discriminator step graphs on the stored
@@ -437,32 +600,8 @@ async function checkStep(
     ['D_B/', dNet],
   ] as const)
     for (const p of net.params) shapes.set(`${prefix}${p.name}`, p.shape);
-  const run = async (step: StepGraph, batch: Record<string, { values: Float32Array; shape: number[] }>) => {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of step.inputNames) {
-      const bare = name.replace(/^[mv]:/, '');
-      if (name === 'step') feeds[name] = new ort.Tensor('float32', Float32Array.of(0), []);
-      else if (name === 'lr_schedule')
-        feeds[name] = new ort.Tensor('float32', Float32Array.of(lr, 1000, 2000), [3]);
-      else if (batch[name]) feeds[name] = new ort.Tensor('float32', batch[name].values, batch[name].shape);
-      else if (params.has(bare)) {
-        const value =
-          name === bare
-            ? (params.get(bare) as Float32Array)
-            : new Float32Array(params.get(bare)?.length ?? 0);
-        feeds[name] = new ort.Tensor('float32', value, shapes.get(bare) as number[]);
-      } else throw new AppError('internal', `step graph input ${name} has no value`);
-    }
-    const session = await ort.InferenceSession.create(step.bytes, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: 2,
-    });
-    try {
-      return await session.run(feeds);
-    } finally {
-      await session.release();
-    }
-  };
+  const run = (step: StepGraph, batch: Record<string, { values: Float32Array; shape: number[] }>) =>
+    runStepGraph(step, params, shapes, batch, 0, Float32Array.of(lr, 1000, 2000));
   const checks: ParityCheck[] = [];
   const scalarCheck = (name: string, got: ort.Tensor | undefined, ref: string) =>
     checks.push(
@@ -486,14 +625,7 @@ async function checkStep(
         const torchNext = tensor(`next/${name}`).values;
         const g = compareArrays(name, grad, torchGrad, tolerance * 10);
         if (!worstGrad || !(g.relError <= worstGrad.relError)) worstGrad = g;
-        const big = torchGrad.reduce((a, v) => Math.max(a, Math.abs(v)), 0) * 1e-3;
-        const idx: number[] = [];
-        torchGrad.forEach((v, i) => {
-          if (Math.abs(v) > big) idx.push(i);
-        });
-        const eDelta = Float32Array.from(idx, (i) => (next[i] as number) - (before[i] as number));
-        const tDelta = Float32Array.from(idx, (i) => (torchNext[i] as number) - (before[i] as number));
-        const u = compareArrays(name, eDelta, tDelta, 1e-2);
+        const u = compareDelta(name, before, next, torchNext, torchGrad);
         if (!worstUpdate || !(u.relError <= worstUpdate.relError)) worstUpdate = u;
       }
       if (worstGrad)

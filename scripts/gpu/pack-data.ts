@@ -5,6 +5,8 @@
 // output folder and to scripts/gpu/split.json (committed), so evaluation can use the held-out list.
 //
 //   node --import tsx scripts/gpu/pack-data.ts [--manifest ../shared/data/MANIFEST.csv] [--out .gpu-data]
+//       [--calibration-fraction 0.15]   (also hold out the engine run's calibration split; its
+//                                        split.json then stays in --out only)
 import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,7 +16,7 @@ import { loadItemImage, loadManifest } from '../../main/training/data/dataset.ts
 import type { DatasetItem } from '../../main/training/data/dataset.ts';
 import { Rng } from '../../main/training/data/random.ts';
 import { resizeGray } from '../../main/util/resize.ts';
-import { splitGrouped, splitTrainValidation } from '../../main/training/data/split.ts';
+import { splitGrouped, splitThreeWay } from '../../main/training/data/split.ts';
 import { AppError } from '../../main/util/errors.ts';
 import type { GrayImage } from '../../main/util/image.ts';
 import { writeFileAtomic } from '../../main/util/image-io.ts';
@@ -35,10 +37,14 @@ export interface GpuSplit {
   seed: number;
   validationFraction: number;
   samplerSeed: number;
-  counts: { train: number; validation: number; poor: number; good: number };
+  counts: { train: number; validation: number; poor: number; good: number; calibration?: number };
+  /** Share of all items held out for choosing thresholds (splitThreeWay); absent = none. */
+  calibrationFraction?: number;
   /** Item ids (paths relative to the manifest's folder). */
   train: string[];
   validation: string[];
+  /** Held out like validation (never packed), present when calibrationFraction > 0. */
+  calibration?: string[];
   poor: string[];
   good: string[];
 }
@@ -47,21 +53,32 @@ export interface GpuSplit {
  * The split evaluation uses: splitTrainValidation(items, {seed, validationFraction}) (grouped by
  * patient id / split group, label-stratified), then the training items' poor/good halves exactly as
  * createUnpairedSampler forms them (splitGrouped with the seed derived from 'unpaired-subsets').
+ * With `calibrationFraction` > 0 the training items are splitThreeWay's (the engine's run with
+ * validation.calibrationFraction, e.g. 0.15): the calibration split is held out of the packed data
+ * too, so a GPU-trained model never sees the images its threshold is chosen on. 0 = as before.
  */
 export function planSplit(
   items: readonly DatasetItem[],
   seed = GPU_SPLIT_SEED,
   samplerSeed = GPU_SAMPLER_SEED,
-): { train: DatasetItem[]; validation: DatasetItem[]; poor: DatasetItem[]; good: DatasetItem[] } {
-  const { train, validation } = splitTrainValidation(items, {
+  calibrationFraction = 0,
+): {
+  train: DatasetItem[];
+  validation: DatasetItem[];
+  calibration: DatasetItem[];
+  poor: DatasetItem[];
+  good: DatasetItem[];
+} {
+  const { train, validation, calibration } = splitThreeWay(items, {
     seed,
     validationFraction: GPU_VALIDATION_FRACTION,
+    calibrationFraction,
   });
   const [good, poor] = splitGrouped(train, {
     seed: new Rng(samplerSeed, 'unpaired-subsets').nextUint32(),
     fraction: 0.5,
   });
-  return { train, validation, poor, good };
+  return { train, validation, calibration, poor, good };
 }
 
 function to8Bit(image: GrayImage): Uint8Array {
@@ -102,6 +119,8 @@ export interface PackOptions {
   qualities?: number[];
   maxBytes?: number;
   splitCopy?: string;
+  /** planSplit's calibrationFraction (0 = no calibration split, the committed split.json). */
+  calibrationFraction?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -112,7 +131,8 @@ export async function packData(
   const maxBytes = o.maxBytes ?? 40 * 1024 * 1024;
   const items = (await loadManifest(o.manifest)).filter((item) => item.format === 'raster');
   if (items.length === 0) throw new AppError('bad_input', `manifest ${o.manifest} lists no labelled images`);
-  const plan = planSplit(items);
+  const calibrationFraction = o.calibrationFraction ?? 0;
+  const plan = planSplit(items, GPU_SPLIT_SEED, GPU_SAMPLER_SEED, calibrationFraction);
   const domainOf = new Map<string, string>();
   for (const item of plan.poor) domainOf.set(item.id, 'poor');
   for (const item of plan.good) domainOf.set(item.id, 'good');
@@ -145,9 +165,12 @@ export async function packData(
       validation: plan.validation.length,
       poor: plan.poor.length,
       good: plan.good.length,
+      ...(calibrationFraction > 0 ? { calibration: plan.calibration.length } : {}),
     },
+    ...(calibrationFraction > 0 ? { calibrationFraction } : {}),
     train: plan.train.map((i) => i.id),
     validation: plan.validation.map((i) => i.id),
+    ...(calibrationFraction > 0 ? { calibration: plan.calibration.map((i) => i.id) } : {}),
     poor: plan.poor.map((i) => i.id),
     good: plan.good.map((i) => i.id),
   };
@@ -194,25 +217,35 @@ async function main(argv: string[]): Promise<void> {
     options: {
       manifest: { type: 'string', default: resolve(repoRoot, '../shared/data/MANIFEST.csv') },
       out: { type: 'string', default: join(repoRoot, '.gpu-data') },
+      'calibration-fraction': { type: 'string', default: '0' },
     },
   });
+  const calibrationFraction = Number(values['calibration-fraction']);
+  if (!(calibrationFraction >= 0 && calibrationFraction + GPU_VALIDATION_FRACTION < 1))
+    throw new AppError('bad_input', `--calibration-fraction must be in [0, ${1 - GPU_VALIDATION_FRACTION})`);
   const out = values.out as string;
   await ensureExcluded();
   const started = Date.now();
   const r = await packData({
     manifest: values.manifest as string,
     out,
-    splitCopy: join(repoRoot, 'scripts', 'gpu', 'split.json'),
+    // The committed split.json is the two-way split; a calibration split stays with .gpu-data.
+    ...(calibrationFraction > 0
+      ? { calibrationFraction }
+      : { splitCopy: join(repoRoot, 'scripts', 'gpu', 'split.json') }),
     onProgress: (done, total) => console.log(`decoded ${done}/${total}`),
   });
   const measured = await dirBytes(out);
   const c = r.split.counts;
   console.log(
-    `packed ${r.images} training images (poor ${c.poor}, good ${c.good}; validation ${c.validation} held out) ` +
+    `packed ${r.images} training images (poor ${c.poor}, good ${c.good}; validation ${c.validation}` +
+      `${c.calibration ? ` and calibration ${c.calibration}` : ''} held out) ` +
       `at JPEG quality ${r.quality}: ${measured} bytes (${(measured / 1048576).toFixed(2)} MiB) in ${out}, ` +
       `${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
-  console.log(`split written to ${join(out, 'split.json')} and scripts/gpu/split.json`);
+  console.log(
+    `split written to ${join(out, 'split.json')}${calibrationFraction > 0 ? '' : ' and scripts/gpu/split.json'}`,
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -38,6 +38,15 @@ Mapping notes (each one checked against the engine source):
   (NO activation after the add, and none before the block); classifier on h; output tanh(dec(h))
   (convT k3 s2 same, bias). D: leaky(c1 k4 s2, bias) -> leaky(IN(c2 k4 s4)) -> c3 k4 s1 with bias and
   NO activation (raw patch scores). Same shapes/padding as the operational nets with q = 1.
+- Upsampling option (nets.ts NetConfig.upsampling; absent = 'transposed', the reference): 'resize' =
+  nearest-neighbour x2, then a 3x3 'same' (zero-padded, pads 1/1) (operational) conv whose kernel is
+  stored in the TRANSPOSED layout [in, out, 3, 3] under the same names/shapes as the transposed
+  'dec' layer (so both variants have identical parameter lists). Here: conv2d(pad1(nearest2(x^k)),
+  W.transpose(0, 1)), i.e. the same [in,out] kernel used as a correlation with no spatial flip. The
+  engine computes it as a 4x4 stride-2 ConvTranspose (pads 1,1,1,1) with the 4x4 kernel
+  K4[a,b] = sum_ij W[i,j] T[a][i] T[b][j], T = RESIZE_TAPS (emitResizeConv); resize_conv_as_transposed
+  below is that form, equal up to float rounding (checked by --parity). net_config writes the field
+  only for 'resize' generators, as the engine's config() does.
 - x^2 is x*x and x^3 is Pow(x, 3) in the engine; same values here.
 - Init (nets.ts initWeights): glorot uniform with limit sqrt(6/(fanIn+fanOut)) using the ParamSpec
   fanIn/fanOut (conv: cin*k*k / cout*k*k; convT: cout*k*k / cin*k*k; dense: cin / cout), zeros for
@@ -51,6 +60,14 @@ Mapping notes (each one checked against the engine source):
 - G objective and D objective: buildGeneratorStep / buildDiscriminatorStep with REFERENCE_WEIGHTS
   (cycle 10, identity 5, class 0.1, cycleClass 0.01, identityClass 0.02). The discriminators are
   frozen during the G step (gradients only w.r.t. the generators).
+- Paired objective (training.ts buildSupervisedStep): total = l1Weight * L1(G(input).output, target)
+  + classWeight * CE(G(input).logits, label), one generator (prefix 'G/').
+- Weight average (trainer.ts SupervisedTrainer): after each step (step counter s already advanced),
+  d = min(decay, (1 + s) / (10 + s)) (emaDecayAt), ema = d * ema + (1 - d) * w; ema starts as a copy
+  of the initial weights; the exported weights are the average.
+- Learning-rate schedule (training.ts LrSchedule, fed as lr_schedule = [lr, decayStart, totalSteps]):
+  lr(step) = lr * clamp((totalSteps - step) / (totalSteps - decayStart), 0, 1), step = the 0-based
+  index of the step being taken (the Adam step count before it); learning_rate_at() below.
 - Adam: REFERENCE_ADAM, Keras form (beta1 0.5, beta2 0.999, epsilon 1e-7):
   alpha = lr * sqrt(1 - b2^t) / (1 - b1^t); m, v updated; p -= alpha * m / (sqrt(v) + eps), t = step+1.
   (torch.optim.Adam puts eps inside the bias correction, so it is NOT used.) One step counter per
@@ -101,6 +118,7 @@ class ParamSpec:
 
 
 ARCHS = ("operational", "convolutional-light")
+UPSAMPLINGS = ("transposed", "resize")
 
 
 class _Layers:
@@ -177,10 +195,21 @@ def discriminator_specs(q: int = 3, channels: int = 1, width: int = 64, arch: st
     return L.params
 
 
-def net_config(role: str, q: int = 3, channels: int = 1, width: int = 64, arch: str = "operational") -> dict:
-    """The engine's NetConfig (JSON) for these networks (nets.ts config(): q = 1 unless operational)."""
+def _check_upsampling(upsampling: str) -> None:
+    if upsampling not in UPSAMPLINGS:
+        raise ValueError(f"upsampling must be one of {', '.join(UPSAMPLINGS)}, got {upsampling}")
+
+
+def net_config(role: str, q: int = 3, channels: int = 1, width: int = 64, arch: str = "operational",
+               upsampling: str = "transposed") -> dict:
+    """The engine's NetConfig (JSON) for these networks (nets.ts config(): q = 1 unless operational;
+    `upsampling` only for a 'resize' generator: the reference 'transposed' is the absent field)."""
     _check_arch(arch)
-    return {"kind": arch, "role": role, "q": q if arch == "operational" else 1, "channels": channels, "width": width}
+    _check_upsampling(upsampling)
+    c = {"kind": arch, "role": role, "q": q if arch == "operational" else 1, "channels": channels, "width": width}
+    if upsampling == "resize" and role == "generator":
+        c["upsampling"] = "resize"
+    return c
 
 
 # ---------------------------------------------------------------- init (engine-identical)
@@ -289,6 +318,68 @@ def op_conv_t(p, name: str, x: torch.Tensor, q: int, k: int, stride: int, bias: 
     return y[:, :, before : h - after, before : w_ - after]
 
 
+RESIZE_TAPS = ((0, 0, 1), (0, 1, 1), (1, 1, 0), (1, 0, 0))
+
+
+def resize_kernel_matrix() -> np.ndarray:
+    """nets.ts resizeKernelMatrix: [9, 16], row-major 3x3 kernel @ it = row-major 4x4 kernel."""
+    m = np.zeros((9, 16), dtype=np.float32)
+    for a in range(4):
+        for b in range(4):
+            for i in range(3):
+                for j in range(3):
+                    m[i * 3 + j, a * 4 + b] = RESIZE_TAPS[a][i] * RESIZE_TAPS[b][j]
+    return m
+
+
+def _upsample_operands(p, name: str, x: torch.Tensor, q: int, plain: bool, bias: bool):
+    if plain:
+        return x, p[f"{name}.weight"], (p[f"{name}.bias"] if bias else None)
+    if q == 1:
+        w = p[f"{name}.q1.weight"]
+    else:
+        w = torch.cat([p[f"{name}.q{i}.weight"] for i in range(1, q + 1)], dim=0)
+    return _powers(x, q), w, (_bias(p, name, q) if bias else None)
+
+
+def resize_conv(p, name: str, x: torch.Tensor, q: int = 1, bias: bool = True, plain: bool = False):
+    """emitResizeConv, as defined: nearest x2, zero pad 1, 3x3 conv; the [in, out, 3, 3] kernel
+    (q kernels concatenated on `in`) is used as conv weight [out, in, 3, 3] (no spatial flip)."""
+    xin, w, b = _upsample_operands(p, name, x, q, plain, bias)
+    up = F.interpolate(xin, scale_factor=2, mode="nearest")
+    return F.conv2d(F.pad(up, (1, 1, 1, 1)), w.transpose(0, 1), b)
+
+
+def resize_conv_as_transposed(p, name: str, x: torch.Tensor, q: int = 1, bias: bool = True, plain: bool = False):
+    """The engine's form of resize_conv: 4x4 stride-2 transposed conv, pads 1 on every side, with the
+    kernel K4 = W3 @ resize_kernel_matrix() per (in, out) pair. Same function at low resolution."""
+    xin, w, b = _upsample_operands(p, name, x, q, plain, bias)
+    cin, cout = int(w.shape[0]), int(w.shape[1])
+    m = torch.as_tensor(resize_kernel_matrix(), dtype=w.dtype, device=w.device)
+    k4 = (w.reshape(cin * cout, 9) @ m).reshape(cin, cout, 4, 4)
+    return F.conv_transpose2d(xin, k4, b, stride=2, padding=1)
+
+
+def transposed_to_resize_kernel(k3: np.ndarray) -> np.ndarray:
+    """nets.ts transposedToResizeKernel: the resize kernel (least squares over the 4x4 kernels) closest
+    to a trained 3x3 stride-2 transposed kernel; k3 holds whole [.., 3, 3] kernels."""
+    M = np.array(RESIZE_TAPS, dtype=np.float64)  # [4, 3]
+    pinv = np.linalg.inv(M.T @ M) @ M.T  # [3, 4]
+    k = np.asarray(k3, dtype=np.float64).reshape(-1, 3, 3)
+    e = np.zeros((k.shape[0], 4, 4))
+    e[:, 1:, 1:] = k  # the transposed conv's pads [0,0,1,1] vs [1,1,1,1]: shifted by one tap
+    out = np.einsum("ia,nab,jb->nij", pinv, e, pinv)
+    return out.astype(np.float32).reshape(np.shape(k3))
+
+
+def upsample(p, name: str, x: torch.Tensor, q: int, upsampling: str, plain: bool = False, bias: bool = True):
+    """emitUpsample: the reference transposed conv, or the resize conv."""
+    if upsampling == "resize":
+        return resize_conv(p, name, x, q, bias, plain)
+    _check_upsampling(upsampling)
+    return plain_conv_t(p, name, x, 3, 2, bias) if plain else op_conv_t(p, name, x, q, 3, 2, bias)
+
+
 def instance_norm(p, name: str, x: torch.Tensor) -> torch.Tensor:
     return F.instance_norm(x, weight=p[f"{name}.scale"], bias=p[f"{name}.bias"], eps=IN_EPSILON)
 
@@ -313,7 +404,7 @@ def plain_conv_t(p, name: str, x: torch.Tensor, k: int, stride: int, bias: bool)
     return y[:, :, before : h - after, before : w_ - after]
 
 
-def compact_generator_forward(p, x: torch.Tensor) -> dict[str, torch.Tensor]:
+def compact_generator_forward(p, x: torch.Tensor, upsampling: str = "transposed") -> dict[str, torch.Tensor]:
     """compactGenerator.forward (ReLU, resBlockRelu without a final activation)."""
     h = torch.relu(instance_norm(p, "enc.norm", plain_conv(p, "enc", x, 3, 2, "same", False)))
     r = F.pad(h, (1, 1, 1, 1), mode="reflect")
@@ -324,7 +415,7 @@ def compact_generator_forward(p, x: torch.Tensor) -> dict[str, torch.Tensor]:
     pooled = torch.amax(h, dim=(2, 3))
     logits = pooled @ p["classifier.weight"] + p["classifier.bias"]
     probabilities = torch.softmax(logits, dim=1)
-    output = torch.tanh(plain_conv_t(p, "dec", h, 3, 2, True))
+    output = torch.tanh(upsample(p, "dec", h, 1, upsampling, plain=True))
     return {"output": output, "logits": logits, "probabilities": probabilities, "features": h}
 
 
@@ -335,11 +426,12 @@ def compact_discriminator_forward(p, x: torch.Tensor) -> torch.Tensor:
     return plain_conv(p, "c3", h, 4, 1, "same", True)
 
 
-def generator_forward(p, x: torch.Tensor, q: int = 3, arch: str = "operational") -> dict[str, torch.Tensor]:
+def generator_forward(p, x: torch.Tensor, q: int = 3, arch: str = "operational",
+                      upsampling: str = "transposed") -> dict[str, torch.Tensor]:
     """operationalGenerator.forward: returns output (restored), logits, probabilities, features."""
     if arch != "operational":
         _check_arch(arch)
-        return compact_generator_forward(p, x)
+        return compact_generator_forward(p, x, upsampling)
     h = instance_norm(p, "enc.norm", op_conv(p, "enc", x, q, 3, 2, "same", False))
     r = F.pad(torch.tanh(h), (1, 1, 1, 1), mode="reflect")
     r = torch.tanh(instance_norm(p, "res.norm1", op_conv(p, "res.conv1", r, q, 3, 1, "valid", False)))
@@ -349,7 +441,7 @@ def generator_forward(p, x: torch.Tensor, q: int = 3, arch: str = "operational")
     pooled = torch.amax(h, dim=(2, 3))
     logits = pooled @ p["classifier.weight"] + p["classifier.bias"]
     probabilities = torch.softmax(logits, dim=1)
-    output = torch.tanh(op_conv_t(p, "dec", h, q, 3, 2, True))
+    output = torch.tanh(upsample(p, "dec", h, q, upsampling))
     return {"output": output, "logits": logits, "probabilities": probabilities, "features": h}
 
 
@@ -381,14 +473,15 @@ def cross_entropy(logits: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
     return -torch.sum(torch.log_softmax(logits, dim=1) * one_hot) / n
 
 
-def generator_objective(g_a2b, g_b2a, d_a, d_b, A, B, label_a, label_b, q=3, w=REFERENCE_WEIGHTS, arch="operational"):
+def generator_objective(g_a2b, g_b2a, d_a, d_b, A, B, label_a, label_b, q=3, w=REFERENCE_WEIGHTS, arch="operational",
+                        upsampling="transposed"):
     """buildGeneratorStep objective. Returns (total, terms dict, A2B output, B2A output, A2B probs)."""
-    a2b = generator_forward(g_a2b, A, q, arch)
-    b2a = generator_forward(g_b2a, B, q, arch)
-    a2b2a = generator_forward(g_b2a, a2b["output"], q, arch)
-    b2a2b = generator_forward(g_a2b, b2a["output"], q, arch)
-    a2a = generator_forward(g_b2a, A, q, arch)
-    b2b = generator_forward(g_a2b, B, q, arch)
+    a2b = generator_forward(g_a2b, A, q, arch, upsampling)
+    b2a = generator_forward(g_b2a, B, q, arch, upsampling)
+    a2b2a = generator_forward(g_b2a, a2b["output"], q, arch, upsampling)
+    b2a2b = generator_forward(g_a2b, b2a["output"], q, arch, upsampling)
+    a2a = generator_forward(g_b2a, A, q, arch, upsampling)
+    b2b = generator_forward(g_a2b, B, q, arch, upsampling)
     terms = {
         "A2B_g_loss": mse_to_constant(discriminator_forward(d_b, a2b["output"], q, arch), 1.0),
         "B2A_g_loss": mse_to_constant(discriminator_forward(d_a, b2a["output"], q, arch), 1.0),
@@ -409,6 +502,38 @@ def generator_objective(g_a2b, g_b2a, d_a, d_b, A, B, label_a, label_b, q=3, w=R
     idt = t["A2A_id_loss"] + t["B2B_id_loss"] + w["identityClass"] * (t["A2A_c_loss"] + t["B2B_c_loss"])
     total = adv + w["cycle"] * cyc + w["identity"] * idt
     return total, terms, a2b["output"], b2a["output"], a2b["probabilities"]
+
+
+def paired_objective(g, inp, target, label, q=3, arch="operational", upsampling="transposed",
+                     l1_weight=10.0, class_weight=1.0):
+    """buildSupervisedStep objective: l1Weight * L1(G(input), target) + classWeight * CE.
+    Returns (total, terms {l1, ce}, output, probabilities)."""
+    r = generator_forward(g, inp, q, arch, upsampling)
+    l1 = l1_loss(r["output"], target)
+    ce = cross_entropy(r["logits"], label)
+    total = l1 * l1_weight + ce * class_weight
+    return total, {"l1": l1, "ce": ce}, r["output"], r["probabilities"]
+
+
+def ema_decay_at(decay: float, step: int) -> float:
+    """trainer.ts emaDecayAt: ramps up early so the average is not dominated by the initial weights."""
+    return min(decay, (1 + step) / (10 + step))
+
+
+@torch.no_grad()
+def ema_update(ema: list[torch.Tensor], weights: list[torch.Tensor], decay: float, step: int) -> None:
+    """SupervisedTrainer.updateAverage, `step` = the step count after the step (ema = d*ema + (1-d)*w)."""
+    d = ema_decay_at(decay, step)
+    for a, w in zip(ema, weights):
+        a.mul_(d).add_(w, alpha=1.0 - d)
+
+
+def learning_rate_at(lr: float, decay_start: int, total_steps: int, step: int) -> float:
+    """training.ts learningRateAt / the step graph's schedule: constant until decay_start, then linear
+    to zero at total_steps (`step` = 0-based index of the step being taken)."""
+    if step < decay_start:
+        return lr
+    return max(0.0, lr * min(1.0, (total_steps - step) / (total_steps - decay_start)))
 
 
 def discriminator_objective(d_a, d_b, A, B, A2B, B2A, q=3, arch="operational"):

@@ -2,7 +2,8 @@
 """Short GPU training run of R2C-GAN (operational Q=3, or the compact CNN) whose weights the TS
 engine imports.
 
-  python3 scripts/gpu/train.py --parity --out OUT [--seed S] [--arch A]
+  python3 scripts/gpu/train.py --parity --out OUT [--seed S] [--arch A] [--upsampling U]
+      [--parity-step] [--parity-paired]
       CPU float32 forward of G and D (engine init from the seed, biases/scales perturbed) on two fixed
       ramp images; writes OUT/parity.bin + OUT/parity.json for import-weights.ts --parity.
   python3 scripts/gpu/train.py --data .gpu-data --out OUT --minutes M [--batch 1] [--seed S]
@@ -12,6 +13,21 @@ engine imports.
   ... --resume DIR   continues from DIR/state.json + DIR/g_a2b.json (written with --save-nets all).
 
 --arch operational (default; --q 3) or convolutional-light (nets.ts compactGenerator/Discriminator).
+--upsampling transposed (default, the reference) or resize (nearest x2 + 3x3 conv, same parameters).
+
+  python3 scripts/gpu/train.py --objective paired --data .gpu-data --out OUT --minutes M
+      [--crop-size 128 --crop-fraction 0.8 | --crop-steps N] [--ema-decay 0.999] [--steps auto|N]
+      [--init W.json] [--l1-weight 10 --class-weight 1 --clean-fraction 0.25]
+  The engine's paired recipe (buildSupervisedStep + SupervisedTrainer, main/training/run.ts): ONE
+  generator, l1Weight*L1(G(x), clean) + classWeight*CE, x = the clean crop on cleanFraction of the
+  images, else degrade_torch of it; the first crop steps on --crop-size crops of the same 286 px
+  image, then --size; lr decays linearly from --decay-start (default 0) to 0 at the step budget;
+  the weight average (emaDecayAt) is what g_a2b.bin holds. --steps auto (default) times the step at
+  both sizes first and picks the budget that ends before --minutes, so the lr reaches 0. --init
+  starts from a generator's weights (a transposed one converted for --upsampling resize). Resumable
+  with --resume (state.json format r2c-paired-train-state/1: trained weights + Adam m/v; the
+  average is g_a2b.bin; the schedule and crop phase continue from the checkpoint's recipe, the data
+  stream is reseeded).
 
 Resumable state (--save-nets all), kept to 2 extra files so a device run returns at most 8 files:
   g_a2b.bin   G_A2B weights, float32 (the same file import-weights.ts reads);
@@ -59,6 +75,8 @@ WEIGHTS_FORMAT = "r2c-gan-weights/1"
 STATE_FORMAT = "r2c-gan-train-state/1"
 PARITY_FORMAT = "r2c-gan-parity/1"
 # Seed offsets per network: G_A2B = seed, G_B2A = seed + 1, D_A = seed + 2, D_B = seed + 3.
+# The generators' upsampling layers (run.ts UPSAMPLING_LAYERS; only 'dec' in the kit's networks).
+UPSAMPLING_LAYERS = ("dec", "up1", "up2")
 NETS = {"g_a2b": ("G_A2B", "generator", 0), "g_b2a": ("G_B2A", "generator", 1),
         "d_a": ("D_A", "discriminator", 2), "d_b": ("D_B", "discriminator", 3)}
 
@@ -126,7 +144,7 @@ def step_parity(args, g_specs, d_specs, g_np, d_np, a_np, tensors) -> dict:
         plist = [P[n][s.name] for n in nets for s in specs]
         if phase == "G":
             total, terms, a2b, b2a, _ = R.generator_objective(P["G_A2B"], P["G_B2A"], P["D_A"], P["D_B"], A, B, la, lb, q,
-                                                                 arch=arch)
+                                                                 arch=arch, upsampling=args.upsampling)
             fakes = (a2b.detach(), b2a.detach())
         else:
             pool_a2b, pool_b2a = R.ImagePool(50), R.ImagePool(50)  # empty pools return their input
@@ -148,9 +166,54 @@ def step_parity(args, g_specs, d_specs, g_np, d_np, a_np, tensors) -> dict:
             "B": "input/0 flipped vertically * 0.9", "labels": "A covid [0,1], B normal [1,0]"}
 
 
+# The schedule and Adam step of the paired parity step: mid-decay, so the lr formula and the Adam bias
+# correction at t > 1 are both exercised.
+PAIRED_PARITY_SCHEDULE = (R.REFERENCE_LR, 0, 20)
+PAIRED_PARITY_STEP = 5
+PAIRED_PARITY_EMA = 0.999
+
+
+def paired_step_parity(args, g_specs, g_np, a_np, tensors) -> dict:
+    """One paired step (buildSupervisedStep: l1Weight*L1 + classWeight*CE, Adam at step
+    PAIRED_PARITY_STEP with zero moments, lr from the linear schedule) then the weight-average update
+    (ema starts as the weights before the step), on fixed inputs: records losses, gradients, updated
+    parameters and the average, to compare with the engine's step graph and emaDecayAt."""
+    q, arch, up = args.q, args.arch, args.upsampling
+    target_np = np.ascontiguousarray(a_np[:, :, ::-1, :] * 0.9, dtype=np.float32)
+    label = np.array([[0.0, 1.0]], np.float32)
+    P = R.to_torch_params(g_np, "cpu", requires_grad=True)
+    plist = [P[s.name] for s in g_specs]
+    before = [t.detach().clone() for t in plist]
+    lr0, decay_start, total_steps = PAIRED_PARITY_SCHEDULE
+    lr = R.learning_rate_at(lr0, decay_start, total_steps, PAIRED_PARITY_STEP)
+    total, terms, _, _ = R.paired_objective(P, torch.from_numpy(a_np), torch.from_numpy(target_np), torch.from_numpy(label),
+                                            q, arch, up, args.l1_weight, args.class_weight)
+    grads = torch.autograd.grad(total, plist)
+    opt = R.KerasAdam(plist, lr=lr, **_adam_kw())
+    opt.step_count = PAIRED_PARITY_STEP
+    opt.step(grads)
+    ema = [t.clone() for t in before]
+    R.ema_update(ema, plist, PAIRED_PARITY_EMA, PAIRED_PARITY_STEP + 1)
+    tensors.append(("paired/target", target_np))
+    tensors.append(("paired/label", label))
+    tensors.append(("paired/lr", np.array(lr, dtype=np.float32)))
+    tensors.append(("paired/total", total.detach().numpy().reshape(())))
+    for k, v in terms.items():
+        tensors.append((f"paired/{k}", v.detach().numpy().reshape(())))
+    for i, s in enumerate(g_specs):
+        tensors.append((f"paired/grad/{s.name}", grads[i].numpy()))
+        tensors.append((f"paired/next/{s.name}", plist[i].detach().numpy().copy()))
+        tensors.append((f"paired/ema/{s.name}", ema[i].numpy()))
+    log(f"paired step parity: total {float(total):.6f}, lr {lr:.3e}")
+    return {"size": int(a_np.shape[2]), "batch": 1, "input": "input/0", "target": "input/0 flipped vertically * 0.9",
+            "label": "covid [0,1]", "l1Weight": args.l1_weight, "classWeight": args.class_weight,
+            "schedule": {"lr": lr0, "decayStart": decay_start, "totalSteps": total_steps},
+            "adamStep": PAIRED_PARITY_STEP, "emaDecay": PAIRED_PARITY_EMA}
+
+
 def run_parity(args) -> int:
     torch.set_num_threads(max(1, min(16, os.cpu_count() or 1)))
-    q, width, arch = args.q, args.width, args.arch
+    q, width, arch, up = args.q, args.width, args.arch, args.upsampling
     g_specs, d_specs = R.generator_specs(q, 1, width, arch), R.discriminator_specs(q, 1, width, arch)
     g_seed, d_seed = args.seed, args.seed + 2
     g_np, d_np = perturbed_init(g_specs, g_seed), perturbed_init(d_specs, d_seed)
@@ -165,17 +228,32 @@ def run_parity(args) -> int:
     with torch.no_grad():
         for i, x_np in enumerate(inputs):
             x = torch.from_numpy(x_np)
-            r = R.generator_forward(g, x, q, arch)
+            r = R.generator_forward(g, x, q, arch, up)
             dout = R.discriminator_forward(d, x, q, arch)
+            if up == "resize":  # the engine's 4x4 transposed form of the same layer
+                plain = arch != "operational"
+                a = R.resize_conv(g, "dec", r["features"], q, True, plain)
+                b = R.resize_conv_as_transposed(g, "dec", r["features"], q, True, plain)
+                rel = float((a - b).abs().max() / a.abs().max().clamp_min(1e-12))
+                log(f"resize conv: nearest+3x3 vs 4x4 transposed form, relative difference {rel:.2e}")
+                if not rel < 1e-5:
+                    raise RuntimeError(f"the two forms of the resize conv differ (relative {rel})")
             tensors.append((f"input/{i}", x_np))
             for key in ("output", "logits", "probabilities", "features"):
                 tensors.append((f"G/{key}/{i}", r[key].numpy()))
             tensors.append((f"D/output/{i}", dout.numpy()))
             log(f"parity input {i} {list(x_np.shape)}: restored {list(r['output'].shape)}, "
                 f"probabilities {r['probabilities'].numpy().round(5).tolist()}, D {list(dout.shape)}")
+    # transposed -> resize kernel conversion (used by --init of a transposed model for a resize run)
+    for s in g_specs:
+        if s.name.split(".")[0] in UPSAMPLING_LAYERS and s.name.endswith(".weight"):
+            tensors.append((f"convert/{s.name}", R.transposed_to_resize_kernel(g_np[s.name])))
     step_meta = None
     if args.parity_step:
         step_meta = step_parity(args, g_specs, d_specs, g_np, d_np, inputs[0], tensors)
+    paired_meta = None
+    if args.parity_paired:
+        paired_meta = paired_step_parity(args, g_specs, g_np, inputs[0], tensors)
     chunks, rows, offset = [], [], 0
     for name, arr in tensors:
         b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
@@ -187,10 +265,12 @@ def run_parity(args) -> int:
         "format": PARITY_FORMAT,
         "seeds": {"generator": g_seed, "discriminator": d_seed},
         "perturbed": "zeros/ones params += 0.1*sin(0.7*i + 1.3*k + 0.5), k = param index",
-        "generator": R.net_config("generator", q, 1, width, arch),
+        "generator": R.net_config("generator", q, 1, width, arch, up),
         "discriminator": R.net_config("discriminator", q, 1, width, arch),
         "inputs": len(inputs),
         "step": step_meta,
+        "pairedStep": paired_meta,
+        "convert": "convert/<name> = transposed_to_resize_kernel(G/<name>) for the upsampling layers' kernels",
         "device": "cpu",
         "dtype": "float32",
         "torch": torch.__version__,
@@ -359,7 +439,8 @@ def save_checkpoint(out_dir, nets_to_save, params, specs_of, info, g_opt=None, d
             meta = {
                 "format": WEIGHTS_FORMAT,
                 "net": net_name,
-                "config": R.net_config(role, info["config"]["q"], 1, info["config"]["width"], arch),
+                "config": R.net_config(role, info["config"]["q"], 1, info["config"]["width"], arch,
+                                       info["config"].get("upsampling", "transposed")),
                 "dtype": "float32",
                 "byteOrder": "little",
                 "bin": f"{key}.bin",
@@ -382,7 +463,7 @@ def save_checkpoint(out_dir, nets_to_save, params, specs_of, info, g_opt=None, d
             meta = {
                 "format": STATE_FORMAT,
                 "arch": arch,
-                "generator": R.net_config("generator", c["q"], 1, c["width"], arch),
+                "generator": R.net_config("generator", c["q"], 1, c["width"], arch, c.get("upsampling", "transposed")),
                 "discriminator": R.net_config("discriminator", c["q"], 1, c["width"], arch),
                 "steps": info["steps"],
                 "seconds": round(info["seconds"], 1),
@@ -473,7 +554,7 @@ def run_training(args) -> int:
     nets_to_save = ["g_a2b"]
     save_state = args.save_nets == "all"
     config = {
-        "arch": arch, "resumedFrom": {"dir": args.resume, "step": start_step} if resume else None, "q": q, "width": width, "size": size, "batch": args.batch, "lr": args.lr, "adam": R.REFERENCE_ADAM,
+        "objective": "gan", "arch": arch, "upsampling": args.upsampling, "resumedFrom": {"dir": args.resume, "step": start_step} if resume else None, "q": q, "width": width, "size": size, "batch": args.batch, "lr": args.lr, "adam": R.REFERENCE_ADAM,
         "lossWeights": R.REFERENCE_WEIGHTS, "pool": args.pool, "seed": args.seed,
         "seedOffsets": {k: v[2] for k, v in NETS.items()}, "jitterMax": args.jitter_max,
         "tf32": device.type == "cuda" and not args.no_tf32, "device": str(device),
@@ -518,7 +599,8 @@ def run_training(args) -> int:
             la, lb = eye[labels[pi]], eye[labels[gi]]
 
             g_total, g_terms, a2b, b2a, a2b_prob = R.generator_objective(
-                params["g_a2b"], params["g_b2a"], params["d_a"], params["d_b"], A, B, la, lb, q, arch=arch)
+                params["g_a2b"], params["g_b2a"], params["d_a"], params["d_b"], A, B, la, lb, q, arch=arch,
+                upsampling=args.upsampling)
             g_grads = torch.autograd.grad(g_total, g_list)
             g_opt.step(g_grads)
             del g_grads
@@ -587,10 +669,10 @@ def load_resume(resume_dir: str, specs_of, args) -> dict:
         meta = json.load(f)
     if meta.get("format") != STATE_FORMAT:
         raise RuntimeError(f"{state_path}: format {meta.get('format')!r}, expected {STATE_FORMAT}")
-    want = R.net_config("generator", args.q, 1, args.width, args.arch)
+    want = R.net_config("generator", args.q, 1, args.width, args.arch, args.upsampling)
     if meta["generator"] != want:
         raise RuntimeError(f"{state_path}: checkpoint generator is {meta['generator']}, this run asks for {want} "
-                           "(pass the same --arch/--q/--width)")
+                           "(pass the same --arch/--q/--width/--upsampling)")
     blob = _read_checked(os.path.join(resume_dir, meta["bin"]), meta["totalBytes"], meta["sha256"])
     g_meta_path = os.path.join(resume_dir, meta["g_a2b"]["json"])
     with open(g_meta_path) as f:
@@ -628,6 +710,385 @@ def load_resume(resume_dir: str, specs_of, args) -> dict:
             "gAdamStep": int(meta["gAdamStep"])}
 
 
+# ------------------------------------------------------------------------------------------ paired objective
+
+PAIRED_STATE_FORMAT = "r2c-paired-train-state/1"
+
+
+def read_weights_json(path: str, specs, what: str) -> tuple[dict, dict]:
+    """A <net>.json + .bin (r2c-gan-weights/1, e.g. g_a2b.json or scripts/gpu/export-weights.ts output):
+    checks the format, sha256 and every parameter's name/shape/order. Returns (meta, weights)."""
+    with open(path) as f:
+        meta = json.load(f)
+    if meta.get("format") != WEIGHTS_FORMAT:
+        raise RuntimeError(f"{what} {path}: format {meta.get('format')!r}, expected {WEIGHTS_FORMAT}")
+    bin_name = meta["bin"]
+    if "/" in bin_name or "\\" in bin_name:
+        raise RuntimeError(f"{what} {path}: bin must be a file name in the same folder, got {bin_name}")
+    blob = _read_checked(os.path.join(os.path.dirname(path), bin_name), meta["totalBytes"], meta["sha256"])
+    rows = meta["params"]
+    if [r["name"] for r in rows] != [s.name for s in specs]:
+        raise RuntimeError(f"{what} {path}: its parameters are not this network's (config {meta.get('config')})")
+    weights = {}
+    for r, s in zip(rows, specs):
+        if tuple(r["shape"]) != tuple(s.shape):
+            raise RuntimeError(f"{what} {path}: {s.name} has shape {r['shape']}, expected {list(s.shape)}")
+        weights[s.name] = np.frombuffer(blob, "<f4", r["length"], r["offset"]).reshape(s.shape).copy()
+        if not np.isfinite(weights[s.name]).all():
+            raise RuntimeError(f"{what} {path}: {s.name} holds non-finite values")
+    return meta, weights
+
+
+def load_init(path: str, specs, args) -> dict:
+    """--init: a generator's weights as the starting point (Adam starts at step 0 with zero moments).
+    The kind/q/width must match the run; a transposed generator starting a resize run gets each
+    upsampling kernel replaced by its closest resize kernel (run.ts initialWeightsFrom does the same)."""
+    meta, weights = read_weights_json(path, specs, "--init")
+    c = dict(meta.get("config") or {})
+    from_up = c.pop("upsampling", "transposed")
+    want = R.net_config("generator", args.q, 1, args.width, args.arch)
+    if c != want:
+        raise RuntimeError(f"--init {path}: its generator is {meta.get('config')}, this run asks for "
+                           f"{R.net_config('generator', args.q, 1, args.width, args.arch, args.upsampling)} "
+                           "(pass the same --arch/--q/--width)")
+    if from_up != args.upsampling:
+        if from_up == "resize":
+            raise RuntimeError(f"--init {path} uses resize upsampling; this run asks for {args.upsampling}")
+        for s in specs:
+            if s.name.split(".")[0] in UPSAMPLING_LAYERS and s.name.endswith(".weight"):
+                weights[s.name] = R.transposed_to_resize_kernel(weights[s.name])
+        log("--init: transposed upsampling kernels converted to their closest resize kernels")
+    log(f"--init: generator weights from {path} ({meta.get('steps', 0)} steps, source {meta.get('source', '?')})")
+    return weights
+
+
+def save_paired_checkpoint(out_dir, specs, params, ema, opt, info) -> bool:
+    """g_a2b.bin/.json = the EXPORTED weights (the average when the run keeps one, else the trained
+    weights); state.bin/.json = the trained weights (float32) + Adam m, v (bfloat16) + the recipe, to
+    resume. Refuses non-finite weights. Never raises."""
+    try:
+        c = info["config"]
+        exported = ema if ema is not None else [params[s.name] for s in specs]
+        for s, t in zip(specs, exported):
+            if not bool(torch.isfinite(t).all()) or not bool(torch.isfinite(params[s.name]).all()):
+                log(f"checkpoint skipped: parameter {s.name} is not finite")
+                return False
+        blob, rows = R.flatten_params(specs, {s.name: t for s, t in zip(specs, exported)})
+        gen = R.net_config("generator", c["q"], 1, c["width"], c["arch"], c["upsampling"])
+        meta = {
+            "format": WEIGHTS_FORMAT, "net": "G", "config": gen, "dtype": "float32", "byteOrder": "little",
+            "bin": "g_a2b.bin", "totalBytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest(),
+            "weights": "ema" if ema is not None else "trained",
+            "steps": info["steps"], "seconds": round(info["seconds"], 1), "final": info.get("final", False),
+            "lr": info.get("lr"), "train": c, "lastMetrics": info.get("metrics"), "params": rows,
+        }
+        write_atomic(os.path.join(out_dir, "g_a2b.bin"), blob)
+        write_atomic(os.path.join(out_dir, "g_a2b.json"), json.dumps(meta, indent=1).encode())
+        chunks, srows, offset = [], [], 0
+
+        def add(name, t, dtype):
+            nonlocal offset
+            b = _bf16_bytes(t) if dtype == "bfloat16" else np.ascontiguousarray(
+                t.detach().to("cpu", torch.float32).numpy(), dtype="<f4").tobytes()
+            srows.append({"name": name, "dtype": dtype, "shape": list(t.shape), "offset": offset,
+                          "length": int(t.numel())})
+            chunks.append(b)
+            offset += len(b)
+
+        for s in specs:
+            add(f"G/{s.name}", params[s.name], "float32")
+        for i, s in enumerate(specs):
+            add(f"adam.m/G/{s.name}", opt.m[i], "bfloat16")
+            add(f"adam.v/G/{s.name}", opt.v[i], "bfloat16")
+        sblob = b"".join(chunks)
+        smeta = {
+            "format": PAIRED_STATE_FORMAT, "objective": "paired", "generator": gen,
+            "steps": info["steps"], "seconds": round(info["seconds"], 1), "final": info.get("final", False),
+            "adamStep": opt.step_count, "recipe": info["recipe"],
+            "g_a2b": {"json": "g_a2b.json", "bin": "g_a2b.bin", "sha256": meta["sha256"], "holds": meta["weights"]},
+            "train": c, "bin": "state.bin", "totalBytes": len(sblob), "sha256": hashlib.sha256(sblob).hexdigest(),
+            "note": "G/* = the trained weights (float32); g_a2b.bin holds the exported weights (the average "
+                    "when emaDecay is set); adam.* rows are bfloat16 (upper 16 bits of float32), little-endian",
+            "tensors": srows,
+        }
+        write_atomic(os.path.join(out_dir, "state.bin"), sblob)
+        write_atomic(os.path.join(out_dir, "state.json"), json.dumps(smeta, indent=1).encode())
+        log(f"checkpoint at step {info['steps']} (g_a2b = {meta['weights']} weights + state)")
+        return True
+    except Exception:  # a failed write must not end the run
+        log("checkpoint write FAILED:\n" + traceback.format_exc())
+        return False
+
+
+def load_paired_resume(resume_dir: str, specs, args) -> dict:
+    """DIR/state.json + state.bin (+ g_a2b.json/.bin: the average) written by a paired run."""
+    state_path = os.path.join(resume_dir, "state.json")
+    with open(state_path) as f:
+        meta = json.load(f)
+    if meta.get("format") != PAIRED_STATE_FORMAT:
+        raise RuntimeError(f"{state_path}: format {meta.get('format')!r}, expected {PAIRED_STATE_FORMAT} "
+                           "(a checkpoint of --objective paired)")
+    want = R.net_config("generator", args.q, 1, args.width, args.arch, args.upsampling)
+    if meta["generator"] != want:
+        raise RuntimeError(f"{state_path}: checkpoint generator is {meta['generator']}, this run asks for {want} "
+                           "(pass the same --arch/--q/--width/--upsampling)")
+    blob = _read_checked(os.path.join(resume_dir, meta["bin"]), meta["totalBytes"], meta["sha256"])
+    rows = {r["name"]: r for r in meta["tensors"]}
+
+    def read(name: str, shape):
+        r = rows.get(name)
+        if r is None or tuple(r["shape"]) != tuple(shape):
+            raise RuntimeError(f"{state_path}: tensor {name} is missing or has the wrong shape")
+        if r["dtype"] == "float32":
+            return np.frombuffer(blob, "<f4", r["length"], r["offset"]).reshape(shape).copy()
+        raw = np.frombuffer(blob, "<i2", r["length"], r["offset"]).copy()
+        return torch.from_numpy(raw).view(torch.bfloat16).float().reshape(shape)
+
+    g_meta, g_weights = read_weights_json(os.path.join(resume_dir, meta["g_a2b"]["json"]), specs, "resume")
+    if g_meta["sha256"] != meta["g_a2b"]["sha256"] or g_meta.get("steps") != meta["steps"]:
+        raise RuntimeError(f"{resume_dir}: g_a2b.json is not the checkpoint {state_path} pairs with (sha256/steps differ)")
+    return {
+        "weights": {s.name: read(f"G/{s.name}", s.shape) for s in specs},
+        "ema": g_weights if meta["g_a2b"]["holds"] == "ema" else None,
+        "moments": [(read(f"adam.m/G/{s.name}", s.shape), read(f"adam.v/G/{s.name}", s.shape)) for s in specs],
+        "steps": int(meta["steps"]), "adamStep": int(meta["adamStep"]), "recipe": meta["recipe"],
+    }
+
+
+class PairedBatches:
+    """createPairedSampler on the GPU: every training image (both halves of labels.csv) in a fresh
+    random order per pass; per image: augment (the stored 286 px image, random `side` crop, random
+    flip), then with probability cleanFraction the clean crop is the input, else degrade_torch on the
+    crop (blur sizes scale with the crop side, as degrade.ts does). Target = the clean crop. [-1, 1]."""
+
+    def __init__(self, images, labels, items, clean_fraction, jitter_max, seed):
+        self.images, self.labels, self.clean_fraction, self.jitter_max = images, labels, clean_fraction, jitter_max
+        self.cycle = Cycler(items, random.Random(f"{seed}/paired-order"))
+        self.rng = random.Random(f"{seed}/paired-augment")
+        self.eye = torch.eye(2, device=images.device)
+
+    def take(self, batch: int, side: int):
+        idx = self.cycle.take(batch)
+        clean = augment(self.images, idx, side, self.jitter_max, self.rng)
+        inputs = []
+        for img in clean:
+            if self.rng.random() < self.clean_fraction:
+                inputs.append(img)
+            else:
+                inputs.append(degrade_torch.degrade(img, self.rng)[0])
+        inp = torch.stack(inputs, dim=0)
+        return inp * 2 - 1, clean * 2 - 1, self.eye[self.labels[idx]], idx
+
+
+def _phase_side(step: int, recipe: dict) -> int:
+    return recipe["cropSize"] if recipe["cropSize"] and step < recipe["cropSteps"] else recipe["size"]
+
+
+def _timed_steps(specs, params, batches, args, side: int, count: int, warmup: int, device) -> float:
+    """Seconds per step of the whole paired step (data, forward, backward, Adam) at `side`, on a
+    throwaway copy of the weights and a separate data stream (the run's streams are not touched)."""
+    copy = {s.name: params[s.name].detach().clone().requires_grad_(True) for s in specs}
+    plist = [copy[s.name] for s in specs]
+    opt = R.KerasAdam(plist, lr=args.lr, **_adam_kw())
+    elapsed = 0.0
+    for i in range(warmup + count):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.monotonic()
+        inp, tgt, lab, _ = batches.take(args.batch, side)
+        total, _, _, _ = R.paired_objective(copy, inp, tgt, lab, args.q, args.arch, args.upsampling,
+                                            args.l1_weight, args.class_weight)
+        opt.step(torch.autograd.grad(total, plist))
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= warmup:
+            elapsed += time.monotonic() - t0
+    return elapsed / count
+
+
+def plan_budget(args, specs, params, images, labels, items, deadline, device) -> tuple[int, int, dict]:
+    """--steps auto: times the step at the crop size and at the full size, then picks the step budget
+    that ends (with a margin) before the deadline; the crop phase is --crop-steps, or --crop-fraction of
+    the budget. Returns (steps, crop_steps, timing)."""
+    bench = PairedBatches(images, labels, items, args.clean_fraction, args.jitter_max, f"{args.seed}/bench")
+    t_full = _timed_steps(specs, params, bench, args, args.size, args.bench_steps, 3, device)
+    t_crop = (_timed_steps(specs, params, bench, args, args.crop_size, args.bench_steps, 3, device)
+              if args.crop_size else t_full)
+    left = (deadline - time.monotonic()) * 0.94 - args.reserve_seconds
+    if left <= 0:
+        raise RuntimeError(f"no time left for training after timing the step ({deadline - time.monotonic():.0f}s left)")
+    if not args.crop_size:
+        steps, crop = int(left / t_full), 0
+    elif args.crop_steps is not None:
+        crop = min(args.crop_steps, int(left / t_crop))
+        steps = crop + int(max(0.0, left - crop * t_crop) / t_full)
+    else:
+        f = args.crop_fraction
+        steps = int(left / (f * t_crop + (1 - f) * t_full))
+        crop = int(round(f * steps))
+    if steps < 1:
+        raise RuntimeError(f"the step takes {t_full:.2f}s: no step fits in the {left:.0f}s left")
+    timing = {"secondsPerStepCrop": round(t_crop, 5), "secondsPerStepFull": round(t_full, 5),
+              "benchSteps": args.bench_steps, "plannedSeconds": round(left, 1)}
+    log(f"step budget: {t_crop * 1e3:.1f} ms/step at {args.crop_size or args.size} px, {t_full * 1e3:.1f} ms/step at "
+        f"{args.size} px, {left:.0f}s to spend -> {steps} steps ({crop} on crops)")
+    return steps, crop, timing
+
+
+def run_paired_training(args) -> int:
+    deadline = PROCESS_START + args.minutes * 60.0
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    if not torch.cuda.is_available():
+        log("WARNING: CUDA is not available; training on CPU (very slow)")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        configure_tf32(not args.no_tf32)
+        log(f"device {torch.cuda.get_device_name(0)}, TF32 {'off' if args.no_tf32 else 'on'}")
+    torch.manual_seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+
+    images, labels, poor, good = load_dataset(args.data, device)
+    items = sorted(set(poor) | set(good))  # the paired objective trains on every training image
+    for side in (args.size, args.crop_size or args.size):
+        if int(images.shape[2]) < side or int(images.shape[3]) < side:
+            raise RuntimeError(f"stored images are {tuple(images.shape[2:])}, smaller than the crop {side}")
+    log(f"data: {len(items)} training images {tuple(images.shape[2:])}, each degraded on the fly "
+        f"({args.clean_fraction} clean)")
+
+    specs = R.generator_specs(args.q, 1, args.width, args.arch)
+    resume = load_paired_resume(args.resume, specs, args) if args.resume else None
+    if resume:
+        w = resume["weights"]
+    elif args.init:
+        w = load_init(args.init, specs, args)
+    else:
+        w = R.init_weights_numpy(specs, args.seed)
+    params = R.to_torch_params(w, device)
+    plist = [params[s.name] for s in specs]
+    opt = R.KerasAdam(plist, lr=args.lr, **_adam_kw())
+    step = 0
+    timing = None
+    if resume:
+        recipe = resume["recipe"]
+        for key, value in (("size", args.size), ("cropSize", args.crop_size), ("emaDecay", args.ema_decay),
+                           ("l1Weight", args.l1_weight), ("classWeight", args.class_weight),
+                           ("cleanFraction", args.clean_fraction)):
+            if recipe.get(key) != value:
+                log(f"resume: {key} {recipe.get(key)} from the checkpoint (this command said {value})")
+        step = resume["steps"]
+        opt.step_count = resume["adamStep"]
+        with torch.no_grad():
+            for i, (m, v) in enumerate(resume["moments"]):
+                opt.m[i].copy_(m.to(device))
+                opt.v[i].copy_(v.to(device))
+        if args.steps not in (None, "auto"):
+            recipe = {**recipe, "steps": int(args.steps)}
+        log(f"resumed from {args.resume}: step {step} of {recipe['steps']}, Adam step {opt.step_count}")
+    else:
+        recipe = {"size": args.size, "cropSize": args.crop_size, "cropSteps": 0, "steps": 0, "lr": args.lr,
+                  "decayStart": args.decay_start, "emaDecay": args.ema_decay, "l1Weight": args.l1_weight,
+                  "classWeight": args.class_weight, "cleanFraction": args.clean_fraction, "batch": args.batch}
+        if args.steps in (None, "auto"):
+            recipe["steps"], recipe["cropSteps"], timing = plan_budget(
+                args, specs, params, images, labels, items, deadline, device)
+        else:
+            recipe["steps"] = int(args.steps)
+            if args.crop_size:
+                recipe["cropSteps"] = (args.crop_steps if args.crop_steps is not None
+                                       else int(round(args.crop_fraction * recipe["steps"])))
+        if recipe["decayStart"] >= recipe["steps"]:
+            raise RuntimeError(f"--decay-start {recipe['decayStart']} must be below the step budget {recipe['steps']}")
+    ema = None
+    if recipe["emaDecay"]:
+        src = resume["ema"] if resume and resume["ema"] is not None else None
+        ema = ([torch.tensor(src[s.name], device=device) for s in specs] if src is not None
+               else [t.detach().clone() for t in plist])
+    seed_key = f"{args.seed}/{step}" if resume else args.seed  # a resumed run draws fresh data, not a replay
+    batches = PairedBatches(images, labels, items, recipe["cleanFraction"], args.jitter_max, seed_key)
+    config = {
+        "objective": "paired", "arch": args.arch, "q": args.q, "width": args.width, "upsampling": args.upsampling,
+        "recipe": recipe, "adam": R.REFERENCE_ADAM, "seed": args.seed, "jitterMax": args.jitter_max,
+        "init": args.init, "resumedFrom": {"dir": args.resume, "step": resume["steps"]} if resume else None,
+        "stepTiming": timing, "tf32": device.type == "cuda" and not args.no_tf32, "device": str(device),
+        "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None, "torch": torch.__version__,
+        "images": len(items), "degradation": "scripts/gpu/degrade_torch.py (mirror of main/training/data/degrade.ts)",
+    }
+    metrics_file = open(os.path.join(args.out, "metrics.jsonl"), "a", buffering=1)
+    start_step = step
+    total_steps = recipe["steps"]
+    train_start = time.monotonic()
+    last_ckpt, first_done = train_start, False
+    window_start, window_steps = train_start, 0
+    sums: dict[str, torch.Tensor] = {}
+    correct, seen = torch.zeros((), device=device), 0
+    last_metrics, status, lr = None, 0, recipe["lr"]
+
+    def info(final=False):
+        return {"steps": step, "seconds": time.monotonic() - train_start, "config": config, "recipe": recipe,
+                "metrics": last_metrics, "final": final, "lr": lr}
+
+    log(f"paired training: {total_steps} steps ({recipe['cropSteps']} at {recipe['cropSize']} px, then "
+        f"{recipe['size']} px), lr {recipe['lr']} -> 0 from step {recipe['decayStart']}, EMA {recipe['emaDecay']}, "
+        f"batch {recipe['batch']}, until {args.minutes} min after start")
+    try:
+        while not Stop.requested:
+            if step >= total_steps:
+                Stop.reason = "step budget done"
+                break
+            if time.monotonic() >= deadline:
+                Stop.reason = f"time limit at step {step} of {total_steps} (the lr had not reached 0)"
+                break
+            side = _phase_side(step, recipe)
+            inp, tgt, lab, idx = batches.take(recipe["batch"], side)
+            lr = R.learning_rate_at(recipe["lr"], recipe["decayStart"], total_steps, step)
+            opt.lr = lr
+            total, terms, _, prob = R.paired_objective(params, inp, tgt, lab, args.q, args.arch, args.upsampling,
+                                                       recipe["l1Weight"], recipe["classWeight"])
+            grads = torch.autograd.grad(total, plist)
+            opt.step(grads)
+            del grads
+            step += 1
+            if ema is not None:
+                R.ema_update(ema, plist, recipe["emaDecay"], step)
+            window_steps += 1
+            with torch.no_grad():
+                for k, v in [("total", total), *terms.items()]:
+                    sums[k] = sums[k] + v.detach() if k in sums else v.detach().clone()
+                correct += (prob.argmax(1) == labels[idx]).sum()
+                seen += len(idx)
+            if step % args.log_every == 0 or step == start_step + 1 or step == total_steps:
+                t = time.monotonic()
+                row = {k: float(v) / window_steps for k, v in sums.items()}
+                row.update({"step": step, "side": side, "seconds": round(t - train_start, 2),
+                            "its": round(window_steps / max(t - window_start, 1e-9), 3),
+                            "lr": lr, "acc": float(correct) / max(seen, 1)})
+                last_metrics = row
+                metrics_file.write(json.dumps(row) + "\n")
+                log(f"step {step}/{total_steps} {side}px it/s {row['its']:.2f} total {row['total']:.4f} "
+                    f"l1 {row['l1']:.4f} ce {row['ce']:.4f} acc {row['acc']:.3f} lr {lr:.2e}")
+                sums, correct, seen = {}, torch.zeros((), device=device), 0
+                window_start, window_steps = t, 0
+                if not math.isfinite(row["total"]):
+                    log("non-finite loss: stopping (the last checkpoint is kept)")
+                    status = 3
+                    break
+            t = time.monotonic()
+            if (not first_done and t - train_start >= args.first_checkpoint) or t - last_ckpt >= args.checkpoint_every:
+                save_paired_checkpoint(args.out, specs, params, ema, opt, info())
+                first_done, last_ckpt = True, time.monotonic()
+    except Exception:
+        log("training step FAILED:\n" + traceback.format_exc())
+        status = 2
+    finally:
+        log(f"stopping at step {step} ({Stop.reason or 'error'})")
+        if step > start_step:
+            save_paired_checkpoint(args.out, specs, params, ema, opt, info(final=True))
+        metrics_file.close()
+    return status
+
+
 def _adam_kw():
     a = R.REFERENCE_ADAM
     return {"beta1": a["beta1"], "beta2": a["beta2"], "epsilon": a["epsilon"]}
@@ -641,6 +1102,25 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--arch", choices=list(R.ARCHS), default="operational")
+    ap.add_argument("--upsampling", choices=list(R.UPSAMPLINGS), default="transposed",
+                    help="generator x2 upsampling: transposed (the reference) or resize (nearest x2 + 3x3 conv)")
+    ap.add_argument("--objective", choices=["gan", "paired"], default="gan",
+                    help="gan: R2C-GAN (4 nets); paired: one generator, l1Weight*L1(G(degraded), clean) + classWeight*CE")
+    ap.add_argument("--l1-weight", type=float, default=10.0, help="paired: L1 weight (engine default 10)")
+    ap.add_argument("--class-weight", type=float, default=1.0, help="paired: CE weight (engine default 1)")
+    ap.add_argument("--clean-fraction", type=float, default=0.25, help="paired: share of steps fed the clean image")
+    ap.add_argument("--crop-size", type=int, default=0, help="paired: crop side of the first phase (0 = no crop phase)")
+    ap.add_argument("--crop-steps", type=int, default=None, help="paired: steps on crops (default: --crop-fraction)")
+    ap.add_argument("--crop-fraction", type=float, default=0.8, help="paired: share of the step budget on crops")
+    ap.add_argument("--ema-decay", type=float, default=None, help="paired: weight average decay (exported); off if unset")
+    ap.add_argument("--steps", default=None,
+                    help="paired: step budget of the lr schedule (and the run), or 'auto' (default): timed so the "
+                         "schedule ends before --minutes")
+    ap.add_argument("--decay-start", type=int, default=0, help="paired: the lr decays linearly from here to 0 at --steps")
+    ap.add_argument("--init", default=None, help="paired: start from these generator weights (<net>.json, e.g. from "
+                                                 "scripts/gpu/export-weights.ts)")
+    ap.add_argument("--bench-steps", type=int, default=10, help="paired --steps auto: timed steps per size")
+    ap.add_argument("--reserve-seconds", type=float, default=20.0, help="paired --steps auto: time kept for the end")
     ap.add_argument("--q", type=int, default=3, help="operational order (ignored by convolutional-light: q = 1)")
     ap.add_argument("--width", type=int, default=64, help="engine NetConfig.width (64 = the reference)")
     ap.add_argument("--batch", type=int, default=1)
@@ -656,17 +1136,34 @@ def main() -> int:
     ap.add_argument("--no-tf32", action="store_true")
     ap.add_argument("--parity", action="store_true")
     ap.add_argument("--parity-step", action="store_true", help="with --parity: also one G and one D step")
+    ap.add_argument("--parity-paired", action="store_true", help="with --parity: also one paired step + EMA update")
     args = ap.parse_args()
     if args.size % 8 != 0 or args.batch < 1 or args.minutes <= 0:
         ap.error("--size must be a multiple of 8, --batch >= 1, --minutes > 0")
     if args.arch != "operational":
         args.q = 1
-    if args.resume and args.save_nets != "all":
+    if args.resume and args.save_nets != "all" and args.objective == "gan":
         ap.error("--resume needs --save-nets all (otherwise the run could not be resumed again)")
+    if args.objective == "gan":
+        for flag, value in (("--crop-size", args.crop_size), ("--crop-steps", args.crop_steps),
+                            ("--ema-decay", args.ema_decay), ("--steps", args.steps), ("--init", args.init)):
+            if value:
+                ap.error(f"{flag} is supported with --objective paired only")
+    else:
+        if args.steps not in (None, "auto") and not (args.steps.isdigit() and int(args.steps) > 0):
+            ap.error("--steps must be a positive whole number or auto")
+        if args.crop_size and (args.crop_size % 8 != 0 or args.crop_size < 16 or args.crop_size > args.size):
+            ap.error("--crop-size must be a multiple of 8, at least 16 and at most --size")
+        if args.ema_decay is not None and not 0 < args.ema_decay < 1:
+            ap.error("--ema-decay must be in (0, 1)")
+        if not 0 <= args.clean_fraction < 1 or not 0 <= args.crop_fraction <= 1:
+            ap.error("--clean-fraction must be in [0, 1), --crop-fraction in [0, 1]")
+        if args.resume and args.init:
+            ap.error("--resume and --init exclude each other")
     log(f"python {sys.version.split()[0]}, torch {torch.__version__}, numpy {np.__version__}")
     if args.parity:
         return run_parity(args)
-    return run_training(args)
+    return run_paired_training(args) if args.objective == "paired" else run_training(args)
 
 
 if __name__ == "__main__":

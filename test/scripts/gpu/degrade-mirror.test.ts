@@ -34,6 +34,7 @@ x = torch.tensor(req["image"], dtype=torch.float32).view(1, h, w)
 out = {"applied": [D.apply_artifact(x, a).view(-1).tolist() for a in req["artifacts"]]}
 rng = random.Random(7)
 out["samples"] = [D.sample_artifacts(rng, 256, 256) for _ in range(3000)]
+out["samples_crop"] = [D.sample_artifacts(rng, 96, 128) for _ in range(600)]
 torch.manual_seed(3)
 flat = torch.full((1, 128, 128), 0.5)
 g = D.apply_artifact(flat, {"type": "gaussian_noise", "sigma": 0.05}) - flat
@@ -72,6 +73,7 @@ test('degrade_torch.py mirrors degrade.ts (filters, exposure, contrast, sampling
   const out = JSON.parse(r.stdout) as {
     applied: number[][];
     samples: ({ type: ArtifactType; severity: number } & Record<string, number>)[][];
+    samples_crop: ({ type: ArtifactType; severity: number } & Record<string, number>)[][];
     noise: Record<string, number>;
     degraded_range: [number, number];
   };
@@ -125,6 +127,23 @@ test('degrade_torch.py mirrors degrade.ts (filters, exposure, contrast, sampling
   }
   assert.deepEqual([...counts].sort(), [1, 2, 3]);
   assert.equal(seen.size, artifactTypes.length);
+
+  // Crops (train.py --crop-size): blur sizes scale with max(H, W) / 256 = 0.5, with the engine's floors
+  // (sigma >= 0.5 px, motion length >= 2 px).
+  let floored = 0;
+  for (const a of out.samples_crop.flat()) {
+    const expected = artifactAtSeverity(a.type, a.severity, 0.5, new Rng(1)) as unknown as Record<
+      string,
+      number
+    >;
+    for (const key of Object.keys(a)) {
+      if (key === 'type' || key === 'severity' || key === 'angle') continue;
+      assert.ok(Math.abs((a[key] as number) - (expected[key] as number)) < 1e-9, `crop ${a.type}.${key}`);
+    }
+    if ((a.type === 'gaussian_blur' && a['sigma'] === 0.5) || (a.type === 'motion_blur' && a['length'] === 2))
+      floored++;
+  }
+  assert.ok(floored > 0, 'some crop blurs sit at the floor');
 
   // Noise statistics: Gaussian sigma, Poisson mean x and variance x / photons.
   assert.ok(Math.abs(out.noise['gauss_std']! - 0.05) < 0.003, `gaussian std ${out.noise['gauss_std']}`);

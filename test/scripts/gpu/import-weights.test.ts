@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadInferenceModel, readWeightsFromOnnx } from '../../../models/inference.ts';
+import { buildInferenceModel, loadInferenceModel, readWeightsFromOnnx } from '../../../models/inference.ts';
 import {
   initWeights,
   type NetConfig,
@@ -20,10 +20,16 @@ import {
   importGenerator,
   readWeightsFile,
 } from '../../../scripts/gpu/import-weights.ts';
+import { exportModelWeights } from '../../../scripts/gpu/export-weights.ts';
 
 const small: NetConfig = { kind: 'operational', role: 'generator', q: 3, channels: 1, width: 8 };
 /** Parity output of scripts/gpu/train.py --parity --parity-step --width 4 (PyTorch, CPU float32). */
 const torchFixture = fileURLToPath(new URL('./fixtures/parity-w4/', import.meta.url));
+/**
+ * The resize-upsampling variant with the paired step: train.py --parity --parity-step --parity-paired
+ * --upsampling resize --width 4 (PyTorch 1.13, CPU float32).
+ */
+const resizeFixture = fileURLToPath(new URL('./fixtures/parity-w4-resize/', import.meta.url));
 
 /** Writes a checkpoint the way train.py does (engine order, float32 LE), independently of the importer. */
 async function writeCheckpoint(
@@ -198,6 +204,87 @@ describe('scripts/gpu/import-weights', () => {
     assert.equal(report.init.generator.equal, report.init.generator.total);
     assert.ok(report.init.generator.total > 0);
     assert.equal(report.pass, true);
+  });
+
+  test('the resize variant and the paired recipe match the engine: forward, GAN and paired steps, EMA, kernel conversion (fixture)', async () => {
+    const meta = JSON.parse(await readFile(join(resizeFixture, 'parity.json'), 'utf8'));
+    assert.equal(meta.generator.upsampling, 'resize', 'the fixture is the resize variant');
+    const report = await checkParity(resizeFixture);
+    const failed = report.checks.filter((c) => !c.pass).map((c) => `${c.name} rel ${c.relError}`);
+    assert.deepEqual(failed, []);
+    const names = report.checks.map((c) => c.name);
+    for (const prefix of [
+      'G restored/0',
+      'G restored/1',
+      'G grads G_A2B/',
+      'paired l1',
+      'paired ce',
+      'paired total',
+      'paired lr',
+      'paired grads',
+      'paired Adam',
+      'paired EMA',
+      'convert dec.q1.weight',
+      'convert dec.q3.weight',
+    ])
+      assert.ok(
+        names.some((n) => n.startsWith(prefix)),
+        `no check ${prefix} (got ${names.join(', ')})`,
+      );
+    assert.equal(report.init.generator.equal, report.init.generator.total);
+    assert.equal(report.pass, true);
+  });
+
+  test('the resize fixture fails parity when read as a transposed generator (the option is checked)', async () => {
+    const copy = join(dir, 'parity-transposed');
+    await cp(resizeFixture, copy, { recursive: true });
+    const meta = JSON.parse(await readFile(join(copy, 'parity.json'), 'utf8'));
+    delete meta.generator.upsampling;
+    meta.pairedStep = null;
+    meta.step = null;
+    await writeFile(join(copy, 'parity.json'), JSON.stringify(meta));
+    const report = await checkParity(copy);
+    assert.equal(report.pass, false);
+    const failed = report.checks.filter((c) => !c.pass).map((c) => c.name);
+    assert.ok(failed.includes('G restored/0') && failed.includes('G restored/1'), failed.join(', '));
+    assert.ok(!failed.some((n) => n.startsWith('G features')), 'only the upsampling layer differs');
+  });
+
+  test('imports a resize generator as a resize network (the config field is kept)', async () => {
+    const config: NetConfig = { ...small, upsampling: 'resize' };
+    const net = networkFromConfig(config);
+    const weights = weightsFor(net, 9);
+    const sub = join(dir, 'resize');
+    await mkdir(sub, { recursive: true });
+    const jsonPath = await writeCheckpoint(sub, net, weights);
+    const { config: read } = await readWeightsFile(jsonPath);
+    assert.equal(read.upsampling, 'resize');
+    const out = join(sub, 'g.onnx');
+    const r = await importGenerator(jsonPath, out);
+    assert.equal(r.config.upsampling, 'resize');
+    const bytes = new Uint8Array(await readFile(out));
+    assert.equal(readWeightsFromOnnx(bytes).config.upsampling, 'resize');
+    // The same bytes as the engine's own resize model for these weights (not the transposed one).
+    assert.deepEqual(bytes, buildInferenceModel(net, weights));
+    const transposed = buildInferenceModel(networkFromConfig(small), weights);
+    assert.notDeepEqual(bytes, transposed);
+  });
+
+  test("export-weights.ts writes a model's generator as GPU-kit weights that read back exactly", async () => {
+    for (const config of [small, { ...small, upsampling: 'resize' } as NetConfig]) {
+      const net = networkFromConfig(config);
+      const weights = weightsFor(net, 4);
+      const sub = join(dir, `export-${config.upsampling ?? 'transposed'}`);
+      await mkdir(sub, { recursive: true });
+      const model = join(sub, 'model.onnx');
+      await writeFile(model, buildInferenceModel(net, weights));
+      const r = await exportModelWeights(model, join(sub, 'init'));
+      const back = await readWeightsFile(r.jsonPath);
+      assert.deepEqual(back.config, net.config);
+      for (const p of net.params) assert.deepEqual(back.weights.get(p.name), weights.get(p.name), p.name);
+      const raw = JSON.parse(await readFile(r.jsonPath, 'utf8'));
+      assert.equal(raw.source, 'model.onnx');
+    }
   });
 
   test('a torch output that differs from the engine fails parity, naming the output', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { loadManifest } from '../../../main/training/data/dataset.ts';
-import { groupItems } from '../../../main/training/data/split.ts';
+import { groupItems, splitThreeWay } from '../../../main/training/data/split.ts';
 import {
   GPU_SAMPLER_SEED,
   GPU_SPLIT_SEED,
@@ -59,6 +59,26 @@ describe('scripts/gpu/pack-data', () => {
       const sides = new Set(group.map((i) => side.get(i.id)));
       assert.equal(sides.size, 1, `group of ${group[0]?.id} is split across ${[...sides].join(', ')}`);
     }
+  });
+
+  test('with a calibration fraction, the calibration split (splitThreeWay) is held out of the packed items', async () => {
+    const items = await loadManifest(join(requireSharedData(), 'MANIFEST.csv'), { checkFiles: false });
+    const two = planSplit(items);
+    const three = planSplit(items, GPU_SPLIT_SEED, GPU_SAMPLER_SEED, 0.15);
+    const engine = splitThreeWay(items, {
+      seed: GPU_SPLIT_SEED,
+      validationFraction: 0.2,
+      calibrationFraction: 0.15,
+    });
+    const ids = (list: { id: string }[]) => list.map((i) => i.id);
+    assert.deepEqual(ids(three.validation), ids(two.validation), 'validation is unchanged');
+    assert.deepEqual(ids(three.calibration), ids(engine.calibration), "the engine run's calibration split");
+    assert.deepEqual(ids(three.train), ids(engine.train));
+    assert.ok(three.calibration.length > 0);
+    const packed = new Set([...ids(three.poor), ...ids(three.good)]);
+    assert.equal(packed.size, three.train.length, 'poor and good halves cover the training items');
+    for (const id of ids(three.calibration)) assert.ok(!packed.has(id), `${id} is calibration and packed`);
+    assert.deepEqual(two.calibration, [], 'no calibration split by default');
   });
 
   test('packs the training split as 286x286 grayscale JPEGs with labels and domains', async () => {
