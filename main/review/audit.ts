@@ -1,5 +1,5 @@
 import type { StudyConfig } from './schema.ts';
-import type { AuditEntry } from './store.ts';
+import type { AuditEntry } from './types.ts';
 
 /**
  * One audit-trail line as the study owner sees it in the UI: who (reader name), when, what, at which

@@ -49,14 +49,14 @@ export type {
   ReaderProgress,
   ReaderSummary,
   ResolvedPresentation,
-  ReviewStore,
   ReviewStoreOptions,
   SessionView,
   StudyDetails,
   StudyExport,
   StudyResults,
   StudySummary,
-} from './store.ts';
+} from './types.ts';
+export type { ReviewStore } from './store.ts';
 export { openReviewStore } from './store.ts';
 export type { ComparisonRule, ModelInfo, VariantChoice } from './variants.ts';
 export { studyComparisons, studyVariants } from './variants.ts';

@@ -153,18 +153,25 @@ export type Question = z.output<typeof questionSchema>;
 export type Blinding = z.output<typeof blindingSchema>;
 export type Navigation = z.output<typeof navigationSchema>;
 
-/** The stored, fully resolved study configuration (never changes after creation). */
-export interface StudyConfig {
-  name: string;
-  description?: string;
-  images: { id: string; truth?: string }[];
-  variants: Variant[];
-  comparisons: [string, string][];
-  questions: Question[];
-  blinding: Blinding;
-  navigation: Navigation;
-  seed: number;
-}
+/**
+ * The stored, fully resolved study configuration (never changes after creation): what resolveConfig
+ * in store.ts builds from a StudyInput, and what is read back from the database (parsed with this
+ * schema, so the type is exactly what is checked).
+ */
+export const studyConfigSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(5000).optional(),
+    images: z.array(z.object({ id, truth: z.string().max(64).optional() }).strict()),
+    variants: z.array(variantSchema),
+    comparisons: z.array(z.tuple([id, id])),
+    questions: z.array(questionSchema),
+    blinding: blindingSchema,
+    navigation: navigationSchema,
+    seed: z.number().int().min(0).max(0xffffffff),
+  })
+  .strict();
+export type StudyConfig = z.output<typeof studyConfigSchema>;
 
 export const answerInputSchema = z
   .object({
