@@ -2,6 +2,7 @@
 import { AppError } from '../util/errors.ts';
 import { type CodecOutput, decodeJpegLossless, decodeWithWasm } from './codecs.ts';
 import { encapsulatedFrame, nativeFrameBytes, peekCodestream, pixelDataElement } from './frames.ts';
+import type { DecodedFrame, StoredArray } from './decoded-frame.ts';
 import type { DicomHeader } from './header.ts';
 import { decodeJpeg12 } from './jpeg12.ts';
 import { parseDicomBytes } from './parse.ts';
@@ -9,30 +10,7 @@ import { modalityTransform } from './pixel.ts';
 import { decodeRle } from './rle.ts';
 import { lookupTransferSyntax } from './transfer-syntax.ts';
 
-export type StoredArray = Uint8Array | Int8Array | Uint16Array | Int16Array;
-
-export interface DecodedFrame {
-  frameIndex: number;
-  width: number;
-  height: number;
-  samplesPerPixel: 1 | 3;
-  /**
-   * MONOCHROME1, MONOCHROME2 or RGB: colour frames are always delivered as interleaved RGB
-   * (YBR_* converted), which is what a viewer shows.
-   */
-  photometricInterpretation: 'MONOCHROME1' | 'MONOCHROME2' | 'RGB';
-  /** Photometric Interpretation as stored in the file (e.g. YBR_FULL_422). */
-  sourcePhotometricInterpretation: string;
-  bitsStored: number;
-  signed: boolean;
-  /**
-   * Stored pixel values: masked to Bits Stored and sign-extended when Pixel Representation is 1;
-   * interleaved (RGBRGB…) for colour.
-   */
-  stored: StoredArray;
-  /** Modality values (Modality LUT Sequence, else Rescale Slope/Intercept) — monochrome only. */
-  modality?: Float64Array;
-}
+export type { DecodedFrame, StoredArray } from './decoded-frame.ts';
 
 /**
  * Decodes frame `frameIndex` (0-based) of the file. `header` must come from readDicomHeader(bytes).

@@ -1,8 +1,7 @@
 // DICOM header summary + validation of the Image Pixel Module against the data actually present.
 import type { DataSet } from 'dicom-parser';
 import { firstFragment, nativeFrameBytes, peekCodestream, pixelDataElement } from './frames.ts';
-import { badInput, parseDicomBytes, tagLabel } from './parse.ts';
-import { isLutItem } from './pixel.ts';
+import { badInput, isLutItem, parseDicomBytes, tagLabel } from './parse.ts';
 import { decodeText } from './text.ts';
 import { lookupTransferSyntax } from './transfer-syntax.ts';
 

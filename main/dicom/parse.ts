@@ -256,3 +256,8 @@ function checkFragments(tag: string, element: Element, limit: number): void {
     }
   }
 }
+
+/** True for a LUT Sequence item that has a LUT Descriptor or LUT Data. */
+export function isLutItem(item: DataSet): boolean {
+  return (item.elements['x00283002']?.length ?? 0) > 0 || (item.elements['x00283006']?.length ?? 0) > 0;
+}

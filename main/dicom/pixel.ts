@@ -3,9 +3,9 @@
 // model input (toModelInput).
 import type { DataSet, Element } from 'dicom-parser';
 import type { GrayImage } from '../util/image.ts';
-import type { DecodedFrame, StoredArray } from './decode.ts';
+import type { DecodedFrame, StoredArray } from './decoded-frame.ts';
 import type { DicomHeader } from './header.ts';
-import { badInput, parseDicomBytes, tagLabel } from './parse.ts';
+import { badInput, isLutItem, parseDicomBytes, tagLabel } from './parse.ts';
 
 /** A Modality or VOI LUT from a LUT sequence item (PS3.3 C.11.1 / C.11.2). */
 export interface Lut {
@@ -42,10 +42,6 @@ export function readLutSequence(bytes: Uint8Array, sequenceTag: string, signedIn
     luts.push(readLut(item.dataSet, sequenceTag, signedInput));
   }
   return luts;
-}
-
-export function isLutItem(item: DataSet): boolean {
-  return (item.elements['x00283002']?.length ?? 0) > 0 || (item.elements['x00283006']?.length ?? 0) > 0;
 }
 
 function readLut(item: DataSet, sequenceTag: string, signedInput: boolean): Lut {

@@ -1,5 +1,5 @@
 import { escapeXml, studyPalette as palette } from '../util/svg.ts';
-import type { PreferenceQuestionResult, ScoreQuestionResult } from './analysis.ts';
+import type { PreferenceQuestionResult, ScoreQuestionResult } from './results.ts';
 
 /** Standalone SVG plots built as strings (no DOM), so they work in the CLI, exports and the renderer. */
 

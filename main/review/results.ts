@@ -1,0 +1,105 @@
+// The shapes of a reader study's statistics, apart from the analysis so the charts (svg.ts) can
+// take them without importing the analysis that draws them.
+import type { IccBand, Interval, KappaBand } from './stats.ts';
+
+export interface KappaSummary {
+  method: string;
+  readers: string[];
+  items: number;
+  kappa: number | null;
+  band: KappaBand | null;
+  bandSource: 'Landis & Koch 1977';
+}
+
+export interface WeightedKappaSummary extends KappaSummary {
+  /** Percentile bootstrap over items (fixed seed: the same data give the same interval); null with too few items. */
+  ci95: Interval | null;
+  ciMethod: string;
+}
+
+export interface IccSummary {
+  method: 'ICC(2,1) two-way random, absolute agreement, single rater (Shrout & Fleiss 1979)';
+  readers: string[];
+  items: number;
+  icc: number | null;
+  band: IccBand | null;
+  bandSource: 'Koo & Li 2016';
+  ci95: Interval | null;
+  ciMethod: typeof iccCiMethod;
+}
+
+export const iccCiMethod = 'McGraw & Wong (1996) case 2A, F-based with Satterthwaite df, 95%';
+
+export interface ScoreVariantSummary {
+  variant: string;
+  label: string;
+  n: number;
+  mean: number | null;
+  sd: number | null;
+  ci95: Interval | null;
+  distribution: { value: number; count: number }[];
+}
+
+export interface ScoreQuestionResult {
+  questionId: string;
+  prompt: string;
+  ciMethod: string;
+  perVariant: ScoreVariantSummary[];
+  agreement: {
+    weightedKappa: { linear: WeightedKappaSummary; quadratic: WeightedKappaSummary } | null;
+    icc: IccSummary | null;
+  };
+  svg: string;
+}
+
+export interface PreferenceComparison {
+  variantA: string;
+  variantB: string;
+  labelA: string;
+  labelB: string;
+  /** True when A is a restored variant and B the original: rateA is "restored preferred over original". */
+  restoredVsOriginal: boolean;
+  n: number;
+  chosenA: number;
+  rateA: number | null;
+  ci95: Interval | null;
+}
+
+export interface PreferenceQuestionResult {
+  questionId: string;
+  prompt: string;
+  ciMethod: string;
+  comparisons: PreferenceComparison[];
+  agreement: KappaSummary | null;
+  svg: string;
+}
+
+export interface ChoiceVariantSummary {
+  /** null for a question asked once per case rather than of each image. */
+  variant: string | null;
+  label: string | null;
+  n: number;
+  counts: Record<string, number>;
+  /** Share of answers equal to the first option ("yes" for "are the findings preserved?"); unsure counts as not yes. */
+  firstOptionRate: number | null;
+  ci95: Interval | null;
+}
+
+export interface ChoiceQuestionResult {
+  questionId: string;
+  prompt: string;
+  options: string[];
+  firstOption: string;
+  ciMethod: string;
+  perVariant: ChoiceVariantSummary[];
+  agreement: KappaSummary | null;
+}
+
+export interface StudyStatistics {
+  readers: string[];
+  cases: number;
+  ratings: number;
+  scores: ScoreQuestionResult[];
+  preferences: PreferenceQuestionResult[];
+  choices: ChoiceQuestionResult[];
+}
