@@ -6,20 +6,21 @@ import {
   evaluate,
   type ImageRecord,
   psnrCapDb,
+  reportAtThreshold,
   reportPlots,
   thresholdFromCalibration,
 } from '../../../main/evaluation/evaluate.ts';
 import { gridRatio, nyquistPeak } from '../../../main/evaluation/restoration.ts';
 import { psnr, ssim } from '../../../main/evaluation/restoration.ts';
-import { prepareForTest } from '../../../main/training/data/augment.ts';
-import type { DatasetItem } from '../../../main/training/data/dataset.ts';
-import { loadManifest } from '../../../main/training/data/dataset.ts';
-import { degrade } from '../../../main/training/data/degrade.ts';
-import { Rng } from '../../../main/training/data/random.ts';
+import { prepareForTest } from '../../../main/data/augment.ts';
+import type { DatasetItem } from '../../../main/data/dataset.ts';
+import { loadManifest } from '../../../main/data/dataset.ts';
+import { degrade } from '../../../main/data/degrade.ts';
+import { Rng } from '../../../main/data/random.ts';
 import { AppError } from '../../../main/util/errors.ts';
 import type { GrayImage } from '../../../main/util/image.ts';
 import { createGray } from '../../../main/util/image.ts';
-import { sharedDataMissing, sharedManifest } from '../training/data/shared-data.ts';
+import { sharedDataMissing, sharedManifest } from '../data/shared-data.ts';
 
 const items: DatasetItem[] = Array.from({ length: 8 }, (_, i) => ({
   id: `case-${i}`,
@@ -270,4 +271,24 @@ test('the card threshold comes from the calibration images: F1-optimal over clea
   const t2 = thresholdFromCalibration(shifted);
   assert.ok(t2.threshold > 0.55 && t2.threshold < 0.65, `threshold ${t2.threshold}`);
   assert.throws(() => thresholdFromCalibration(calibration.slice(0, 2)), /both classes/);
+});
+
+test('a report re-thresholded from its per-image scores equals the evaluation run at that threshold', async () => {
+  const common = {
+    items: items.map((item, i) => ({ ...item, source: i < 6 ? 'mixed' : 'other' })),
+    classify: meanBrightness,
+    restore: medianRestore,
+    degradationSeed: 9,
+    size: 32,
+    baselines: ['median_clahe'] as const,
+    loadImage: load,
+  };
+  const at05 = await evaluate(common);
+  const at065 = await evaluate({ ...common, threshold: 0.65 });
+  const moved = reportAtThreshold(at05, 0.65);
+  assert.deepEqual(moved.classification, at065.classification);
+  assert.equal(moved.config.threshold, 0.65);
+  assert.deepEqual(moved.restoration, at05.restoration);
+  assert.notDeepEqual(moved.classification.clean.counts, at05.classification.clean.counts);
+  assert.throws(() => reportAtThreshold(at05, 1.5), RangeError);
 });
