@@ -18,7 +18,7 @@ export interface ReviewStoreOptions {
 /** A stored answer value: score (number), option, comment or, for a forced choice, the chosen variant id. */
 export const answerValueSchema = z.union([z.number(), z.string()]);
 
-export const readerSummarySchema = z.object({ id: z.string(), name: z.string() });
+export const readerSummarySchema = z.strictObject({ id: z.string(), name: z.string() });
 export type ReaderSummary = z.infer<typeof readerSummarySchema>;
 
 export const readerProgressSchema = readerSummarySchema.extend({
@@ -29,7 +29,7 @@ export const readerProgressSchema = readerSummarySchema.extend({
 });
 export type ReaderProgress = z.infer<typeof readerProgressSchema>;
 
-export const studySummarySchema = z.object({
+export const studySummarySchema = z.strictObject({
   id: z.string(),
   name: z.string(),
   createdAt: z.string(),
@@ -50,7 +50,7 @@ export type StudyDetails = z.infer<typeof studyDetailsSchema>;
 export const questionViewSchema = questionSchema;
 export type QuestionView = z.output<typeof questionViewSchema>;
 
-export const presentedImageSchema = z.object({
+export const presentedImageSchema = z.strictObject({
   side: z.enum(['left', 'right']),
   /** Opaque, unique to this case and side; the main-process image loader resolves it (resolvePresentation). */
   presentationId: z.string(),
@@ -61,7 +61,7 @@ export const presentedImageSchema = z.object({
 });
 export type PresentedImage = z.infer<typeof presentedImageSchema>;
 
-export const answerViewSchema = z.object({
+export const answerViewSchema = z.strictObject({
   questionId: z.string(),
   /** The image answered about, for questions asked of each image. */
   presentationId: z.string().optional(),
@@ -71,7 +71,7 @@ export const answerViewSchema = z.object({
 });
 export type AnswerView = z.infer<typeof answerViewSchema>;
 
-export const displayRulesSchema = z.object({
+export const displayRulesSchema = z.strictObject({
   lockWindowLevel: z.boolean(),
   lockZoom: z.boolean(),
   showAiOutput: z.boolean(),
@@ -80,7 +80,7 @@ export const displayRulesSchema = z.object({
 });
 export type DisplayRules = z.infer<typeof displayRulesSchema>;
 
-export const caseViewSchema = z.object({
+export const caseViewSchema = z.strictObject({
   caseId: z.string(),
   position: z.number().int().positive(),
   images: z.array(presentedImageSchema),
@@ -97,7 +97,7 @@ export const caseViewSchema = z.object({
 });
 export type CaseView = z.infer<typeof caseViewSchema>;
 
-export const sessionViewSchema = z.object({
+export const sessionViewSchema = z.strictObject({
   studyId: z.string(),
   readerId: z.string(),
   total: z.number().int().nonnegative(),
@@ -110,7 +110,7 @@ export const sessionViewSchema = z.object({
 });
 export type SessionView = z.infer<typeof sessionViewSchema>;
 
-export const readerTimingSchema = z.object({
+export const readerTimingSchema = z.strictObject({
   readerId: z.string(),
   reader: z.string(),
   completedCases: z.number().int().nonnegative(),
@@ -130,7 +130,7 @@ export interface StudyResults extends StudyStatistics {
 /** Audit details are a JSON object (stored as text, parsed with this schema when read back). */
 export const auditDetailsSchema = z.record(z.string(), z.unknown());
 
-export const auditEntrySchema = z.object({
+export const auditEntrySchema = z.strictObject({
   seq: z.number().int().positive(),
   at: z.string(),
   readerId: z.string().nullable(),
@@ -140,7 +140,7 @@ export const auditEntrySchema = z.object({
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 
-export const exportedAnswerSchema = z.object({
+export const exportedAnswerSchema = z.strictObject({
   questionId: z.string(),
   target: z.enum(['left', 'right', 'case']),
   variant: z.string().nullable(),
@@ -148,7 +148,7 @@ export const exportedAnswerSchema = z.object({
   answeredAt: z.string(),
 });
 
-export const exportedCaseSchema = z.object({
+export const exportedCaseSchema = z.strictObject({
   position: z.number().int().positive(),
   caseId: z.string(),
   case: z.string(),
@@ -162,15 +162,20 @@ export const exportedCaseSchema = z.object({
   answers: z.array(exportedAnswerSchema),
 });
 
-export const studyExportSchema = z.object({
+export const studyExportSchema = z.strictObject({
   format: z.literal('r2c-reader-study'),
   formatVersion: z.literal(1),
   schemaVersion: z.number().int(),
   exportedAt: z.string(),
-  study: z.object({ id: z.string(), name: z.string(), createdAt: z.string(), config: studyConfigSchema }),
+  study: z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    createdAt: z.string(),
+    config: studyConfigSchema,
+  }),
   readers: z.array(readerSummarySchema),
   sessions: z.array(
-    z.object({
+    z.strictObject({
       readerId: z.string(),
       reader: z.string(),
       startedAt: z.string(),
@@ -182,7 +187,7 @@ export const studyExportSchema = z.object({
 });
 export type StudyExport = z.infer<typeof studyExportSchema>;
 
-export const resolvedPresentationSchema = z.object({
+export const resolvedPresentationSchema = z.strictObject({
   studyId: z.string(),
   imageId: z.string(),
   variant: variantSchema,
