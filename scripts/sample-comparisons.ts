@@ -11,10 +11,10 @@ import { loadEvaluationItems } from '../main/evaluation/evaluation-run.ts';
 import { readDicomAsModelInput } from '../main/inference/batch.ts';
 import { adHocModel } from '../main/inference/model-store.ts';
 import { createInferenceService } from '../main/inference/service.ts';
-import { prepareForTest } from '../main/training/data/augment.ts';
-import { loadItemImage } from '../main/training/data/dataset.ts';
-import { artifactTypes, degrade } from '../main/training/data/degrade.ts';
-import { Rng } from '../main/training/data/random.ts';
+import { prepareForTest } from '../main/data/augment.ts';
+import { loadItemImage } from '../main/data/dataset.ts';
+import { artifactTypes, degrade } from '../main/data/degrade.ts';
+import { Rng } from '../main/data/random.ts';
 import { createGray, type GrayImage } from '../main/util/image.ts';
 import { writeGrayPng } from '../main/util/image-io.ts';
 

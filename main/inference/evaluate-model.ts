@@ -1,4 +1,4 @@
-import type { DatasetItem } from '../training/data/dataset.ts';
+import type { DatasetItem } from '../data/dataset.ts';
 import type { BaselineName } from '../evaluation/baselines.ts';
 import { type EvaluationReport, evaluate } from '../evaluation/evaluate.ts';
 import type { JobProgress } from '../jobs/types.ts';

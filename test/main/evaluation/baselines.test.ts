@@ -10,8 +10,8 @@ import {
   nlmDenoise,
 } from '../../../main/evaluation/baselines.ts';
 import { meanSquaredError } from '../../../main/evaluation/restoration.ts';
-import { applyArtifact } from '../../../main/training/data/degrade.ts';
-import { Rng } from '../../../main/training/data/random.ts';
+import { applyArtifact } from '../../../main/data/degrade.ts';
+import { Rng } from '../../../main/data/random.ts';
 import type { GrayImage } from '../../../main/util/image.ts';
 import { createGray } from '../../../main/util/image.ts';
 

@@ -8,7 +8,7 @@ import {
   rocAuc,
   rocCurve,
 } from '../../../main/evaluation/classification.ts';
-import { Rng } from '../../../main/training/data/random.ts';
+import { Rng } from '../../../main/data/random.ts';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) < eps, `${a} vs ${b}`);
 

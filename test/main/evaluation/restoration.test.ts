@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { meanSquaredError, psnr, ssim } from '../../../main/evaluation/restoration.ts';
-import { Rng } from '../../../main/training/data/random.ts';
+import { Rng } from '../../../main/data/random.ts';
 import type { GrayImage } from '../../../main/util/image.ts';
 import { createGray } from '../../../main/util/image.ts';
 

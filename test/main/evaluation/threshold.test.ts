@@ -6,7 +6,7 @@ import {
   crossFittedThreshold,
   metricsAt,
 } from '../../../main/evaluation/threshold.ts';
-import { Rng } from '../../../main/training/data/random.ts';
+import { Rng } from '../../../main/data/random.ts';
 
 const close = (a: number, b: number, what: string) =>
   assert.ok(Math.abs(a - b) < 1e-9, `${what}: ${a} vs ${b}`);

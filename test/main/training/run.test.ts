@@ -17,7 +17,7 @@ import { createInferenceService } from '../../../main/inference/service.ts';
 import { loadRunConfig, parseRunConfig, type RunConfig } from '../../../main/training/config.ts';
 import { createSecondaryCapture } from '../../../main/dicom/index.ts';
 import { readDicomAsModelInput, readInput } from '../../../main/inference/batch.ts';
-import { loadItemImage, scanLabelledFolder } from '../../../main/training/data/index.ts';
+import { loadItemImage, scanLabelledFolder } from '../../../main/data/index.ts';
 import { type MetricsRecord, readMetrics } from '../../../main/training/metrics.ts';
 import { train } from '../../../main/training/run.ts';
 import { readGrayImage, writeGrayPng } from '../../../main/util/image-io.ts';

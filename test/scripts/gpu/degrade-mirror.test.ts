@@ -1,12 +1,12 @@
-// Checks scripts/gpu/degrade_torch.py against the canonical main/training/data/degrade.ts. Needs a
+// Checks scripts/gpu/degrade_torch.py against the canonical main/data/degrade.ts. Needs a
 // Python with torch + numpy (set R2C_TORCH_PYTHON, or python3 on PATH); skips with a reason otherwise.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Artifact, ArtifactType } from '../../../main/training/data/degrade.ts';
-import { applyArtifact, artifactAtSeverity, artifactTypes } from '../../../main/training/data/degrade.ts';
-import { Rng } from '../../../main/training/data/random.ts';
+import type { Artifact, ArtifactType } from '../../../main/data/degrade.ts';
+import { applyArtifact, artifactAtSeverity, artifactTypes } from '../../../main/data/degrade.ts';
+import { Rng } from '../../../main/data/random.ts';
 import { createGray } from '../../../main/util/image.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 

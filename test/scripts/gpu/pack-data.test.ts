@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { loadManifest } from '../../../main/training/data/dataset.ts';
-import { groupItems, splitThreeWay } from '../../../main/training/data/split.ts';
+import { loadManifest } from '../../../main/data/dataset.ts';
+import { groupItems, splitThreeWay } from '../../../main/data/split.ts';
 import {
   GPU_SAMPLER_SEED,
   GPU_SPLIT_SEED,
