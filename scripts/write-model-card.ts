@@ -9,6 +9,7 @@
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { reportAtThreshold } from '../main/evaluation/evaluate.ts';
 import { modelCardSchema } from '../main/inference/model-card.ts';
 
 const { values: flags, positionals } = parseArgs({
@@ -26,13 +27,15 @@ const report = evaluation.report;
 const calibrationEval = flags.calibration
   ? JSON.parse(readFileSync(join(flags.calibration, 'evaluation.json'), 'utf8'))
   : null;
+let thresholdApplied = '';
 if (calibrationEval) {
   const chosen = calibrationEval.calibration?.threshold;
   if (typeof chosen !== 'number') throw new Error(`${flags.calibration} has no calibration threshold`);
-  if (Math.abs(report.config.threshold - chosen) > 1e-9)
-    throw new Error(
-      `the validation evaluation used threshold ${report.config.threshold}; rerun it with --threshold ${chosen} (chosen on the calibration split)`,
-    );
+  if (Math.abs(report.config.threshold - chosen) > 1e-9) {
+    // The validation run's per-image scores, classified at the threshold chosen on calibration.
+    Object.assign(report, reportAtThreshold(report, chosen));
+    thresholdApplied = ` (the validation run's per-image scores, classified at this threshold)`;
+  }
   card.threshold = chosen;
 }
 let baselinesNote = '';
@@ -43,9 +46,10 @@ if (flags['baselines-from'] && Object.keys(report.classification.baselines).leng
     throw new Error(
       '--baselines-from must be an evaluation of the same images with the same degradation seed',
     );
-  report.classification.baselines = earlier.classification.baselines;
+  // Restoration by a classical filter does not depend on the model (classifying its output does, so
+  // those rows are not taken).
   report.restoration.baselines = earlier.restoration.baselines;
-  baselinesNote = ` The classical baselines' rows come from an earlier evaluation of the same images and degradations (\`${basename(dirname(flags['baselines-from']))}/${basename(flags['baselines-from'])}\`); they do not depend on the model, and their grid figures were not measured then.`;
+  baselinesNote = ` The classical baselines' restoration rows come from an earlier evaluation of the same images and degradations (\`${basename(dirname(flags['baselines-from']))}/${basename(flags['baselines-from'])}\`): they do not depend on the model. This evaluation did not classify their outputs.`;
 }
 const cardTraining = (card.training ?? {}) as Record<string, unknown>;
 // A GPU run (scripts/gpu) leaves g_a2b.json; a CPU run (`r2c train`) is described by the card itself.
@@ -305,7 +309,7 @@ ${recipeLines}
 
 ## Validation results (\`r2c eval\`, ${evaluation.count} validation images, 256×256, ${evaluation.provider})
 
-Classification, COVID-19 positive, threshold ${card.threshold}:
+Classification, COVID-19 positive, threshold ${card.threshold}${thresholdApplied}:
 
 | condition | accuracy | sensitivity | specificity | precision | F1 | F2 | ROC AUC |
 |---|---|---|---|---|---|---|---|

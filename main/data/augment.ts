@@ -1,7 +1,7 @@
-import type { GrayImage } from '../../util/image.ts';
-import { createGray } from '../../util/image.ts';
+import type { GrayImage } from '../util/image.ts';
+import { createGray } from '../util/image.ts';
 import type { Rng } from './random.ts';
-import { cropGray, flipHorizontal, resizeGray } from '../../util/resize.ts';
+import { cropGray, flipHorizontal, resizeGray } from '../util/resize.ts';
 
 export interface AugmentOptions {
   /** Side of the square training crop. */

@@ -1,4 +1,4 @@
-import { AppError } from '../../util/errors.ts';
+import { AppError } from '../util/errors.ts';
 
 /**
  * RFC 4180 CSV parser: quoted fields, commas, doubled quotes and line breaks inside quotes, CRLF or

@@ -7,10 +7,10 @@ import {
   isRasterKind,
   unsupportedReason,
   walkFolder,
-} from '../../data/input/index.ts';
-import { AppError } from '../../util/errors.ts';
-import type { GrayImage } from '../../util/image.ts';
-import { readGrayImage } from '../../util/image-io.ts';
+} from './input/index.ts';
+import { AppError } from '../util/errors.ts';
+import type { GrayImage } from '../util/image.ts';
+import { readGrayImage } from '../util/image-io.ts';
 import { parseCsvRecords } from './csv.ts';
 
 export type Label = 'covid' | 'normal';

@@ -1,5 +1,5 @@
-import type { GrayImage } from '../../util/image.ts';
-import { createGray } from '../../util/image.ts';
+import type { GrayImage } from '../util/image.ts';
+import { createGray } from '../util/image.ts';
 import { convolveSparse, gaussianBlur, motionKernel } from './filters.ts';
 import { Rng } from './random.ts';
 

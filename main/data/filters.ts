@@ -1,5 +1,5 @@
-import type { GrayImage } from '../../util/image.ts';
-import { createGray } from '../../util/image.ts';
+import type { GrayImage } from '../util/image.ts';
+import { createGray } from '../util/image.ts';
 
 /** Maps any index into [0, n) by mirroring with the edge sample repeated (…cba|abc…xyz|zyx…). */
 export function mirrorIndex(i: number, n: number): number {

@@ -44,7 +44,7 @@ export {
   motionKernel,
 } from './filters.ts';
 export { deriveSeed, logFactorial, Rng } from './random.ts';
-export { cropGray, flipHorizontal, resizeGray } from '../../util/resize.ts';
+export { cropGray, flipHorizontal, resizeGray } from '../util/resize.ts';
 export type {
   GoodSample,
   PairedSample,

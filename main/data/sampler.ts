@@ -1,5 +1,5 @@
-import { cancelledError } from '../../util/errors.ts';
-import type { GrayImage } from '../../util/image.ts';
+import { cancelledError } from '../util/errors.ts';
+import type { GrayImage } from '../util/image.ts';
 import type { AugmentOptions, AugmentParams } from './augment.ts';
 import { augment } from './augment.ts';
 import type { DatasetItem, Label, LoadImageOptions } from './dataset.ts';

@@ -229,15 +229,9 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     options.onProgress?.({ done: images.length, total });
   }
 
-  const actual = images.map((r) => r.label === 'covid');
-  const classify = (condition: Condition) =>
-    classificationReport(
-      images.map((r) => r.scores[condition]!),
-      actual,
-      threshold,
-    );
   const groups = options.items.map((item) => item.patientId ?? item.splitGroup ?? item.id);
   const operatingPoint = (condition: Condition) => {
+    const actual = images.map((r) => r.label === 'covid');
     const scores = images.map((r) => r.scores[condition]!);
     const classes = new Set(actual);
     if (classes.size < 2 || new Set(groups).size < 4) return null;
@@ -246,12 +240,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
       crossFitted: crossFittedThreshold(scores, actual, groups, { folds: 2, seed: 'r2c-eval-threshold' }),
     };
   };
-  const classificationBaselines: Partial<Record<BaselineName, ClassificationReport>> = {};
   const restorationBaselines: Partial<Record<BaselineName, RestorationSummary>> = {};
-  for (const name of chosenBaselines) {
-    classificationBaselines[name] = classify(name);
-    restorationBaselines[name] = summarize(images, name);
-  }
+  for (const name of chosenBaselines) restorationBaselines[name] = summarize(images, name);
   return {
     config: {
       count: images.length,
@@ -261,13 +251,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
       degradation: options.degradation ?? {},
       baselines: chosenBaselines,
     },
-    classification: {
-      clean: classify('clean'),
-      degraded: classify('degraded'),
-      restored: classify('restored'),
-      baselines: classificationBaselines,
-      withinSource: withinSource(images, threshold),
-    },
+    classification: classificationAt(images, threshold, chosenBaselines),
     restoration: {
       degraded: summarize(images, 'degraded'),
       restored: summarize(images, 'restored'),
@@ -337,6 +321,44 @@ function stats(records: readonly ImageRecord[], condition: Condition): Restorati
         nyquistPeak,
       }
     : { count: n, psnr: p / n, ssim: s / n, psnrGain: pg / n, ssimGain: sg / n, gridRatio, nyquistPeak };
+}
+
+/** The report's classification sections at `threshold`, from the per-image scores. */
+function classificationAt(
+  images: readonly ImageRecord[],
+  threshold: number,
+  baselineNames: readonly BaselineName[],
+): EvaluationReport['classification'] {
+  const actual = images.map((r) => r.label === 'covid');
+  const classify = (condition: Condition) =>
+    classificationReport(
+      images.map((r) => r.scores[condition]!),
+      actual,
+      threshold,
+    );
+  const baselines: Partial<Record<BaselineName, ClassificationReport>> = {};
+  for (const name of baselineNames) baselines[name] = classify(name);
+  return {
+    clean: classify('clean'),
+    degraded: classify('degraded'),
+    restored: classify('restored'),
+    baselines,
+    withinSource: withinSource(images, threshold),
+  };
+}
+
+/**
+ * The same evaluation at another decision threshold (e.g. one chosen on a calibration split): the
+ * classification sections recomputed from the stored per-image scores; restoration is unchanged.
+ */
+export function reportAtThreshold(report: EvaluationReport, threshold: number): EvaluationReport {
+  if (!(threshold >= 0 && threshold < 1))
+    throw new RangeError(`threshold must be in [0, 1), got ${threshold}`);
+  return {
+    ...report,
+    config: { ...report.config, threshold },
+    classification: classificationAt(report.images, threshold, report.config.baselines),
+  };
 }
 
 /** Within-source classification for every source with both classes. */

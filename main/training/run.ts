@@ -32,6 +32,7 @@ import { encodeGrayPng } from '../util/image-io.ts';
 import { type RunConfig, configDifference } from './config.ts';
 import {
   type AugmentOptions,
+  type DegradationOptions,
   classIndexOf,
   createPairedSampler,
   type DatasetItem,
@@ -434,18 +435,23 @@ const LOAD_OPTIONS: LoadImageOptions = { readDicom: readDicomAsModelInput };
 function objectiveData(config: RunConfig, train: DatasetItem[], realPoor: DatasetItem[]): ObjectiveData {
   const augmentation = augmentationFor(config);
   if (config.objective === 'paired') {
-    const pairedSampler = (a: AugmentOptions) =>
+    const pairedSampler = (a: AugmentOptions, degradation?: DegradationOptions) =>
       createPairedSampler({
         train,
         seed: config.seed,
         augmentation: a,
         cleanFraction: config.cleanFraction,
         loadOptions: LOAD_OPTIONS,
+        ...(degradation ? { degradation } : {}),
       });
     const sampler = pairedSampler(augmentation);
     // Crop phase: the same seeded draws (image, flip, degradation), a smaller crop of the same resize.
+    // Blur sizes scale with the image side, so the crop side is their reference: a crop gets the blur
+    // in pixels that a full-size image of the same resize gets.
     const cropSampler =
-      config.cropSize !== undefined ? pairedSampler(augmentationFor(config, config.cropSize)) : null;
+      config.cropSize !== undefined
+        ? pairedSampler(augmentationFor(config, config.cropSize), { referenceSize: config.cropSize })
+        : null;
     const cropSteps = config.cropSteps ?? 0;
     return {
       data: {

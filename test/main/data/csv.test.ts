@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { parseCsv, parseCsvRecords } from '../../../../main/training/data/csv.ts';
-import { AppError } from '../../../../main/util/errors.ts';
+import { parseCsv, parseCsvRecords } from '../../../main/data/csv.ts';
+import { AppError } from '../../../main/util/errors.ts';
 import { sharedDataMissing, sharedManifest } from './shared-data.ts';
 
 test('quoted fields keep commas, doubled quotes and line breaks', () => {

@@ -8,10 +8,10 @@ import {
   loadItemImage,
   loadManifest,
   scanLabelledFolder,
-} from '../../../../main/training/data/dataset.ts';
-import { AppError } from '../../../../main/util/errors.ts';
-import { createGray } from '../../../../main/util/image.ts';
-import { writeGrayPng } from '../../../../main/util/image-io.ts';
+} from '../../../main/data/dataset.ts';
+import { AppError } from '../../../main/util/errors.ts';
+import { createGray } from '../../../main/util/image.ts';
+import { writeGrayPng } from '../../../main/util/image-io.ts';
 import { sharedDataDir, sharedDataMissing, sharedManifest } from './shared-data.ts';
 
 let dir = '';

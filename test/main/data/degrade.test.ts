@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Artifact, ArtifactType } from '../../../../main/training/data/degrade.ts';
+import type { Artifact, ArtifactType } from '../../../main/data/degrade.ts';
 import {
   applyArtifact,
   artifactAtSeverity,
@@ -8,10 +8,10 @@ import {
   degradationName,
   degrade,
   sampleArtifacts,
-} from '../../../../main/training/data/degrade.ts';
-import { Rng } from '../../../../main/training/data/random.ts';
-import type { GrayImage } from '../../../../main/util/image.ts';
-import { createGray } from '../../../../main/util/image.ts';
+} from '../../../main/data/degrade.ts';
+import { Rng } from '../../../main/data/random.ts';
+import type { GrayImage } from '../../../main/util/image.ts';
+import { createGray } from '../../../main/util/image.ts';
 
 function stats(values: ArrayLike<number>): { mean: number; std: number } {
   let s = 0;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deriveSeed, logFactorial, Rng } from '../../../../main/training/data/random.ts';
+import { deriveSeed, logFactorial, Rng } from '../../../main/data/random.ts';
 
 const draw = (rng: Rng, n: number) => Array.from({ length: n }, () => rng.nextUint32());
 

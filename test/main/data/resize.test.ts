@@ -7,11 +7,11 @@ import {
   referenceAugmentation,
   scaleJitterAugmentation,
   toModelRange,
-} from '../../../../main/training/data/augment.ts';
-import { Rng } from '../../../../main/training/data/random.ts';
-import { cropGray, flipHorizontal, resizeGray } from '../../../../main/util/resize.ts';
-import type { GrayImage } from '../../../../main/util/image.ts';
-import { createGray } from '../../../../main/util/image.ts';
+} from '../../../main/data/augment.ts';
+import { Rng } from '../../../main/data/random.ts';
+import { cropGray, flipHorizontal, resizeGray } from '../../../main/util/resize.ts';
+import type { GrayImage } from '../../../main/util/image.ts';
+import { createGray } from '../../../main/util/image.ts';
 
 function ramp(width: number, height: number): GrayImage {
   const image = createGray(width, height);

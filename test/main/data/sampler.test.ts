@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { augment } from '../../../../main/training/data/augment.ts';
-import type { DatasetItem } from '../../../../main/training/data/dataset.ts';
-import { loadManifest } from '../../../../main/training/data/dataset.ts';
-import { Rng } from '../../../../main/training/data/random.ts';
-import { createPairedSampler, createUnpairedSampler } from '../../../../main/training/data/sampler.ts';
-import { splitTrainValidation } from '../../../../main/training/data/split.ts';
-import { AppError } from '../../../../main/util/errors.ts';
-import type { GrayImage } from '../../../../main/util/image.ts';
-import { createGray } from '../../../../main/util/image.ts';
+import { augment } from '../../../main/data/augment.ts';
+import type { DatasetItem } from '../../../main/data/dataset.ts';
+import { loadManifest } from '../../../main/data/dataset.ts';
+import { Rng } from '../../../main/data/random.ts';
+import { createPairedSampler, createUnpairedSampler } from '../../../main/data/sampler.ts';
+import { splitTrainValidation } from '../../../main/data/split.ts';
+import { AppError } from '../../../main/util/errors.ts';
+import type { GrayImage } from '../../../main/util/image.ts';
+import { createGray } from '../../../main/util/image.ts';
 import { sharedDataMissing, sharedManifest } from './shared-data.ts';
 
 const augmentation = { size: 16, resizeRange: [18, 24] as const, flip: true };

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedData } from '../../../helpers/paths.ts';
+import { sharedData } from '../../helpers/paths.ts';
 
 /** /work/shared/data resolved from the repo root (tests never copy data into the repo). */
 export const sharedDataDir = sharedData;

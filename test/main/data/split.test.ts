@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DatasetItem } from '../../../../main/training/data/dataset.ts';
-import { loadManifest } from '../../../../main/training/data/dataset.ts';
-import { Rng } from '../../../../main/training/data/random.ts';
+import type { DatasetItem } from '../../../main/data/dataset.ts';
+import { loadManifest } from '../../../main/data/dataset.ts';
+import { Rng } from '../../../main/data/random.ts';
 import {
   countLabels,
   groupItems,
   splitThreeWay,
   splitTrainValidation,
-} from '../../../../main/training/data/split.ts';
+} from '../../../main/data/split.ts';
 import { sharedDataMissing, sharedManifest } from './shared-data.ts';
 
 /** 300 items, patients with 1-4 images each; some groups link two patients. */
