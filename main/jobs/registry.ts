@@ -2,7 +2,7 @@ import { renderReviewImage } from '../app/review-images.ts';
 import { renderThumbnail } from '../app/thumbnail.ts';
 import { hashFiles } from './hash-files.ts';
 import { prepareModel, processImages } from '../inference/batch.ts';
-import { evaluateInstalledModel } from '../inference/evaluate-job.ts';
+import { evaluateInstalledModel } from '../evaluation/evaluate-job.ts';
 import { importIntoLibrary } from '../library/importer.ts';
 import { fineTuneModel } from '../training/fine-tune.ts';
 import { analyseForViewer, loadViewerImage } from '../viewer/jobs.ts';

@@ -8,7 +8,7 @@ import {
   loadEvaluationItems,
   writeEvaluation,
 } from '../../evaluation/evaluation-run.ts';
-import { evaluateModel } from '../../inference/evaluate-model.ts';
+import { evaluateModel } from '../../evaluation/evaluate-model.ts';
 import { adHocModel } from '../../inference/model-store.ts';
 import { createInferenceService } from '../../inference/service.ts';
 import { type CliCommand, UsageError } from '../command.ts';

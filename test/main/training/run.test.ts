@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { loadCheckpoint, readWeightsFromOnnx } from '../../../models/index.ts';
-import { evaluateModel } from '../../../main/inference/evaluate-model.ts';
+import { evaluateModel } from '../../../main/evaluation/evaluate-model.ts';
 import { modelCardSchema } from '../../../main/inference/model-card.ts';
 import { adHocModel } from '../../../main/inference/model-store.ts';
 import { createInferenceService } from '../../../main/inference/service.ts';

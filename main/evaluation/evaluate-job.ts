@@ -4,12 +4,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../models/index.ts';
-import { cardMetrics, loadEvaluationItems, writeEvaluation } from '../evaluation/evaluation-run.ts';
+import { cardMetrics, loadEvaluationItems, writeEvaluation } from './evaluation-run.ts';
 import type { JobContext } from '../jobs/types.ts';
 import { evaluateModel } from './evaluate-model.ts';
-import { modelCardSchema } from './model-card.ts';
-import { findModel, listModels } from './model-store.ts';
-import { createInferenceService } from './service.ts';
+import { modelCardSchema } from '../inference/model-card.ts';
+import { findModel, listModels } from '../inference/model-store.ts';
+import { createInferenceService } from '../inference/service.ts';
 
 export interface EvaluateInstalledInput {
   shippedDir: string;

@@ -1,8 +1,8 @@
 import type { DatasetItem } from '../data/dataset.ts';
-import type { BaselineName } from '../evaluation/baselines.ts';
-import { type EvaluationReport, evaluate } from '../evaluation/evaluate.ts';
+import type { BaselineName } from './baselines.ts';
+import { type EvaluationReport, evaluate } from './evaluate.ts';
 import type { JobProgress } from '../jobs/types.ts';
-import type { InferenceService } from './service.ts';
+import type { InferenceService } from '../inference/service.ts';
 
 export interface EvaluateModelOptions {
   service: InferenceService;
