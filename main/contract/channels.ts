@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import type { Question, SessionView, StudyDetails, StudyResults, StudySummary } from '../review/index.ts';
-import { navigationSchema, questionSchema } from '../review/schema.ts';
+import type { StudyResults } from '../review/index.ts';
+import {
+  navigationSchema,
+  questionSchema,
+  sessionViewSchema,
+  studyDetailsSchema,
+  studySummarySchema,
+} from '../review/index.ts';
 import type { ChannelName } from './names.ts';
 
 // Every payload that crosses IPC is validated against these schemas, in both directions.
@@ -52,40 +58,19 @@ const instanceSummary = z.object({
   processingStatus,
 });
 
-// Reader studies. Ids are the review store's opaque ids; outputs are checked for their key fields
-// (the store builds them, so the full shapes are its types, re-exported in types.ts).
+// Reader studies. Ids are the review store's opaque ids; outputs are checked against the store's own
+// zod schemas (review/types.ts, types inferred), except results, checked for their key fields.
 const reviewId = z
   .string()
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9_.-]+$/, 'ids use letters, digits, _ . or - only');
-/** A loose schema that checks the key fields, typed as the store's full shape. */
+/** A loose schema that checks the key fields, typed as the store's full shape (results only). */
 const shaped = <T>(schema: z.ZodType): z.ZodType<T> => schema as unknown as z.ZodType<T>;
 const studyRef = z.object({ studyId: reviewId }).strict();
 const sessionRef = z.object({ studyId: reviewId, readerId: reviewId }).strict();
-const reviewStudySummaryBase = z.looseObject({
-  id: z.string(),
-  name: z.string(),
-  createdAt: z.string(),
-  images: z.number().int().nonnegative(),
-  variants: z.number().int().nonnegative(),
-  cases: z.number().int().nonnegative(),
-  readers: z.number().int().nonnegative(),
-});
-const reviewStudySummary = shaped<StudySummary>(reviewStudySummaryBase);
-const reviewStudyDetailsBase = reviewStudySummaryBase.extend({
-  config: z.looseObject({ name: z.string() }),
-  readerProgress: z.array(
-    z.looseObject({
-      id: z.string(),
-      name: z.string(),
-      total: z.number(),
-      completed: z.number(),
-      finished: z.boolean(),
-    }),
-  ),
-});
-const reviewStudyDetails = shaped<StudyDetails>(reviewStudyDetailsBase);
+const reviewStudySummary = studySummarySchema;
+const reviewStudyDetails = studyDetailsSchema;
 /** A variant to compare: the original, or a restoration by an installed model with 1-3 passes. */
 const reviewVariantInput = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('original') }).strict(),
@@ -110,27 +95,7 @@ const reviewAuditRow = z.object({
   previousValue: z.union([z.number(), z.string()]).nullable(),
   summary: z.string(),
 });
-const sessionView = shaped<SessionView>(
-  z.looseObject({
-    studyId: z.string(),
-    readerId: z.string(),
-    total: z.number().int().nonnegative(),
-    completed: z.number().int().nonnegative(),
-    finished: z.boolean(),
-    position: z.number().int().positive().nullable(),
-    case: z
-      .looseObject({
-        caseId: z.string(),
-        position: z.number().int().positive(),
-        images: z.array(z.looseObject({ side: z.enum(['left', 'right']), presentationId: z.string() })),
-        questions: z.array(z.looseObject({ id: z.string(), kind: z.string() })),
-        answers: z.array(z.looseObject({ questionId: z.string(), value: z.union([z.number(), z.string()]) })),
-        missing: z.array(z.string()),
-        complete: z.boolean(),
-      })
-      .nullable(),
-  }),
-);
+const sessionView = sessionViewSchema;
 
 // Viewer. Pixel data travels as bytes (structured clone over Electron IPC; no base64).
 const modelId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a model id such as r2c-q3');
@@ -315,9 +280,7 @@ export const contract = {
   reviewDefaultQuestions: {
     input: z.object({}).strict(),
     output: z.object({
-      questions: shaped<Question[]>(
-        z.array(z.looseObject({ id: z.string(), kind: z.string(), prompt: z.string() })),
-      ),
+      questions: z.array(questionSchema),
     }),
   },
   reviewGetStudy: { input: studyRef, output: reviewStudyDetails },

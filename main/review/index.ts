@@ -56,6 +56,15 @@ export type {
   StudyResults,
   StudySummary,
 } from './types.ts';
+export {
+  answerViewSchema,
+  auditEntrySchema,
+  caseViewSchema,
+  sessionViewSchema,
+  studyDetailsSchema,
+  studyExportSchema,
+  studySummarySchema,
+} from './types.ts';
 export type { ReviewStore } from './store.ts';
 export { openReviewStore } from './store.ts';
 export type { ComparisonRule, ModelInfo, VariantChoice } from './variants.ts';
