@@ -2,17 +2,12 @@
 // pools, D step per iteration), with an append-only metrics log, atomic checkpoints, sample grids,
 // resume after a kill, and at the end the deployable G_A2B (model.onnx) with a draft model card.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import sharp from 'sharp';
 import {
   type Checkpoint,
   type GanTrainerConfig,
   type GanTrainerOptions,
-  loadCheckpoint,
-  loadInferenceModel,
-  parameterCount,
   R2CGanTrainer,
   readWeightsFromOnnx,
   transposedToResizeKernel,
@@ -24,25 +19,17 @@ import {
   writeFileAtomic,
 } from '../../models/index.ts';
 import { readDicomAsModelInput } from '../inference/batch.ts';
-import type { ModelCard } from '../inference/model-card.ts';
 import { AppError } from '../util/errors.ts';
 import { slug } from '../util/slug.ts';
-import { createGray, type GrayImage } from '../util/image.ts';
-import { encodeGrayPng } from '../util/image-io.ts';
-import { type RunConfig, configDifference } from './config.ts';
+import type { RunConfig } from './config.ts';
 import {
   type AugmentOptions,
   type DegradationOptions,
   classIndexOf,
   createPairedSampler,
   type DatasetItem,
-  degrade,
   type LoadImageOptions,
-  fromModelRange,
-  loadItemImage,
   loadManifest,
-  prepareForTest,
-  Rng,
   scaleJitterAugmentation,
   scanLabelledFolder,
   splitThreeWay,
@@ -51,24 +38,20 @@ import {
   type UnpairedSampler,
   createUnpairedSampler,
 } from '../data/index.ts';
-import { appendMetrics, lossesSvg, type MetricsRecord, readMetrics, truncateMetrics } from './metrics.ts';
+import { draftCard, type TrainData } from './draft-card.ts';
+import { appendMetrics, type MetricsRecord, readMetrics, truncateMetrics } from './metrics.ts';
+import {
+  loadResumableCheckpoint,
+  RUN_CONFIG_FORMAT,
+  runFiles,
+  savedInitSha256,
+  trainerConfigFor,
+  writeLossPlot,
+  writeRunConfig,
+} from './run-folder.ts';
+import { type GridRow, sampleImages, writeSampleGrid } from './sample-grid.ts';
 
-export const RUN_CONFIG_FORMAT = 'r2c-train-config/1';
-
-/** Where a run keeps its files, all under `outDir`. */
-export function runFiles(outDir: string) {
-  return {
-    config: join(outDir, 'run-config.json'),
-    checkpoint: join(outDir, 'checkpoint.r2c'),
-    metrics: join(outDir, 'metrics.jsonl'),
-    samples: join(outDir, 'samples'),
-    model: join(outDir, 'model.onnx'),
-    /** Named like installed cards (<id>.model.json beside the .onnx) so the pair can be installed as is. */
-    card: join(outDir, 'model.model.json'),
-    lossesSvg: join(outDir, 'losses.svg'),
-    lossesPng: join(outDir, 'losses.png'),
-  };
-}
+export { RUN_CONFIG_FORMAT, runFiles };
 
 export interface TrainProgress {
   phase: 'setup' | 'training' | 'finished' | 'cancelled';
@@ -105,15 +88,7 @@ export interface TrainResult {
   resumedFrom: number | null;
   outDir: string;
   files: ReturnType<typeof runFiles>;
-  data: {
-    train: number;
-    validation: number;
-    /** Held out for choosing thresholds (0 when the run keeps no calibration split). */
-    calibration: number;
-    poor: number;
-    good: number;
-    stepsPerEpoch: number;
-  };
+  data: TrainData;
   timings: {
     setupSeconds: number;
     /** Wall time of every iteration this session ran (G step + pools + D step). */
@@ -122,22 +97,6 @@ export interface TrainResult {
     sampleSeconds: number[];
     exportSeconds: number | null;
   };
-}
-
-interface SavedRunConfig {
-  format: string;
-  config: RunConfig;
-  /** SHA-256 of the initFrom model at the first start, or null. */
-  initFromSha256?: string | null;
-  createdAt: string;
-}
-
-async function savedInitSha256(path: string): Promise<string | null> {
-  try {
-    return (JSON.parse(await readFile(path, 'utf8')) as SavedRunConfig).initFromSha256 ?? null;
-  } catch {
-    return null;
-  }
 }
 
 /** The augmentation at the full size; with `crop`, the same resize but a smaller random crop. */
@@ -164,64 +123,6 @@ async function loadItems(path: string, what: string): Promise<DatasetItem[]> {
       `${what} ${path} holds no labelled PNG/JPEG/TIFF/DICOM images (covid/ and normal/ folders or a manifest)`,
     );
   return items;
-}
-
-function trainerConfigFor(
-  config: RunConfig,
-):
-  | Omit<GanTrainerConfig, 'mode' | 'weights' | 'channels'>
-  | Omit<SupervisedTrainerConfig, 'mode' | 'channels'> {
-  const common = {
-    kind: config.arch,
-    q: config.q,
-    width: config.width,
-    // Only when set: checkpoints of transposed runs carry no field, before and after the option.
-    ...(config.upsampling === 'resize' ? { upsampling: 'resize' as const } : {}),
-    size: config.size,
-    schedule: { lr: config.lr, decayStart: config.decayStart, totalSteps: config.steps },
-    seed: config.seed,
-  };
-  return config.objective === 'paired'
-    ? {
-        ...common,
-        l1Weight: config.l1Weight,
-        classWeight: config.classWeight,
-        ...(config.emaDecay !== undefined ? { emaDecay: config.emaDecay } : {}),
-      }
-    : { ...common, poolSize: config.poolSize };
-}
-
-/** Refuses to continue a checkpoint made with other settings. */
-function checkResumable(
-  saved: SavedRunConfig | null,
-  checkpoint: Checkpoint,
-  config: RunConfig,
-  outDir: string,
-) {
-  const fix = `use a new output folder, or the config that started it`;
-  if (saved) {
-    const diff = configDifference(saved.config, config);
-    if (diff)
-      throw new AppError(
-        'bad_input',
-        `${outDir} holds a run with a different config (${diff.key}: ${JSON.stringify(diff.saved)} there, ${JSON.stringify(diff.current)} now); ${fix}`,
-      );
-  }
-  const c = checkpoint.config as unknown as Record<string, unknown>;
-  const mode = config.objective === 'paired' ? 'supervised' : 'gan';
-  if (c['mode'] !== mode)
-    throw new AppError(
-      'bad_input',
-      `the checkpoint in ${outDir} is a ${String(c['mode'])} checkpoint, the config asks for the ${config.objective} objective; ${fix}`,
-    );
-  const expected = trainerConfigFor(config) as Record<string, unknown>;
-  for (const key of Object.keys(expected)) {
-    if (JSON.stringify(c[key]) !== JSON.stringify(expected[key]))
-      throw new AppError(
-        'bad_input',
-        `the checkpoint in ${outDir} was made with ${key} ${JSON.stringify(c[key])}, the config says ${JSON.stringify(expected[key])}; ${fix}`,
-      );
-  }
 }
 
 async function initialWeightsFrom(
@@ -265,152 +166,7 @@ async function initialWeightsFrom(
 /** The generators' upsampling layers (their parameters keep their names in both variants). */
 const UPSAMPLING_LAYERS = ['dec', 'up1', 'up2'];
 
-interface GridRow {
-  poor: GrayImage;
-  clean: GrayImage;
-}
-
-/** Fixed rows for the sample grids: validation images degraded with a fixed seed, and their clean originals. */
-async function sampleImages(
-  config: RunConfig,
-  validation: readonly DatasetItem[],
-  trainingRow: (i: number) => Promise<GridRow>,
-  trainingRows: number,
-): Promise<GridRow[]> {
-  const out: GridRow[] = [];
-  for (let i = 0; i < Math.min(config.sampleCount, validation.length); i++) {
-    const clean = prepareForTest(
-      await loadItemImage(validation[i] as DatasetItem, LOAD_OPTIONS),
-      config.size,
-    );
-    out.push({ poor: degrade(clean, new Rng(config.seed, 'sample-grid', i)).image, clean });
-  }
-  // Tiny data sets may have no validation images: fall back to the first training samples.
-  for (let i = 0; out.length < config.sampleCount && i < trainingRows; i++) out.push(await trainingRow(i));
-  return out;
-}
-
-/**
- * A grid with one row per sample, [0,1] gray PNG: poor | restored (G_A2B) | cycle (G_B2A(G_A2B)) for
- * the GAN objective, poor | restored | clean for the paired one.
- */
-async function writeSampleGrid(
-  trainer: R2CGanTrainer | SupervisedTrainer,
-  images: readonly GridRow[],
-  path: string,
-  session: SessionOptions,
-): Promise<void> {
-  const a2b = await loadInferenceModel(
-    trainer instanceof R2CGanTrainer ? trainer.exportInferenceModel('G_A2B') : trainer.exportInferenceModel(),
-    session,
-    'G_A2B',
-  );
-  const b2a =
-    trainer instanceof R2CGanTrainer
-      ? await loadInferenceModel(trainer.exportInferenceModel('G_B2A'), session, 'G_B2A')
-      : null;
-  try {
-    const s = trainer.config.size;
-    const gap = 2;
-    const grid = createGray(3 * s + 2 * gap, images.length * s + (images.length - 1) * gap, 1);
-    const paste = (img: GrayImage, row: number, col: number) => {
-      for (let y = 0; y < s; y++)
-        grid.data.set(
-          img.data.subarray(y * s, (y + 1) * s),
-          (row * (s + gap) + y) * grid.width + col * (s + gap),
-        );
-    };
-    for (const [row, { poor, clean }] of images.entries()) {
-      const dims = [1, 1, s, s];
-      const restored = await a2b.run(toModelRange(poor).data, dims);
-      paste(poor, row, 0);
-      paste(fromModelRange({ width: s, height: s, data: restored.restored }), row, 1);
-      if (b2a) {
-        const cycle = await b2a.run(restored.restored, dims);
-        paste(fromModelRange({ width: s, height: s, data: cycle.restored }), row, 2);
-      } else paste(clean, row, 2);
-    }
-    await writeFileAtomic(path, await encodeGrayPng(grid));
-  } finally {
-    await a2b.release();
-    await b2a?.release();
-  }
-}
-
-async function writeLossPlot(files: ReturnType<typeof runFiles>): Promise<void> {
-  const records = await readMetrics(files.metrics);
-  if (records.length === 0) return;
-  const svg = lossesSvg(records);
-  await writeFileAtomic(files.lossesSvg, Buffer.from(svg, 'utf8'));
-  await writeFileAtomic(files.lossesPng, await sharp(Buffer.from(svg)).png().toBuffer());
-}
-
 export { slug };
-
-function draftCard(
-  config: RunConfig,
-  trainer: R2CGanTrainer | SupervisedTrainer,
-  model: Uint8Array,
-  extra: {
-    data: TrainResult['data'];
-    initFromSha256: string | null;
-    last: MetricsRecord | undefined;
-    stoppedEarly: boolean;
-  },
-): ModelCard {
-  const step = trainer.state.step;
-  return {
-    format: 'r2c-model-card/1',
-    id: `local-${slug(basename(config.outDir)) || 'run'}`,
-    version: `draft-step-${step}`,
-    name: `R2C-GAN ${config.arch}${config.arch === 'operational' ? ` Q=${config.q}` : ''} trained locally (draft)`,
-    file: 'model.onnx',
-    sha256: createHash('sha256').update(model).digest('hex'),
-    bytes: model.length,
-    architecture: {
-      kind: config.arch,
-      ...(config.arch === 'operational' ? { q: config.q } : {}),
-      upsampling: config.upsampling,
-      parameters: parameterCount(trainer.generator),
-    },
-    threshold: 0.5,
-    input: { classificationSize: config.size, workingLongSide: Math.max(512, config.size) },
-    training: {
-      format: RUN_CONFIG_FORMAT,
-      steps: step,
-      ...(extra.stoppedEarly ? { stoppedEarly: `at step ${step} of a ${config.steps}-step schedule` } : {}),
-      size: config.size,
-      ...(config.cropSize !== undefined
-        ? {
-            crops: `${config.cropSize} px crops for the first ${config.cropSteps} steps, then ${config.size} px`,
-          }
-        : {}),
-      ...(config.emaDecay !== undefined ? { weightAverage: `EMA, decay ${config.emaDecay} (exported)` } : {}),
-      width: config.width,
-      lr: config.lr,
-      decayStart: config.decayStart,
-      seed: config.seed,
-      augmentation: config.augmentation,
-      objective:
-        config.objective === 'paired'
-          ? `paired: ${config.l1Weight}·L1(G(poor), clean) + ${config.classWeight}·CE on synthetic degradations (${config.cleanFraction} of steps clean)`
-          : 'r2c-gan (reference weights)',
-      data: basename(config.data),
-      split: { seed: config.validation.seed, validationFraction: config.validation.fraction, ...extra.data },
-      initialisation: config.initFrom
-        ? `G_A2B from ${basename(config.initFrom)} (sha256 ${extra.initFromSha256})${config.objective === 'paired' ? '' : '; G_B2A, D_A, D_B fresh (seeded Glorot)'}`
-        : 'all networks fresh (seeded Glorot)',
-      finalLosses: extra.last ? { G: extra.last.G, D: extra.last.D } : null,
-      finishedAt: new Date().toISOString(),
-    },
-    intendedUse:
-      'Research and decision support for chest X-ray restoration and COVID-19 classification; not a diagnosis.',
-    limitations: [
-      'draft: not evaluated; run r2c eval on held-out images before use',
-      'trained locally on the data named in training.data; check it is representative',
-    ],
-  };
-}
 
 /** One step's decoded, augmented (and degraded) inputs in model range, ready for the trainer. */
 interface PreparedStep {
@@ -590,22 +346,7 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
   const data = { validation: validation.length, calibration: calibration.length, ...objective.data };
 
   await mkdir(files.samples, { recursive: true });
-  let checkpoint: Checkpoint | null = null;
-  if (existsSync(files.checkpoint)) {
-    checkpoint = await loadCheckpoint(files.checkpoint);
-    let saved: SavedRunConfig | null = null;
-    if (existsSync(files.config)) {
-      try {
-        saved = JSON.parse(await readFile(files.config, 'utf8')) as SavedRunConfig;
-      } catch {
-        throw new AppError(
-          'integrity',
-          `${files.config} is unreadable or corrupted; cannot check the run's config`,
-        );
-      }
-    }
-    checkResumable(saved, checkpoint, config, config.outDir);
-  }
+  const checkpoint = await loadResumableCheckpoint(files, config);
   const startStep = checkpoint?.state.step ?? 0;
   const init = checkpoint ? null : await initialWeightsFrom(config);
   // On resume the initFrom file is not needed (the weights are in the checkpoint); its hash is kept
@@ -624,12 +365,7 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
       );
     } else {
       await truncateMetrics(files.metrics, 0);
-      const saved: SavedRunConfig = {
-        format: RUN_CONFIG_FORMAT,
-        config,
-        createdAt: new Date().toISOString(),
-      };
-      await writeFileAtomic(files.config, Buffer.from(`${JSON.stringify(saved, null, 1)}\n`, 'utf8'));
+      await writeRunConfig(files, config);
       log(
         config.objective === 'paired'
           ? config.initFrom
@@ -645,7 +381,13 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
         ? `data: ${data.train} training images, each degraded on the fly (${config.cleanFraction} of steps clean), ${data.validation} held out for validation${data.calibration ? ` and ${data.calibration} for calibration` : ''}; ${data.stepsPerEpoch} steps per epoch`
         : `data: ${data.train} training images (${data.poor} poor-domain, ${data.good} good-domain), ${data.validation} held out for validation${data.calibration ? ` and ${data.calibration} for calibration` : ''}; ${data.stepsPerEpoch} steps per epoch`,
     );
-    const samples = await sampleImages(config, validation, objective.gridRow, data.stepsPerEpoch);
+    const samples = await sampleImages(
+      config,
+      validation,
+      objective.gridRow,
+      data.stepsPerEpoch,
+      LOAD_OPTIONS,
+    );
     const timings: TrainResult['timings'] = {
       setupSeconds: (performance.now() - t0) / 1000,
       stepSeconds: [],
