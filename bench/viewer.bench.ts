@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { chromium } from '@playwright/test';
 import { createServices } from '../main/app/services.ts';
 import { createHandlers } from '../main/ipc/handlers.ts';
-import { threadTransport } from '../main/jobs/runner.ts';
+import { threadTransport } from '../main/app/jobs.ts';
 import { chromiumLaunchOptions } from '../test/e2e/browser.ts';
 import { installBridge, repoRoot, serveRenderer } from '../test/e2e/bridge.ts';
 import { newUid, syntheticDicom } from '../test/main/library/fixtures.ts';

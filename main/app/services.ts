@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { createModelCatalog, type ModelCatalog } from '../inference/model-catalog.ts';
 import { defaultModel, listModels } from '../inference/model-store.ts';
-import { createJobRunner, type JobRunner, type TransportFactory } from '../jobs/runner.ts';
+import { createJobRunner, type TransportFactory } from '../jobs/runner.ts';
 import { type Library, openLibrary } from '../library/index.ts';
 import { openReviewStore, type ReviewStore } from '../review/index.ts';
 import { createViewerService, type ViewerService } from '../viewer/service.ts';
+import type { AppJobRunner, AppJobs } from './jobs.ts';
 import { localModelsDir } from './paths.ts';
 
 export interface AppConfig {
@@ -36,7 +37,7 @@ export interface ActiveModel {
 export interface Services {
   config: AppConfig;
   identity: AppIdentity;
-  jobs: JobRunner;
+  jobs: AppJobRunner;
   /** The study library in config.dataDir; imports run on `jobs`. */
   library: Library;
   /** Reader studies (<dataDir>/reader-studies.sqlite). */
@@ -65,7 +66,7 @@ export function readIdentity(): AppIdentity {
 
 export function createServices(config: AppConfig): Services {
   // Two workers, so a long import or inference does not hold up thumbnails or the model's start-up.
-  const jobs = createJobRunner(config.workerTransport, config.maxWorkers ?? 2);
+  const jobs = createJobRunner<AppJobs>(config.workerTransport, config.maxWorkers ?? 2);
   const library = openLibrary({ dataDir: config.dataDir, jobs });
   const review = openReviewStore({ dataDir: config.dataDir });
   const localDir = localModelsDir(config.dataDir);

@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, cancelledError, deserializeError } from '../util/errors.ts';
-import type { JobInput, JobKind, JobOutput } from './registry.ts';
-import type { FromWorker, JobProgress, WorkerTransport } from './types.ts';
+import type { FromWorker, JobInput, JobOutput, JobProgress, JobTable, WorkerTransport } from './types.ts';
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -13,9 +12,16 @@ export interface RunOptions {
   long?: boolean;
 }
 
-/** Runs heavy jobs off the calling thread, at most `maxWorkers` at a time, queueing the rest. */
-export interface JobRunner {
-  run<K extends JobKind>(kind: K, input: JobInput<K>, options?: RunOptions): Promise<JobOutput<K>>;
+/**
+ * Runs heavy jobs off the calling thread, at most `maxWorkers` at a time, queueing the rest. `H` is the
+ * table of job kinds the worker serves (app/jobs.ts registers the app's).
+ */
+export interface JobRunner<H extends JobTable = JobTable> {
+  run<K extends keyof H & string>(
+    kind: K,
+    input: JobInput<H, K>,
+    options?: RunOptions,
+  ): Promise<JobOutput<H, K>>;
   close(): Promise<void>;
 }
 
@@ -60,11 +66,11 @@ async function shutdown(slot: Slot): Promise<void> {
  * `maxWorkers` workers for ordinary jobs and `maxLongWorkers` more for long ones (RunOptions.long);
  * each lane queues its own jobs in order.
  */
-export function createJobRunner(
+export function createJobRunner<H extends JobTable>(
   createTransport: TransportFactory,
   maxWorkers = 1,
   maxLongWorkers = 1,
-): JobRunner {
+): JobRunner<H> {
   const limit: Record<Lane, number> = { short: maxWorkers, long: maxLongWorkers };
   const queue: Pending[] = [];
   const slots: Slot[] = [];
@@ -161,11 +167,15 @@ export function createJobRunner(
   };
 }
 
-/** Worker-thread transport for plain Node (CLI, tests, the browser-test harness). */
-export function threadTransport(): WorkerTransport {
-  const here = import.meta.url;
-  const isSource = here.endsWith('.ts');
-  const worker = new Worker(new URL(isSource ? './worker-source.mjs' : './worker.js', here));
+/**
+ * Worker-thread transport for plain Node (CLI, tests, the browser-test harness) to a worker whose
+ * entry module (`entry`, which calls serveJobs with its job table) is given by whoever registers the
+ * jobs. A TypeScript entry (source checkout) starts through worker-source.mjs, which registers tsx first.
+ */
+export function workerThreadTransport(entry: URL): WorkerTransport {
+  const worker = entry.pathname.endsWith('.ts')
+    ? new Worker(new URL('./worker-source.mjs', import.meta.url), { workerData: { entry: entry.href } })
+    : new Worker(entry);
   let exiting = false;
   return {
     post: (message) => worker.postMessage(message),
@@ -182,4 +192,9 @@ export function threadTransport(): WorkerTransport {
       await worker.terminate();
     },
   };
+}
+
+/** The entry module `name` (without extension) next to `here` (import.meta.url): .ts from source, .js when built. */
+export function workerEntry(here: string, name: string): URL {
+  return new URL(`./${name}${here.endsWith('.ts') ? '.ts' : '.js'}`, here);
 }

@@ -14,6 +14,14 @@ export interface JobContext {
 
 export type JobHandler<I, O> = (input: I, context: JobContext) => Promise<O>;
 
+/**
+ * A table of job kinds → handlers. The runner knows no kinds of its own: the composition root
+ * registers the app's table (app/jobs.ts), and a service that runs jobs declares the part it needs.
+ */
+export type JobTable = Record<string, JobHandler<never, unknown>>;
+export type JobInput<H extends JobTable, K extends keyof H> = Parameters<H[K]>[0];
+export type JobOutput<H extends JobTable, K extends keyof H> = Awaited<ReturnType<H[K]>>;
+
 export type ToWorker =
   | { type: 'run'; id: number; kind: string; input: unknown }
   | { type: 'cancel'; id: number }

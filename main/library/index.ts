@@ -2,11 +2,11 @@
 // folder and indexes Patient / Study / Series / Instance in SQLite. Everything returned is plain JSON.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createJobRunner, type JobRunner, workerEntry, workerThreadTransport } from '../jobs/runner.ts';
 import type { JobProgress } from '../jobs/types.ts';
-import { createJobRunner, type JobRunner, threadTransport } from '../jobs/runner.ts';
 import { AppError } from '../util/errors.ts';
 import { type Db, openDatabase } from './database.ts';
-import type { ImportMode, ImportSummary } from './importer.ts';
+import type { ImportMode, ImportSummary, importIntoLibrary } from './importer.ts';
 import { libraryLayout } from './paths.ts';
 import * as queries from './queries.ts';
 import { cleanStore } from './store.ts';
@@ -24,11 +24,25 @@ export type {
   StudySummary,
 } from './queries.ts';
 
+/** The job kinds the library runs: a runner given in OpenLibraryOptions.jobs must serve them. */
+export type LibraryJobs = { importPaths: typeof importIntoLibrary };
+
+/** A displayable instance's file, for the jobs that render it (thumbnails, viewer and review images). */
+export interface ImageSource {
+  path: string;
+  sha256: string;
+  /** Names the image in messages: `instance <id>`. */
+  label: string;
+}
+
 export interface OpenLibraryOptions {
   /** Folder for library.sqlite and the managed store; created if missing. */
   dataDir: string;
-  /** Runs imports off this thread; by default a worker-thread runner owned (and closed) by the library. */
-  jobs?: JobRunner;
+  /**
+   * Runs imports off this thread; by default a worker-thread runner owned (and closed) by the library,
+   * whose worker (import-worker.ts) serves only the import.
+   */
+  jobs?: JobRunner<LibraryJobs>;
 }
 
 export interface ImportOptions {
@@ -62,6 +76,11 @@ export interface Library {
   getInstance(id: number): queries.InstanceDetail;
   /** getInstance, and AppError('unsupported') for an instance without a displayable image. */
   getDecodableInstance(id: number): queries.InstanceDetail;
+  /**
+   * What a renderer job needs of a displayable instance: its file, the SHA-256 the file must still have
+   * and a label for messages (never patient data); getDecodableInstance's errors otherwise.
+   */
+  imageSource(id: number): ImageSource;
   setProcessingStatus(id: number, status: queries.ProcessingStatus): void;
   /** Stores a model's output for an instance (replacing an earlier one of the same model). */
   putResult(instanceId: number, modelId: string, output: unknown): void;
@@ -83,16 +102,28 @@ export function openLibrary(options: OpenLibraryOptions): Library {
     db.close();
     throw error;
   }
-  let ownJobs: JobRunner | undefined;
+  let ownJobs: JobRunner<LibraryJobs> | undefined;
   let closed = false;
   const jobs = () => {
     if (options.jobs) return options.jobs;
-    ownJobs ??= createJobRunner(threadTransport);
+    ownJobs ??= createJobRunner<LibraryJobs>(() =>
+      workerThreadTransport(workerEntry(import.meta.url, 'import-worker')),
+    );
     return ownJobs;
   };
   const open = () => {
     if (closed) throw new AppError('internal', 'the library is closed');
     return db;
+  };
+
+  const getDecodableInstance = (id: number) => {
+    const instance = queries.getInstance(open(), dataDir, id);
+    if (!instance.decodable)
+      throw new AppError(
+        'unsupported',
+        `instance ${id} has no displayable image: ${instance.undecodableReason}`,
+      );
+    return instance;
   };
 
   return {
@@ -120,14 +151,10 @@ export function openLibrary(options: OpenLibraryOptions): Library {
     listSeries: (query) => queries.listSeries(open(), query),
     listInstances: (query) => queries.listInstances(open(), query),
     getInstance: (id) => queries.getInstance(open(), dataDir, id),
-    getDecodableInstance(id) {
-      const instance = queries.getInstance(open(), dataDir, id);
-      if (!instance.decodable)
-        throw new AppError(
-          'unsupported',
-          `instance ${id} has no displayable image: ${instance.undecodableReason}`,
-        );
-      return instance;
+    getDecodableInstance,
+    imageSource(id) {
+      const instance = getDecodableInstance(id);
+      return { path: instance.filePath, sha256: instance.sha256, label: `instance ${id}` };
     },
     setProcessingStatus: (id, status) => queries.setProcessingStatus(open(), id, status),
     putResult: (instanceId, modelId, output) => queries.putResult(open(), instanceId, modelId, output),

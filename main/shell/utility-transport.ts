@@ -4,7 +4,7 @@ import type { FromWorker, WorkerTransport } from '../jobs/types.ts';
 
 /** Job workers as Electron utility processes: a crash there cannot take the window down. */
 export function utilityTransport(): WorkerTransport {
-  const entry = fileURLToPath(new URL('../jobs/worker.js', import.meta.url));
+  const entry = fileURLToPath(new URL('../app/worker.js', import.meta.url));
   const child = utilityProcess.fork(entry, [], { serviceName: 'r2c-jobs', stdio: 'inherit' });
   let exiting = false;
   return {

@@ -11,14 +11,27 @@ import type { Library } from '../library/index.ts';
 import { AppError } from '../util/errors.ts';
 import { PromiseCache } from '../util/promise-cache.ts';
 import { restoredToModality, type ViewerImage } from './frame.ts';
-import { type AnalysisRecord, HEATMAP_FILE, RECORD_FILE, restoredFile } from './jobs.ts';
+import {
+  type AnalysisRecord,
+  type analyseForViewer,
+  HEATMAP_FILE,
+  type loadViewerImage,
+  RECORD_FILE,
+  restoredFile,
+} from './jobs.ts';
+
+/** The job kinds the viewer runs: the runner it is given must serve them. */
+export type ViewerJobs = {
+  loadViewerImage: typeof loadViewerImage;
+  analyseForViewer: typeof analyseForViewer;
+};
 
 export interface ViewerServiceOptions {
   dataDir: string;
   shippedDir: string;
   localDir: string;
   library: Library;
-  jobs: JobRunner;
+  jobs: JobRunner<ViewerJobs>;
 }
 
 export interface AnalysisSummary {

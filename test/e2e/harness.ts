@@ -7,7 +7,7 @@ import { test as base, type Page } from '@playwright/test';
 import { createServices, type Services } from '../../main/app/services.ts';
 import type { Envelope } from '../../main/contract/types.ts';
 import { createHandlers } from '../../main/ipc/handlers.ts';
-import { threadTransport } from '../../main/jobs/runner.ts';
+import { threadTransport } from '../../main/app/jobs.ts';
 import { installBridge, repoRoot, rendererRoot, serveRenderer } from './bridge.ts';
 
 export { repoRoot, rendererRoot };

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { createJobRunner, threadTransport } from '../../jobs/runner.ts';
+import { type AppJobs, threadTransport } from '../../app/jobs.ts';
+import { createJobRunner } from '../../jobs/runner.ts';
 import { type CliCommand, UsageError } from '../command.ts';
 
 export const hashCommand: CliCommand = {
@@ -13,7 +14,7 @@ export const hashCommand: CliCommand = {
       options: { json: { type: 'boolean' } },
     });
     if (positionals.length === 0) throw new UsageError('no files given');
-    const runner = createJobRunner(threadTransport);
+    const runner = createJobRunner<AppJobs>(threadTransport);
     try {
       const { files } = await runner.run('hashFiles', { paths: positionals }, { signal: io.signal });
       let failed = 0;

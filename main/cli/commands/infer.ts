@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { localModelsDir, shippedModelsDir } from '../../app/paths.ts';
 import { collectImageInputs } from '../../data/input/index.ts';
 import type { BatchItem } from '../../inference/batch.ts';
-import { createJobRunner, threadTransport } from '../../jobs/runner.ts';
+import { type AppJobs, threadTransport } from '../../app/jobs.ts';
+import { createJobRunner } from '../../jobs/runner.ts';
 import { type CliCommand, type CliIo, UsageError } from '../command.ts';
 import { progressBar } from '../progress.ts';
 
@@ -52,7 +53,7 @@ async function runBatch(argv: string[], io: CliIo, restore: boolean): Promise<nu
     return 1;
   }
   if (values.out) await mkdir(values.out, { recursive: true });
-  const runner = createJobRunner(threadTransport);
+  const runner = createJobRunner<AppJobs>(threadTransport);
   const bar = progressBar(io, restore ? 'restoring' : 'classifying');
   try {
     const { items } = await runner.run(

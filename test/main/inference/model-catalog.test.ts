@@ -9,7 +9,7 @@ import { createServices, type Services } from '../../../main/app/services.ts';
 import type { Envelope, Output } from '../../../main/contract/types.ts';
 import { dispatch, type HandlerTable } from '../../../main/ipc/dispatch.ts';
 import { createHandlers } from '../../../main/ipc/handlers.ts';
-import { threadTransport } from '../../../main/jobs/runner.ts';
+import { threadTransport } from '../../../main/app/jobs.ts';
 import { installTinyModel } from './fixtures.ts';
 
 function unwrap<T>(envelope: Envelope<unknown>): T {

@@ -7,7 +7,7 @@ import { createServices, type Services } from '../../../main/app/services.ts';
 import type { AppEvent } from '../../../main/contract/types.ts';
 import { dispatch, type HandlerTable } from '../../../main/ipc/dispatch.ts';
 import { createHandlers } from '../../../main/ipc/handlers.ts';
-import { threadTransport } from '../../../main/jobs/runner.ts';
+import { threadTransport } from '../../../main/app/jobs.ts';
 import { AppError } from '../../../main/util/errors.ts';
 
 const noEvents = { emit: () => {} };

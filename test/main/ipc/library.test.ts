@@ -9,7 +9,7 @@ import { createServices, type Services } from '../../../main/app/services.ts';
 import type { AppEvent, Envelope, Output } from '../../../main/contract/types.ts';
 import { dispatch, type HandlerTable } from '../../../main/ipc/dispatch.ts';
 import { createHandlers } from '../../../main/ipc/handlers.ts';
-import { threadTransport } from '../../../main/jobs/runner.ts';
+import { threadTransport } from '../../../main/app/jobs.ts';
 import { requireSharedData } from '../../helpers/paths.ts';
 
 const noEvents = { emit: () => {} };

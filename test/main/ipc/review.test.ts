@@ -12,7 +12,7 @@ import { channelNames } from '../../../main/contract/names.ts';
 import type { Envelope, Output } from '../../../main/contract/types.ts';
 import { dispatch, type HandlerTable } from '../../../main/ipc/dispatch.ts';
 import { createHandlers } from '../../../main/ipc/handlers.ts';
-import { threadTransport } from '../../../main/jobs/runner.ts';
+import { threadTransport } from '../../../main/app/jobs.ts';
 import { repoRoot, requireSharedData } from '../../helpers/paths.ts';
 
 const noEvents = { emit: () => {} };

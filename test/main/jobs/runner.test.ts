@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { createJobRunner, threadTransport } from '../../../main/jobs/runner.ts';
+import { type AppJobs, threadTransport } from '../../../main/app/jobs.ts';
+import { createJobRunner } from '../../../main/jobs/runner.ts';
 import type { FromWorker, ToWorker, WorkerTransport } from '../../../main/jobs/types.ts';
 import { AppError } from '../../../main/util/errors.ts';
 
@@ -12,7 +13,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('job runner on worker threads', () => {
   test('runs a job off the main thread and reports progress', async () => {
-    const runner = createJobRunner(threadTransport);
+    const runner = createJobRunner<AppJobs>(threadTransport);
     const file = join(dir, 'x.txt');
     writeFileSync(file, 'hello\n');
     const progress: number[] = [];
@@ -29,7 +30,7 @@ describe('job runner on worker threads', () => {
   });
 
   test('queues beyond the concurrency limit and cancels a queued job without running it', async () => {
-    const runner = createJobRunner(threadTransport, 1);
+    const runner = createJobRunner<AppJobs>(threadTransport, 1);
     const file = join(dir, 'y.bin');
     writeFileSync(file, Buffer.alloc(1024));
     const controller = new AbortController();
@@ -71,7 +72,7 @@ function scriptedTransport(
 describe('job runner failure handling', () => {
   test('a worker that dies fails its job with a clear error and the next job gets a new worker', async () => {
     let starts = 0;
-    const runner = createJobRunner(
+    const runner = createJobRunner<AppJobs>(
       scriptedTransport((message, reply, die) => {
         if (message.type !== 'run') return;
         starts += 1;
@@ -88,7 +89,7 @@ describe('job runner failure handling', () => {
   });
 
   test('errors from the worker keep their code', async () => {
-    const runner = createJobRunner(
+    const runner = createJobRunner<AppJobs>(
       scriptedTransport((message, reply) => {
         if (message.type === 'run')
           reply({ type: 'failed', id: message.id, error: { code: 'bad_input', message: 'truncated file' } });
@@ -107,7 +108,7 @@ describe('job runner lanes', () => {
   test('a long job runs on its own worker: short jobs pass it, a second long job waits for it', async () => {
     // Each transport is one worker; jobs finish only when the test says so.
     const workers: { id: number; jobs: number[]; reply: (m: FromWorker) => void }[] = [];
-    const runner = createJobRunner(
+    const runner = createJobRunner<AppJobs>(
       () => {
         const worker = { id: workers.length, jobs: [] as number[], reply: (_m: FromWorker) => {} };
         workers.push(worker);

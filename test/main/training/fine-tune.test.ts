@@ -10,7 +10,7 @@ import { createServices, type Services } from '../../../main/app/services.ts';
 import type { AppEvent, Envelope, Output } from '../../../main/contract/types.ts';
 import { dispatch, type HandlerTable } from '../../../main/ipc/dispatch.ts';
 import { createHandlers } from '../../../main/ipc/handlers.ts';
-import { threadTransport } from '../../../main/jobs/runner.ts';
+import { threadTransport } from '../../../main/app/jobs.ts';
 import { fineTuneSlug } from '../../../main/training/fine-tune.ts';
 import { readMetrics } from '../../../main/training/metrics.ts';
 import { writeGrayPng } from '../../../main/util/image-io.ts';
