@@ -1,0 +1,153 @@
+// Reader-study channels: set-up, readers, sessions and answers, results, exports, audit trail, and
+// the blinded images (by opaque presentation id).
+import { z } from 'zod';
+import type { StudyResults } from '../review/index.ts';
+import {
+  navigationSchema,
+  questionSchema,
+  sessionViewSchema,
+  studyDetailsSchema,
+  studySummarySchema,
+} from '../review/index.ts';
+import { type ChannelSchemas, rowId } from './common.ts';
+
+// Reader studies. Ids are the review store's opaque ids; outputs are checked against the store's own
+// zod schemas (review/types.ts, types inferred), except results, checked for their key fields.
+const reviewId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'ids use letters, digits, _ . or - only');
+/** A loose schema that checks the key fields, typed as the store's full shape (results only). */
+const shaped = <T>(schema: z.ZodType): z.ZodType<T> => schema as unknown as z.ZodType<T>;
+const studyRef = z.object({ studyId: reviewId }).strict();
+const sessionRef = z.object({ studyId: reviewId, readerId: reviewId }).strict();
+const reviewStudySummary = studySummarySchema;
+const reviewStudyDetails = studyDetailsSchema;
+/** A variant to compare: the original, or a restoration by an installed model with 1-3 passes. */
+const reviewVariantInput = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('original') }).strict(),
+  z
+    .object({
+      kind: z.literal('restored'),
+      modelId: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a model id such as r2c-q3'),
+      passes: z.number().int().min(1).max(3),
+    })
+    .strict(),
+]);
+/** One audit-trail line as the study owner sees it: reader name and case position, no image ids. */
+const reviewAuditRow = z.object({
+  seq: z.number().int().positive(),
+  at: z.string(),
+  reader: z.string().nullable(),
+  action: z.string(),
+  position: z.number().int().positive().nullable(),
+  questionId: z.string().nullable(),
+  variant: z.string().nullable(),
+  value: z.union([z.number(), z.string()]).nullable(),
+  previousValue: z.union([z.number(), z.string()]).nullable(),
+  summary: z.string(),
+});
+const sessionView = sessionViewSchema;
+
+export const reviewChannels = {
+  reviewListStudies: {
+    input: z.object({}).strict(),
+    output: z.object({ studies: z.array(reviewStudySummary) }),
+  },
+  reviewCreateStudy: {
+    input: z
+      .object({
+        name: z.string().trim().min(1).max(200),
+        /** Library instance ids of the images to read. */
+        instanceIds: z.array(rowId).min(1).max(10000),
+        /** Shorthand for variants [original, default model with this many passes]; give this or variants. */
+        passes: z.number().int().min(1).max(10).optional(),
+        /** The variants to compare (unique); give this or passes. */
+        variants: z.array(reviewVariantInput).min(2).max(8).optional(),
+        /** Which pairs are shown: each variant against the single original (default when there is one), or every pair. */
+        comparisons: z.enum(['againstOriginal', 'allPairs']).optional(),
+        /** Default: the service's defaults (quality 1-5, preference, findings preserved, comment). */
+        questions: z.array(questionSchema).min(1).max(30).optional(),
+        navigation: navigationSchema.optional(),
+        /** Lock window/level and zoom for every reader (default true, as in the reference study). */
+        lockDisplay: z.boolean().optional(),
+        readers: z.array(z.string().trim().min(1).max(200)).max(200).optional(),
+      })
+      .strict()
+      .refine((input) => (input.passes === undefined) !== (input.variants === undefined), {
+        message: 'give either passes or variants',
+      }),
+    output: reviewStudyDetails,
+  },
+  reviewDefaultQuestions: {
+    input: z.object({}).strict(),
+    output: z.object({
+      questions: z.array(questionSchema),
+    }),
+  },
+  reviewGetStudy: { input: studyRef, output: reviewStudyDetails },
+  reviewAddReader: {
+    input: z.object({ studyId: reviewId, name: z.string().trim().min(1).max(200) }).strict(),
+    output: z.object({ id: z.string(), name: z.string() }),
+  },
+  reviewStartSession: { input: sessionRef, output: sessionView },
+  reviewAnswer: {
+    input: z
+      .object({
+        studyId: reviewId,
+        readerId: reviewId,
+        caseId: reviewId,
+        questionId: reviewId,
+        presentationId: reviewId.optional(),
+        value: z.union([z.number().int().min(-1000).max(1000), z.string().max(10000)]),
+      })
+      .strict(),
+    output: sessionView,
+  },
+  reviewNext: { input: sessionRef, output: sessionView },
+  reviewGoBack: {
+    input: z
+      .object({
+        studyId: reviewId,
+        readerId: reviewId,
+        toPosition: z.number().int().min(1).max(1e7).optional(),
+      })
+      .strict(),
+    output: sessionView,
+  },
+  reviewResults: {
+    input: studyRef,
+    output: shaped<StudyResults>(
+      z.looseObject({
+        studyId: z.string(),
+        studyName: z.string(),
+        generatedAt: z.string(),
+        scores: z.array(z.looseObject({ questionId: z.string(), svg: z.string() })),
+        preferences: z.array(z.looseObject({ questionId: z.string(), svg: z.string() })),
+        choices: z.array(z.looseObject({ questionId: z.string() })),
+        timing: z.array(z.looseObject({ readerId: z.string() })),
+      }),
+    ),
+  },
+  reviewExportCsv: {
+    input: studyRef,
+    output: z.object({ csv: z.string(), fileName: z.string() }),
+  },
+  reviewExportJson: {
+    input: studyRef,
+    output: z.object({ json: z.string(), fileName: z.string() }),
+  },
+  reviewAuditTrail: {
+    input: studyRef,
+    output: z.object({ entries: z.array(reviewAuditRow) }),
+  },
+  getReviewImage: {
+    input: z.object({ presentationId: reviewId, size: z.number().int().min(64).max(2048) }).strict(),
+    output: z.object({
+      dataUrl: z.string().regex(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/),
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+    }),
+  },
+} satisfies Record<string, ChannelSchemas>;
