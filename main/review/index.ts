@@ -65,6 +65,8 @@ export {
   studyExportSchema,
   studySummarySchema,
 } from './types.ts';
+export type { RenderedVariant, StudyPlanContext, StudyRequest } from './plan.ts';
+export { exportFileName, planStudy, presentationImage, studyBlinding } from './plan.ts';
 export type { ReviewStore } from './store.ts';
 export { openReviewStore } from './store.ts';
 export type { ComparisonRule, ModelInfo, VariantChoice } from './variants.ts';

@@ -166,6 +166,21 @@ describe('library import (copy mode) of a synthetic folder', () => {
     );
   });
 
+  test('imageSource names the file of a displayable instance for the render jobs', () => {
+    const [first] = allInstances(library);
+    const detail = library.getDecodableInstance(first!.id);
+    assert.deepEqual(library.imageSource(first!.id), {
+      path: detail.filePath,
+      sha256: detail.sha256,
+      label: `instance ${first!.id}`,
+    });
+    assert.equal(sha256File(detail.filePath), detail.sha256);
+    assert.throws(
+      () => library.imageSource(987654),
+      (e: unknown) => e instanceof AppError && e.code === 'not_found',
+    );
+  });
+
   test('uses WAL, foreign keys and a versioned schema', () => {
     const db = new Database(join(dataDir, 'library.sqlite'), { readonly: true });
     try {
