@@ -1,4 +1,4 @@
-import { evaluateInstalledModel } from '../evaluation/evaluate-job.ts';
+import { evaluateInstalledModel } from '../evaluation/index.ts';
 import { prepareModel, processImages } from '../inference/batch.ts';
 import { hashFiles } from '../jobs/hash-files.ts';
 import { type JobRunner, workerEntry, workerThreadTransport } from '../jobs/runner.ts';
@@ -8,7 +8,7 @@ import type {
   JobOutput as TableOutput,
   WorkerTransport,
 } from '../jobs/types.ts';
-import { importIntoLibrary } from '../library/importer.ts';
+import { importIntoLibrary } from '../library/index.ts';
 import { fineTuneModel } from '../training/fine-tune.ts';
 import { analyseForViewer, loadViewerImage } from '../viewer/jobs.ts';
 import { renderReviewImage } from './review-images.ts';

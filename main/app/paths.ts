@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultDataDir } from '../library/paths.ts';
+import { defaultDataDir } from '../library/index.ts';
 
 /**
  * Where the models shipped with the app live: `$R2C_MODELS_DIR`, else `models/shipped` of the

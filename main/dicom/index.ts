@@ -24,6 +24,8 @@ export {
   toModelInput,
   windowValue,
 } from './pixel.ts';
+export type { ParsedDicom } from './parse.ts';
+export { parseDicomBytes } from './parse.ts';
 export type { PixelEncoding, TransferSyntax } from './transfer-syntax.ts';
 export { knownTransferSyntaxes, lookupTransferSyntax } from './transfer-syntax.ts';
 export type { DeidentifyOptions } from './deidentify.ts';

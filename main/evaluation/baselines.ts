@@ -1,4 +1,4 @@
-import { mirrorIndex } from '../data/filters.ts';
+import { mirrorIndex } from '../data/index.ts';
 import type { GrayImage } from '../util/image.ts';
 import { createGray } from '../util/image.ts';
 

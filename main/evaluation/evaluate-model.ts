@@ -1,4 +1,4 @@
-import type { DatasetItem } from '../data/dataset.ts';
+import type { DatasetItem } from '../data/index.ts';
 import type { BaselineName } from './baselines.ts';
 import { type EvaluationReport, evaluate } from './evaluate.ts';
 import type { JobProgress } from '../jobs/types.ts';

@@ -1,10 +1,10 @@
-import { prepareForTest } from '../data/augment.ts';
-import type { DatasetItem, Label } from '../data/dataset.ts';
+import { prepareForTest } from '../data/index.ts';
+import type { DatasetItem, Label } from '../data/index.ts';
 import { readDicomAsModelInput } from '../inference/batch.ts';
-import { loadItemImage } from '../data/dataset.ts';
-import type { ArtifactType, DegradationOptions, SampledArtifact } from '../data/degrade.ts';
-import { artifactTypes, degrade } from '../data/degrade.ts';
-import { Rng } from '../data/random.ts';
+import { loadItemImage } from '../data/index.ts';
+import type { ArtifactType, DegradationOptions, SampledArtifact } from '../data/index.ts';
+import { artifactTypes, degrade } from '../data/index.ts';
+import { Rng } from '../data/index.ts';
 import { AppError, cancelledError } from '../util/errors.ts';
 import type { GrayImage } from '../util/image.ts';
 import type { BaselineName } from './baselines.ts';

@@ -4,9 +4,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { DatasetItem } from '../data/dataset.ts';
-import { loadManifest, scanLabelledFolder } from '../data/dataset.ts';
-import { splitThreeWay } from '../data/split.ts';
+import type { DatasetItem } from '../data/index.ts';
+import { loadManifest, scanLabelledFolder } from '../data/index.ts';
+import { splitThreeWay } from '../data/index.ts';
 import { AppError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/image-io.ts';
 import { type EvaluationReport, reportPlots } from './evaluate.ts';

@@ -41,3 +41,14 @@ export type { SsimOptions } from './restoration.ts';
 export { checkerEnergy, gridRatio, meanSquaredError, nyquistPeak, psnr, ssim } from './restoration.ts';
 export type { CrossFitted, OperatingPoint } from './threshold.ts';
 export { assignFolds, bestF1Threshold, crossFittedThreshold, metricsAt } from './threshold.ts';
+export type { EvaluateInstalledInput, EvaluateInstalledOutput } from './evaluate-job.ts';
+export { evaluateInstalledModel } from './evaluate-job.ts';
+export type { EvaluateModelOptions } from './evaluate-model.ts';
+export { evaluateModel } from './evaluate-model.ts';
+export type { EvaluationResult, ItemSelection } from './evaluation-run.ts';
+export {
+  cardMetrics,
+  DEFAULT_CALIBRATION_FRACTION,
+  loadEvaluationItems,
+  writeEvaluation,
+} from './evaluation-run.ts';

@@ -1,7 +1,7 @@
 // Operating points: which decision threshold a model should ship with, and how good it is when the
 // threshold is chosen on data. Choosing and reporting on the same images is optimistic, so the
 // honest figure is cross-fitted: the threshold for each fold is chosen on the other folds.
-import { Rng } from '../data/random.ts';
+import { Rng } from '../data/index.ts';
 import { classificationMetrics, confusionCounts, type ClassificationMetrics } from './classification.ts';
 
 export interface OperatingPoint extends ClassificationMetrics {

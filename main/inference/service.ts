@@ -1,5 +1,5 @@
 import { arch, platform } from 'node:os';
-import { type InferenceRunner, loadInferenceModel } from '../../models/inference.ts';
+import { type InferenceRunner, loadInferenceModel } from '../../models/index.ts';
 import { AppError, cancelledError } from '../util/errors.ts';
 import type { GrayImage } from '../util/image.ts';
 import { PromiseCache } from '../util/promise-cache.ts';

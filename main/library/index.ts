@@ -11,7 +11,14 @@ import { libraryLayout } from './paths.ts';
 import * as queries from './queries.ts';
 import { cleanStore } from './store.ts';
 
-export type { ImportDuplicate, ImportFailure, ImportMode, ImportSummary } from './importer.ts';
+export type {
+  ImportDuplicate,
+  ImportFailure,
+  ImportJobInput,
+  ImportMode,
+  ImportSummary,
+} from './importer.ts';
+export { importIntoLibrary } from './importer.ts';
 export { defaultDataDir } from './paths.ts';
 export type {
   InstanceDetail,

@@ -1,12 +1,12 @@
 // What the viewer gets for one image: pixel values in the ORIGINAL units (Modality LUT applied, VOI
 // not), so window/level and the pixel probe work as in any DICOM viewer, plus the file's window
 // presets. Restored images are mapped back into the same units (see restoredToModality).
-import { parseDicomBytes } from '../dicom/parse.ts';
 import {
   type AppliedVoi,
   type DecodedFrame,
   type DicomHeader,
   minMax,
+  parseDicomBytes,
   readLutSequence,
   type VoiFunction,
 } from '../dicom/index.ts';

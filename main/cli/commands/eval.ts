@@ -1,14 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { localModelsDir, shippedModelsDir } from '../../app/paths.ts';
-import { type BaselineName, baselineNames } from '../../evaluation/baselines.ts';
-import { type EvaluationReport, thresholdFromCalibration } from '../../evaluation/evaluate.ts';
 import {
+  type BaselineName,
+  baselineNames,
   DEFAULT_CALIBRATION_FRACTION,
+  type EvaluationReport,
+  evaluateModel,
   loadEvaluationItems,
+  thresholdFromCalibration,
   writeEvaluation,
-} from '../../evaluation/evaluation-run.ts';
-import { evaluateModel } from '../../evaluation/evaluate-model.ts';
+} from '../../evaluation/index.ts';
 import { adHocModel } from '../../inference/model-store.ts';
 import { createInferenceService } from '../../inference/service.ts';
 import { type CliCommand, UsageError } from '../command.ts';

@@ -1,9 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { StudyStatistics } from '../../review/analysis.ts';
-import { analyseRatings } from '../../review/analysis.ts';
-import { parseRatingsCsv } from '../../review/csv.ts';
+import { analyseRatings, parseRatingsCsv, type StudyStatistics } from '../../review/index.ts';
 import { type CliCommand, UsageError } from '../command.ts';
 
 const usage = [

@@ -3,12 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import {
-  classIndexOf,
-  loadItemImage,
-  loadManifest,
-  scanLabelledFolder,
-} from '../../../main/data/dataset.ts';
+import { classIndexOf, loadItemImage, loadManifest, scanLabelledFolder } from '../../../main/data/dataset.ts';
 import { AppError } from '../../../main/util/errors.ts';
 import { createGray } from '../../../main/util/image.ts';
 import { writeGrayPng } from '../../../main/util/image-io.ts';

@@ -3,12 +3,7 @@ import { test } from 'node:test';
 import type { DatasetItem } from '../../../main/data/dataset.ts';
 import { loadManifest } from '../../../main/data/dataset.ts';
 import { Rng } from '../../../main/data/random.ts';
-import {
-  countLabels,
-  groupItems,
-  splitThreeWay,
-  splitTrainValidation,
-} from '../../../main/data/split.ts';
+import { countLabels, groupItems, splitThreeWay, splitTrainValidation } from '../../../main/data/split.ts';
 import { sharedDataMissing, sharedManifest } from './shared-data.ts';
 
 /** 300 items, patients with 1-4 images each; some groups link two patients. */
