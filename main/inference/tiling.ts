@@ -16,9 +16,12 @@
 import * as ort from 'onnxruntime-node';
 // initializerContext and the META_/MODEL_FORMAT names are not on models/index.ts (a known layering
 // exception, .dependency-cruiser-known.json).
-import { initializerContext, META_CONFIG, META_FORMAT, MODEL_FORMAT } from '../../models/inference.ts';
 import {
   Graph,
+  initializerContext,
+  META_CONFIG,
+  META_FORMAT,
+  MODEL_FORMAT,
   type NetConfig,
   type Network,
   networkFromConfig,

@@ -186,7 +186,8 @@ test('transposedToResizeKernel: exact where a resize-conv can express the kernel
   const k4 = to4(w0);
   assert.deepEqual([k4[0], k4[1], k4[2], k4[3], k4[4], k4[8], k4[12]], [0, 0, 0, 0, 0, 0, 0]);
   const back = transposedToResizeKernel(to3(k4));
-  back.forEach((v, i) => assert.ok(Math.abs(v - (w0[i] as number)) < 1e-6, `tap ${i}: ${v} vs ${w0[i]}`));
+  for (const [i, v] of back.entries())
+    assert.ok(Math.abs(v - (w0[i] as number)) < 1e-6, `tap ${i}: ${v} vs ${w0[i]}`);
   // Any other kernel: no nearby resize kernel fits the embedded transposed kernel better.
   const rand = seededRandom(7);
   const k3 = Float32Array.from({ length: 9 }, () => rand() * 2 - 1);
