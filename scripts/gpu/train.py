@@ -499,7 +499,8 @@ def configure_tf32(enabled: bool) -> None:
         log(f"could not set the TF32 flags ({e}); using torch defaults")
 
 
-def run_training(args) -> int:
+def start_run(args):
+    """Deadline, signal handlers, device and seed: what every training run sets up first."""
     deadline = PROCESS_START + args.minutes * 60.0
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
@@ -511,6 +512,11 @@ def run_training(args) -> int:
         configure_tf32(not args.no_tf32)
         log(f"device {torch.cuda.get_device_name(0)}, TF32 {'off' if args.no_tf32 else 'on'}")
     torch.manual_seed(args.seed)
+    return deadline, device
+
+
+def run_training(args) -> int:
+    deadline, device = start_run(args)
     rng = random.Random(args.seed)
     np_rng = np.random.default_rng(args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -936,17 +942,7 @@ def plan_budget(args, specs, params, images, labels, items, deadline, device) ->
 
 
 def run_paired_training(args) -> int:
-    deadline = PROCESS_START + args.minutes * 60.0
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    if not torch.cuda.is_available():
-        log("WARNING: CUDA is not available; training on CPU (very slow)")
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        configure_tf32(not args.no_tf32)
-        log(f"device {torch.cuda.get_device_name(0)}, TF32 {'off' if args.no_tf32 else 'on'}")
-    torch.manual_seed(args.seed)
+    deadline, device = start_run(args)
     os.makedirs(args.out, exist_ok=True)
 
     images, labels, poor, good = load_dataset(args.data, device)
