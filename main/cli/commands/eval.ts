@@ -181,7 +181,10 @@ export const evalCommand: CliCommand = {
       });
       bar.finish();
       // On the calibration split, the threshold a card should ship with (the validation split only reports).
-      const calibration = split === 'calibration' ? thresholdFromCalibration(report.images) : undefined;
+      // One class only (e.g. a small --limit): the report stands, without a threshold.
+      const bothClasses = new Set(report.images.map((r) => r.label)).size === 2;
+      const calibration =
+        split === 'calibration' && bothClasses ? thresholdFromCalibration(report.images) : undefined;
       const result = {
         model,
         provider,
@@ -202,6 +205,8 @@ export const evalCommand: CliCommand = {
           io.out(
             `\nThreshold chosen on this calibration split (F1-optimal over clean + degraded images): p > ${calibration.threshold.toFixed(4)} (F1 ${pct(calibration.f1)}, sensitivity ${pct(calibration.sensitivity)}, specificity ${pct(calibration.specificity)}); report with it on the validation split: --threshold ${calibration.threshold.toFixed(4)}`,
           );
+        if (split === 'calibration' && !calibration)
+          io.out('\nNo threshold chosen: these calibration images hold one class only.');
         if (values.out) io.out(`\nreport and plots written to ${values.out}`);
       }
       return 0;
