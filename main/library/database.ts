@@ -80,6 +80,19 @@ const migrations: string[] = [
     PRIMARY KEY (instance_ref, model_id)
   );
   `,
+  // Viewer measurements and annotations, per image frame, in image pixel coordinates (viewer/annotations.ts).
+  `
+  CREATE TABLE viewer_annotations (
+    uid TEXT PRIMARY KEY,
+    instance_ref INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+    frame INTEGER NOT NULL CHECK (frame >= 0),
+    tool TEXT NOT NULL,
+    data_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX viewer_annotations_instance ON viewer_annotations(instance_ref, frame);
+  `,
 ];
 
 export const schemaVersion = migrations.length;
