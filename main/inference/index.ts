@@ -1,0 +1,22 @@
+// The inference service's public surface: model cards and the model store, the input gate
+// (intended use + appearance), the uncertainty of a result, and the restore/classify service.
+export type { IntendedInput, ModelCalibration, ModelCard } from './model-card.ts';
+export { intendedInputSchema, modelCalibrationSchema, modelCardSchema } from './model-card.ts';
+export type { AppearanceCheck, AppearanceReference } from './appearance.ts';
+export { appearanceDistance, checkAppearance } from './appearance.ts';
+export type {
+  IntendedUseAttributes,
+  IntendedUseOverride,
+  IntendedUseReason,
+  IntendedUseResult,
+} from './intended-use.ts';
+export {
+  assessIntendedUse,
+  CHEST_RADIOGRAPH_INPUT,
+  checkIntendedUse,
+  chestAppearanceReference,
+  describeReasons,
+  intendedUseError,
+  OUTSIDE_INTENDED_USE,
+  readPatientAge,
+} from './intended-use.ts';
