@@ -45,3 +45,17 @@ export {
   writeClassificationReport,
   writeClassificationSidecar,
 } from './structured-report.ts';
+export type {
+  AnnotationTool,
+  ImageAnnotation,
+  MeasurementSpacing,
+} from './measurement-report.ts';
+export { measure, TID_1500, writeMeasurementReport } from './measurement-report.ts';
+export { GSPS_SOP_CLASS, writePresentationState } from './presentation-state.ts';
+export type { ReferencedAnnotation, ReportItem, StructuredReport } from './sr-read.ts';
+export {
+  isPresentationStateClass,
+  isStructuredReportClass,
+  readReportAnnotations,
+  readStructuredReport,
+} from './sr-read.ts';
