@@ -6,9 +6,17 @@ import { createJobRunner, type JobRunner, workerEntry, workerThreadTransport } f
 import type { JobProgress } from '../jobs/types.ts';
 import { AppError } from '../util/errors.ts';
 import { type Db, openDatabase } from './database.ts';
+import {
+  type DeleteSummary,
+  type DeleteTarget,
+  deleteFromLibrary,
+  type ProtectedInstances,
+  sweepOrphanResults,
+} from './delete.ts';
 import type { ImportMode, ImportSummary, importIntoLibrary } from './importer.ts';
 import { libraryLayout } from './paths.ts';
 import * as queries from './queries.ts';
+import { applyRetention, type RetentionSummary } from './retention.ts';
 import { cleanStore } from './store.ts';
 
 export type {
@@ -18,7 +26,10 @@ export type {
   ImportMode,
   ImportSummary,
 } from './importer.ts';
+export type { DeleteSummary, DeleteTarget, LibraryLevel, ProtectedInstances } from './delete.ts';
+export { libraryLevels } from './delete.ts';
 export { importIntoLibrary } from './importer.ts';
+export type { RetentionSummary } from './retention.ts';
 export { defaultDataDir } from './paths.ts';
 export type {
   InstanceDetail,
@@ -50,6 +61,8 @@ export interface OpenLibraryOptions {
    * whose worker (import-worker.ts) serves only the import.
    */
   jobs?: JobRunner<LibraryJobs>;
+  /** Instances that must not be deleted (by hand or by retention), with why: e.g. an open reader study's images. */
+  protectedInstances?: () => ProtectedInstances;
 }
 
 export interface ImportOptions {
@@ -92,6 +105,13 @@ export interface Library {
   /** Stores a model's output for an instance (replacing an earlier one of the same model). */
   putResult(instanceId: number, modelId: string, output: unknown): void;
   listResults(instanceId: number): queries.StoredResult[];
+  /**
+   * Deletes patients, studies, series or instances with their results, managed copies and analyses
+   * (referenced originals stay); forbidden if a protected instance is among them.
+   */
+  delete(targets: DeleteTarget[]): DeleteSummary;
+  /** Removes instances imported more than `days` ago (protected ones stay); `dryRun` only counts. */
+  applyRetention(options: { days: number; now?: Date; dryRun?: boolean }): RetentionSummary;
   close(): Promise<void>;
 }
 
@@ -105,6 +125,7 @@ export function openLibrary(options: OpenLibraryOptions): Library {
   const db: Db = openDatabase(libraryLayout(dataDir).database, { migrate: true });
   try {
     cleanStore(db, dataDir);
+    sweepOrphanResults(db, dataDir);
   } catch (error) {
     db.close();
     throw error;
@@ -166,6 +187,9 @@ export function openLibrary(options: OpenLibraryOptions): Library {
     setProcessingStatus: (id, status) => queries.setProcessingStatus(open(), id, status),
     putResult: (instanceId, modelId, output) => queries.putResult(open(), instanceId, modelId, output),
     listResults: (instanceId) => queries.listResults(open(), instanceId),
+    delete: (targets) => deleteFromLibrary(open(), dataDir, targets, options.protectedInstances?.()),
+    applyRetention: (retention) =>
+      applyRetention(open(), dataDir, { ...retention, protectedInstances: options.protectedInstances?.() }),
     async close() {
       if (closed) return;
       closed = true;
