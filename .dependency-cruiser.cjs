@@ -6,17 +6,20 @@
 const { existsSync, readdirSync } = require('node:fs');
 const { join } = require('node:path');
 
-const util = ['main/util'];
+// settings/ (the policy file, the data folder, the activity log) sits on util: every layer may read it.
+const util = ['main/util', 'main/settings'];
 const jobs = [...util, 'main/jobs']; // the job runner: no job kinds (they are registered in app/jobs.ts)
 const dicom = [...jobs, 'main/dicom'];
 const data = [...dicom, 'main/data'];
 const inference = [...data, 'models', 'main/inference'];
 const models = [...inference, 'main/evaluation', 'main/training'];
-const services = [...models, 'main/library', 'main/review', 'main/viewer'];
+const registry = [...models, 'main/registry'];
+const services = [...registry, 'main/library', 'main/review', 'main/viewer'];
 
 /** folder → the folders it may import from (besides its own files). */
 const allowed = {
   'main/util': [],
+  'main/settings': ['main/util'],
   'main/jobs': util,
   'main/dicom': util,
   'main/data': ['main/util', 'main/dicom'],
@@ -25,6 +28,8 @@ const allowed = {
   'main/inference': [...data, 'models'],
   'main/evaluation': inference,
   'main/training': inference,
+  // installed model versions, the active model, thresholds, packages (after evaluation: it reads evaluations)
+  'main/registry': models,
   'main/library': models,
   'main/review': models,
   'main/viewer': [...models, 'main/library'],

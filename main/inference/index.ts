@@ -20,3 +20,16 @@ export {
   OUTSIDE_INTENDED_USE,
   readPatientAge,
 } from './intended-use.ts';
+export type { InstalledModel, ModelProblem, RegistryState, ThresholdSource } from './model-store.ts';
+export {
+  adHocModel,
+  defaultModel,
+  findModel,
+  listModels,
+  REGISTRY_STATE_FILE,
+  readRegistryState,
+  readVerifiedModel,
+  registryStateSchema,
+} from './model-store.ts';
+export type { ModelCatalog, ModelDetails, ModelVerification } from './model-catalog.ts';
+export { architectureLabel, createModelCatalog, modelDetails } from './model-catalog.ts';
