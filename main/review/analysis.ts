@@ -1,3 +1,5 @@
+import { krippendorffAlpha } from './krippendorff.ts';
+import { orHillis, singleTreatmentFrom } from './mrmc.ts';
 import { seededRandom } from './randomise.ts';
 import {
   bootstrapInterval,
@@ -10,21 +12,26 @@ import {
   meanWithTInterval,
   wilsonInterval,
 } from './stats.ts';
-import { preferenceSvg, scoreDistributionSvg } from './svg.ts';
+import { differenceSvg, preferenceSvg, scoreDistributionSvg } from './svg.ts';
 import {
+  type AlphaSummary,
   type ChoiceQuestionResult,
   iccCiMethod,
   type IccSummary,
   type KappaSummary,
   type PreferenceComparison,
   type PreferenceQuestionResult,
+  type ScoreDifference,
   type ScoreQuestionResult,
   type StudyStatistics,
   type WeightedKappaSummary,
 } from './results.ts';
 
 export type {
+  AlphaSummary,
   ChoiceQuestionResult,
+  ReaderDifference,
+  ScoreDifference,
   ChoiceVariantSummary,
   IccSummary,
   KappaSummary,
@@ -67,6 +74,10 @@ export interface AnalysisMeta {
 
 export const wilsonMethod = 'Wilson score interval, 95%, no continuity correction';
 export const tMethod = 'mean ± t(0.975, n−1)·SD/√n, each rating counted as independent';
+export const orMethod =
+  'Obuchowski-Rockette, readers and cases random, jackknife covariances, Hillis denominator df, 95%; per reader: cases random, normal approximation';
+export const orShareMethod =
+  'mean of per-reader shares; single-treatment Obuchowski-Rockette (readers and cases random, jackknife over cases, Hillis df), 95%';
 
 /** Fewest items for a bootstrap interval of kappa (fewer give intervals that mean little). */
 export const minBootstrapItems = 5;
@@ -184,20 +195,182 @@ function analyseScores(
       ciMethod: iccCiMethod,
     };
   }
-  const result: Omit<ScoreQuestionResult, 'svg'> = {
+  const alpha: AlphaSummary | null =
+    readers.length >= 2
+      ? alphaSummary(
+          "Krippendorff's alpha, ordinal",
+          readers,
+          rows,
+          itemKey,
+          (r) => Number(r.rating),
+          'ordinal',
+        )
+      : null;
+  const { differences, note } = scoreDifferences(rows, readers, meta);
+  const result: Omit<ScoreQuestionResult, 'svg' | 'differenceSvg'> = {
     questionId: question.id,
     prompt: question.prompt ?? question.id,
     ciMethod: tMethod,
     perVariant,
-    agreement: { weightedKappa, icc },
+    differences,
+    differencesNote: note,
+    agreement: { weightedKappa, icc, alpha },
   };
-  return { ...result, svg: scoreDistributionSvg(result) };
+  return { ...result, svg: scoreDistributionSvg(result), differenceSvg: differenceSvg(result) };
+}
+
+/** Krippendorff's alpha over every item (missing ratings allowed), null with no pairable item. */
+function alphaSummary(
+  method: string,
+  readers: string[],
+  rows: readonly RatingRow[],
+  key: (row: RatingRow) => string,
+  value: (row: RatingRow) => number | string | null,
+  metric: 'nominal' | 'ordinal',
+  order?: readonly (number | string)[],
+): AlphaSummary {
+  const units = [...groupBy(rows, key).values()].map((itemRows) => {
+    const byReader = new Map<string, number | string>();
+    for (const row of itemRows) {
+      const v = value(row);
+      if (v !== null) byReader.set(row.reader, v);
+    }
+    return readers.map((r) => byReader.get(r) ?? null);
+  });
+  const pairable = units.filter((u) => u.filter((v) => v !== null).length >= 2).length;
+  return { method, readers, items: pairable, alpha: krippendorffAlpha(units, metric, order) };
+}
+
+/**
+ * OR-MRMC difference in mean score for every pair of variants rated on the same case, over the cases
+ * every reader rated under both (a complete design is what the method needs).
+ */
+function scoreDifferences(
+  rows: readonly RatingRow[],
+  readers: string[],
+  meta: AnalysisMeta,
+): { differences: ScoreDifference[]; note: string | null } {
+  if (readers.length < 2)
+    return { differences: [], note: 'the OR-MRMC difference needs at least two readers' };
+  const labelOf = (id: string) => meta.variants.find((v) => v.id === id)?.label ?? id;
+  const kindOf = (id: string) => meta.variants.find((v) => v.id === id)?.kind;
+  const order = (id: string) => {
+    const i = meta.variants.findIndex((v) => v.id === id);
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  // rating[case][variant][reader]
+  const byCase = new Map<string, Map<string, Map<string, number>>>();
+  for (const row of rows) {
+    if (row.variant === '') continue;
+    const c = byCase.get(row.case) ?? new Map<string, Map<string, number>>();
+    byCase.set(row.case, c);
+    const v = c.get(row.variant) ?? new Map<string, number>();
+    c.set(row.variant, v);
+    v.set(row.reader, Number(row.rating));
+  }
+  const pairs = new Map<string, [string, string]>();
+  for (const variants of byCase.values()) {
+    const ids = [...variants.keys()].sort((x, y) => order(x) - order(y) || (x < y ? -1 : 1));
+    for (let a = 0; a < ids.length; a++)
+      for (let b = a + 1; b < ids.length; b++) {
+        let [x, y] = [ids[a]!, ids[b]!];
+        // Report "restored minus original" the way round the question is asked.
+        if (kindOf(x) === 'original' && kindOf(y) === 'restored') [x, y] = [y, x];
+        pairs.set(`${x}\u0000${y}`, [x, y]);
+      }
+  }
+  const differences: ScoreDifference[] = [];
+  const skipped: string[] = [];
+  for (const [a, b] of pairs.values()) {
+    const complete = [...byCase.values()].filter((variants) =>
+      readers.every((r) => variants.get(a)?.has(r) && variants.get(b)?.has(r)),
+    );
+    if (complete.length < 2) {
+      skipped.push(`${labelOf(a)} vs ${labelOf(b)}`);
+      continue;
+    }
+    const value = (i: number, j: number, k: number) => complete[k]!.get(i === 0 ? a : b)!.get(readers[j]!)!;
+    const result = orHillis(
+      (i, j, cases) => cases.reduce((s, k) => s + value(i, j, k), 0) / cases.length,
+      2,
+      readers.length,
+      complete.length,
+    );
+    differences.push({
+      variantA: a,
+      variantB: b,
+      labelA: labelOf(a),
+      labelB: labelOf(b),
+      method: orMethod,
+      readers: readers.length,
+      cases: complete.length,
+      meanA: result.treatmentMeans[0]!,
+      meanB: result.treatmentMeans[1]!,
+      estimate: result.difference.estimate,
+      stdErr: result.difference.stdErr,
+      df: result.difference.df,
+      ci95: result.difference.ci95,
+      p: result.difference.p,
+      f: result.f,
+      perReader: result.perReader.map((r) => ({
+        reader: readers[r.reader]!,
+        estimate: r.estimate,
+        stdErr: r.stdErr,
+        p: r.p,
+        ci95: r.ci95,
+      })),
+    });
+  }
+  const note =
+    skipped.length > 0
+      ? `fewer than two cases rated by every reader under both variants: ${skipped.join(', ')}`
+      : null;
+  return { differences, note };
 }
 
 function orderedVariants(meta: AnalysisMeta, present: string[]): { id: string; label: string }[] {
   const known = meta.variants.filter((v) => present.includes(v.id));
   const extra = present.filter((id) => !meta.variants.some((v) => v.id === id)).sort();
   return [...known, ...extra.map((id) => ({ id, label: id }))];
+}
+
+/** The share preferring A with readers and cases random (see PreferenceComparison.mrmc). */
+function preferenceShare(
+  rows: readonly RatingRow[],
+  readers: string[],
+  a: string,
+  b: string,
+): PreferenceComparison['mrmc'] {
+  // chose[case][reader] = 1 when the reader chose A on a case showing A and B.
+  const chose = new Map<string, Map<string, number>>();
+  for (const judgement of groupBy(rows, (r) => `${r.reader}\u0000${r.case}`).values()) {
+    if (judgement.length !== 2) continue;
+    const variants = judgement.map((r) => r.variant);
+    if (!variants.includes(a) || !variants.includes(b)) continue;
+    const { reader, case: c } = judgement[0]!;
+    const m = chose.get(c) ?? new Map<string, number>();
+    chose.set(c, m);
+    m.set(reader, judgement.find((r) => r.variant === a)?.rating === '1' ? 1 : 0);
+  }
+  const complete = [...chose.values()].filter((m) => readers.every((r) => m.has(r)));
+  if (complete.length < 2) return null;
+  const est = singleTreatmentFrom(
+    (j, cases) => cases.reduce((s, k) => s + complete[k]!.get(readers[j]!)!, 0) / cases.length,
+    readers.length,
+    complete.length,
+  );
+  return {
+    readers: readers.length,
+    cases: complete.length,
+    estimate: est.estimate,
+    stdErr: est.stdErr,
+    df: est.df,
+    ci95: [Math.max(0, est.ci95[0]), Math.min(1, est.ci95[1])],
+    method:
+      readers.length >= 2
+        ? orShareMethod
+        : 'one reader: jackknife over cases (cases random), t with K−1 df, 95%; no reader variance',
+  };
 }
 
 function analysePreference(
@@ -236,6 +409,7 @@ function analysePreference(
         chosenA: 0,
         rateA: null,
         ci95: null,
+        mrmc: null,
       };
       tallies.set(key, tally);
     }
@@ -246,6 +420,7 @@ function analysePreference(
     ...t,
     rateA: t.n > 0 ? t.chosenA / t.n : null,
     ci95: wilsonInterval(t.chosenA, t.n),
+    mrmc: preferenceShare(rows, readers, t.variantA, t.variantB),
   }));
   const matrix = completeItems(
     rows,
@@ -259,6 +434,17 @@ function analysePreference(
     ciMethod: wilsonMethod,
     comparisons,
     agreement: categoricalAgreement(matrix, readers),
+    alpha:
+      readers.length >= 3
+        ? alphaSummary(
+            "Krippendorff's alpha, nominal (variant chosen)",
+            readers,
+            rows,
+            (r) => r.case,
+            (r) => (r.rating === '1' ? r.variant : null),
+            'nominal',
+          )
+        : null,
   };
   return { ...result, svg: preferenceSvg(result) };
 }
@@ -301,6 +487,18 @@ function analyseChoice(
     ciMethod: wilsonMethod,
     perVariant,
     agreement: categoricalAgreement(matrix, readers),
+    alpha:
+      readers.length >= 3
+        ? alphaSummary(
+            `Krippendorff's alpha, ordinal (${options.join(' < ')})`,
+            readers,
+            rows,
+            itemKey,
+            (r) => (options.includes(r.rating) ? r.rating : null),
+            'ordinal',
+            options,
+          )
+        : null,
   };
 }
 

@@ -40,16 +40,63 @@ export interface ScoreVariantSummary {
   distribution: { value: number; count: number }[];
 }
 
+export interface AlphaSummary {
+  method: string;
+  readers: string[];
+  items: number;
+  alpha: number | null;
+}
+
+/** One reader's difference (cases random, the reader fixed): normal-theory CI from the jackknife. */
+export interface ReaderDifference {
+  reader: string;
+  estimate: number;
+  stdErr: number;
+  p: number;
+  ci95: Interval;
+}
+
+/**
+ * Difference in mean score, variant A minus variant B, by Obuchowski-Rockette with Hillis ddf
+ * (readers and cases random), over the cases every reader rated under both variants.
+ */
+export interface ScoreDifference {
+  variantA: string;
+  variantB: string;
+  labelA: string;
+  labelB: string;
+  method: string;
+  readers: number;
+  cases: number;
+  meanA: number;
+  meanB: number;
+  estimate: number;
+  stdErr: number;
+  df: number;
+  ci95: Interval;
+  p: number;
+  f: number;
+  perReader: ReaderDifference[];
+}
+
 export interface ScoreQuestionResult {
   questionId: string;
   prompt: string;
   ciMethod: string;
   perVariant: ScoreVariantSummary[];
+  /** OR-MRMC differences between variants shown together (empty with fewer than 2 readers or cases). */
+  differences: ScoreDifference[];
+  /** Why no OR-MRMC difference could be computed, when `differences` is empty. */
+  differencesNote: string | null;
   agreement: {
     weightedKappa: { linear: WeightedKappaSummary; quadratic: WeightedKappaSummary } | null;
     icc: IccSummary | null;
+    /** Krippendorff's alpha, ordinal metric, two or more readers (missing ratings allowed). */
+    alpha: AlphaSummary | null;
   };
   svg: string;
+  /** Forest plot of the OR-MRMC differences (overall and per reader); empty string when none. */
+  differenceSvg: string;
 }
 
 export interface PreferenceComparison {
@@ -62,7 +109,22 @@ export interface PreferenceComparison {
   n: number;
   chosenA: number;
   rateA: number | null;
+  /** Wilson interval, every judgement counted as independent. */
   ci95: Interval | null;
+  /**
+   * Share preferring A with readers and cases random: the mean over readers of each reader's share,
+   * single-treatment Obuchowski-Rockette (jackknife over cases, Hillis df), over the cases every
+   * reader judged. Null with fewer than 2 such cases.
+   */
+  mrmc: {
+    readers: number;
+    cases: number;
+    estimate: number;
+    stdErr: number;
+    df: number;
+    ci95: Interval;
+    method: string;
+  } | null;
 }
 
 export interface PreferenceQuestionResult {
@@ -71,6 +133,8 @@ export interface PreferenceQuestionResult {
   ciMethod: string;
   comparisons: PreferenceComparison[];
   agreement: KappaSummary | null;
+  /** Krippendorff's alpha (nominal) over the variant chosen, three or more readers. */
+  alpha: AlphaSummary | null;
   svg: string;
 }
 
@@ -93,6 +157,8 @@ export interface ChoiceQuestionResult {
   ciMethod: string;
   perVariant: ChoiceVariantSummary[];
   agreement: KappaSummary | null;
+  /** Krippendorff's alpha, ordinal in the order of the options, three or more readers. */
+  alpha: AlphaSummary | null;
 }
 
 export interface StudyStatistics {

@@ -18,7 +18,7 @@ function svgDocument(width: number, height: number, title: string, body: string[
 }
 
 /** Grouped bars: share of each score value per variant, with the mean and its 95% CI in the legend. */
-export function scoreDistributionSvg(result: Omit<ScoreQuestionResult, 'svg'>): string {
+export function scoreDistributionSvg(result: Omit<ScoreQuestionResult, 'svg' | 'differenceSvg'>): string {
   const values = [...new Set(result.perVariant.flatMap((v) => v.distribution.map((d) => d.value)))].sort(
     (a, b) => a - b,
   );
@@ -89,14 +89,17 @@ export function preferenceSvg(result: Omit<PreferenceQuestionResult, 'svg'>): st
   ];
   result.comparisons.forEach((c, i) => {
     const y = top + i * rowHeight;
-    const rate = c.rateA ?? 0;
+    const rate = c.mrmc?.estimate ?? c.rateA ?? 0;
+    // The interval that treats readers and cases as random when there is one, else Wilson's.
+    const ci = c.mrmc?.ci95 ?? c.ci95;
+    const ciName = c.mrmc ? (c.mrmc.readers >= 2 ? 'readers and cases random' : 'cases random') : 'Wilson';
     body.push(
-      `<text x="${left}" y="${y + 12}" font-size="12" ${font}>${escapeXml(`${c.labelA} preferred over ${c.labelB}: ${c.rateA === null ? 'no judgements' : `${(rate * 100).toFixed(1)}% (${c.chosenA}/${c.n})`}${c.ci95 ? `, 95% CI ${(c.ci95[0] * 100).toFixed(1)}–${(c.ci95[1] * 100).toFixed(1)}% (Wilson)` : ''}`)}</text>`,
+      `<text x="${left}" y="${y + 12}" font-size="12" ${font}>${escapeXml(`${c.labelA} preferred over ${c.labelB}: ${c.rateA === null ? 'no judgements' : `${(rate * 100).toFixed(1)}% (${c.chosenA}/${c.n})`}${ci ? `, 95% CI ${(ci[0] * 100).toFixed(1)}–${(ci[1] * 100).toFixed(1)}% (${ciName})` : ''}`)}</text>`,
       `<rect x="${left}" y="${y + 18}" width="${plotWidth}" height="20" fill="${palette[1]}"/>`,
       `<rect x="${left}" y="${y + 18}" width="${fmt(rate * plotWidth)}" height="20" fill="${palette[0]}"/>`,
     );
-    if (c.ci95) {
-      const [lo, hi] = c.ci95.map((v) => left + v * plotWidth);
+    if (ci) {
+      const [lo, hi] = ci.map((v) => left + v * plotWidth);
       body.push(
         `<line x1="${fmt(lo!)}" y1="${y + 28}" x2="${fmt(hi!)}" y2="${y + 28}" stroke="#000000" stroke-width="2"/>`,
         `<line x1="${fmt(lo!)}" y1="${y + 22}" x2="${fmt(lo!)}" y2="${y + 34}" stroke="#000000" stroke-width="2"/>`,
@@ -115,4 +118,54 @@ export function preferenceSvg(result: Omit<PreferenceQuestionResult, 'svg'>): st
       `<text x="${mid}" y="${top + 30}" text-anchor="middle" font-size="12" ${font}>no judgements</text>`,
     );
   return svgDocument(width, height, `${result.prompt}: preference`, body);
+}
+
+/**
+ * Forest plot of the OR-MRMC differences in mean score: per comparison the overall difference
+ * (readers and cases random) and each reader's (cases random), with 95% CIs and a line at zero.
+ */
+export function differenceSvg(result: Omit<ScoreQuestionResult, 'svg' | 'differenceSvg'>): string {
+  if (result.differences.length === 0) return '';
+  const rows: { label: string; estimate: number; ci: [number, number]; overall: boolean }[] = [];
+  for (const d of result.differences) {
+    rows.push({
+      label: `${d.labelA} − ${d.labelB} (all readers)`,
+      estimate: d.estimate,
+      ci: d.ci95,
+      overall: true,
+    });
+    for (const r of d.perReader)
+      rows.push({ label: `  ${r.reader}`, estimate: r.estimate, ci: r.ci95, overall: false });
+  }
+  const width = 640;
+  const rowHeight = 24;
+  const top = 44;
+  const labelWidth = 250;
+  const plotLeft = labelWidth + 10;
+  const plotWidth = width - plotLeft - 30;
+  const height = top + rows.length * rowHeight + 40;
+  const extent = Math.max(0.5, ...rows.flatMap((r) => [Math.abs(r.ci[0]), Math.abs(r.ci[1])]));
+  const scale = Math.ceil(extent * 2) / 2;
+  const x = (v: number) => plotLeft + ((v + scale) / (2 * scale)) * plotWidth;
+  const body: string[] = [
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" ${font}>${escapeXml(result.prompt)}: difference in mean score (95% CI)</text>`,
+  ];
+  const bottom = top + rows.length * rowHeight;
+  body.push(
+    `<line x1="${fmt(x(0))}" y1="${top - 6}" x2="${fmt(x(0))}" y2="${bottom}" stroke="#333333" stroke-dasharray="4 3"/>`,
+  );
+  for (const tick of [-scale, -scale / 2, 0, scale / 2, scale])
+    body.push(
+      `<text x="${fmt(x(tick))}" y="${bottom + 16}" text-anchor="middle" font-size="11" ${font}>${tick.toFixed(2)}</text>`,
+    );
+  rows.forEach((r, i) => {
+    const y = top + i * rowHeight + rowHeight / 2;
+    const colour = r.overall ? palette[0] : '#555555';
+    body.push(
+      `<text x="${labelWidth}" y="${fmt(y + 4)}" text-anchor="end" font-size="12" ${r.overall ? 'font-weight="bold" ' : ''}${font}>${escapeXml(r.label)}</text>`,
+      `<line x1="${fmt(x(r.ci[0]))}" y1="${fmt(y)}" x2="${fmt(x(r.ci[1]))}" y2="${fmt(y)}" stroke="${colour}" stroke-width="2"/>`,
+      `<rect x="${fmt(x(r.estimate) - 4)}" y="${fmt(y - 4)}" width="8" height="8" fill="${colour}"><title>${escapeXml(`${r.label.trim()}: ${r.estimate.toFixed(3)} (${r.ci[0].toFixed(3)} to ${r.ci[1].toFixed(3)})`)}</title></rect>`,
+    );
+  });
+  return svgDocument(width, height, `${result.prompt}: difference in mean score`, body);
 }

@@ -28,7 +28,17 @@ function textReport(stats: StudyStatistics): string[] {
       lines.push(
         `  ${v.label}: ${f(v.mean)} (${v.ci95 ? `${f(v.ci95[0])}–${f(v.ci95[1])}` : 'CI needs n ≥ 2'}), SD ${f(v.sd)}, n=${v.n}`,
       );
-    const { weightedKappa, icc } = q.agreement;
+    for (const d of q.differences) {
+      lines.push(
+        `  ${d.labelA} − ${d.labelB}: ${f(d.estimate, 3)} (95% CI ${f(d.ci95[0], 3)} to ${f(d.ci95[1], 3)}), p = ${f(d.p, 4)}, F = ${f(d.f, 3)}, df = ${f(d.df, 1)}; ${d.readers} readers, ${d.cases} cases (${d.method})`,
+      );
+      for (const r of d.perReader)
+        lines.push(
+          `    reader ${r.reader}: ${f(r.estimate, 3)} (95% CI ${f(r.ci95[0], 3)} to ${f(r.ci95[1], 3)}), p = ${f(r.p, 4)}`,
+        );
+    }
+    if (q.differencesNote) lines.push(`  (difference in mean score: ${q.differencesNote})`);
+    const { weightedKappa, icc, alpha } = q.agreement;
     if (weightedKappa)
       for (const k of [weightedKappa.linear, weightedKappa.quadratic])
         lines.push(
@@ -38,17 +48,24 @@ function textReport(stats: StudyStatistics): string[] {
       lines.push(
         `  ${icc.method}: ${f(icc.icc, 3)} (${icc.band ?? 'undefined'}, ${icc.bandSource}; ${icc.items} items; 95% CI ${interval(icc.ci95)}, ${icc.ciMethod})`,
       );
+    if (alpha) lines.push(`  ${alpha.method}: ${f(alpha.alpha, 3)} (${alpha.items} items)`);
   }
   for (const q of stats.preferences) {
     lines.push('', `Forced choice '${q.questionId}' — preference rate (95% CI: ${q.ciMethod})`);
-    for (const c of q.comparisons)
+    for (const c of q.comparisons) {
       lines.push(
         `  ${c.labelA} over ${c.labelB}: ${pct(c.rateA)} (${c.chosenA}/${c.n}; ${c.ci95 ? `${pct(c.ci95[0])}–${pct(c.ci95[1])}` : '—'})${c.restoredVsOriginal ? ' [restored over original]' : ''}`,
       );
+      if (c.mrmc)
+        lines.push(
+          `    readers and cases random: ${pct(c.mrmc.estimate)} (95% CI ${pct(c.mrmc.ci95[0])}–${pct(c.mrmc.ci95[1])}, df ${f(c.mrmc.df, 1)}; ${c.mrmc.readers} readers, ${c.mrmc.cases} cases; ${c.mrmc.method})`,
+        );
+    }
     if (q.agreement)
       lines.push(
         `  ${q.agreement.method}: ${f(q.agreement.kappa, 3)} (${q.agreement.band ?? 'undefined'}; ${q.agreement.items} items)`,
       );
+    if (q.alpha) lines.push(`  ${q.alpha.method}: ${f(q.alpha.alpha, 3)} (${q.alpha.items} items)`);
   }
   for (const q of stats.choices) {
     lines.push('', `Categorical '${q.questionId}' — rate of '${q.firstOption}' (95% CI: ${q.ciMethod})`);
@@ -64,6 +81,7 @@ function textReport(stats: StudyStatistics): string[] {
       lines.push(
         `  ${q.agreement.method}: ${f(q.agreement.kappa, 3)} (${q.agreement.band ?? 'undefined'}; ${q.agreement.items} items)`,
       );
+    if (q.alpha) lines.push(`  ${q.alpha.method}: ${f(q.alpha.alpha, 3)} (${q.alpha.items} items)`);
   }
   return lines;
 }
@@ -103,7 +121,11 @@ export const studyCommand: CliCommand = {
     if (values['svg-dir']) {
       const dir = values['svg-dir'];
       mkdirSync(dir, { recursive: true });
-      for (const q of stats.scores) writeAtomic(join(dir, `score-${safeName(q.questionId)}.svg`), q.svg);
+      for (const q of stats.scores) {
+        writeAtomic(join(dir, `score-${safeName(q.questionId)}.svg`), q.svg);
+        if (q.differenceSvg)
+          writeAtomic(join(dir, `difference-${safeName(q.questionId)}.svg`), q.differenceSvg);
+      }
       for (const q of stats.preferences)
         writeAtomic(join(dir, `preference-${safeName(q.questionId)}.svg`), q.svg);
     }
