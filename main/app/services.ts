@@ -3,8 +3,18 @@ import { arch, platform } from 'node:os';
 import { createModelCatalog, type ModelCatalog } from '../inference/model-catalog.ts';
 import { defaultModel, listModels } from '../inference/model-store.ts';
 import { createJobRunner, type TransportFactory } from '../jobs/runner.ts';
-import { type Library, openLibrary } from '../library/index.ts';
+import { type Library, openLibrary, type RetentionSummary } from '../library/index.ts';
+import { AppError } from '../util/errors.ts';
+import { createModelRegistry, type ModelRegistry } from '../registry/index.ts';
 import { openReviewStore, type ReviewStore } from '../review/index.ts';
+import {
+  type ActivityLog,
+  loadPolicy,
+  openActivityLog,
+  openSettings,
+  type SettingsStore,
+  type Workstation,
+} from '../settings/index.ts';
 import { createViewerService, type ViewerService } from '../viewer/service.ts';
 import type { AppJobRunner, AppJobs } from './jobs.ts';
 import { localModelsDir } from './paths.ts';
@@ -17,6 +27,10 @@ export interface AppConfig {
   /** How job workers are started: worker threads under Node, utilityProcess under Electron. */
   workerTransport: TransportFactory;
   maxWorkers?: number;
+  /** The policy and how dataDir was chosen (the shell and the CLI pass resolveWorkstation()); else the policy is read here. */
+  workstation?: Workstation;
+  /** Who writes the activity log ('app' by default). */
+  logSource?: 'app' | 'cli' | 'test';
 }
 
 export interface AppIdentity {
@@ -46,6 +60,14 @@ export interface Services {
   viewer: ViewerService;
   /** Installed models with their cards, and a file check against a card. */
   models: ModelCatalog;
+  /** Model versions, the active model and its history, thresholds, comparisons, packages (<dataDir>/model-registry.sqlite). */
+  registry: ModelRegistry;
+  /** Effective settings (policy, environment, the user's own) and changing the user's own. */
+  settings: SettingsStore;
+  /** The activity log in <dataDir>/logs (no patient data). */
+  log: ActivityLog;
+  /** Retention with the effective period (bad_input when retention is off). */
+  applyRetention(options?: { dryRun?: boolean; now?: Date }): RetentionSummary & { days: number };
   /** Id of the default model, without loading it (null when none is installed). */
   defaultModelId(): Promise<string | null>;
   /**
@@ -67,9 +89,33 @@ export function readIdentity(): AppIdentity {
 export function createServices(config: AppConfig): Services {
   // Two workers, so a long import or inference does not hold up thumbnails or the model's start-up.
   const jobs = createJobRunner<AppJobs>(config.workerTransport, config.maxWorkers ?? 2);
-  const library = openLibrary({ dataDir: config.dataDir, jobs });
+  // Images of a reader study still open (no reader yet, or one still reading) are never deleted.
+  const protectedInstances = () => openStudyImages(review);
+  const log = openActivityLog({ dataDir: config.dataDir, source: config.logSource ?? 'app' });
+  const library = openLibrary({ dataDir: config.dataDir, jobs, protectedInstances, log });
   const review = openReviewStore({ dataDir: config.dataDir });
+  const workstation = config.workstation ?? {
+    policy: loadPolicy(),
+    dataDir: { value: config.dataDir, source: 'default' as const },
+  };
   const localDir = localModelsDir(config.dataDir);
+  const viewer = createViewerService({
+    dataDir: config.dataDir,
+    shippedDir: config.modelsDir,
+    localDir,
+    library,
+    jobs,
+  });
+  const policy = workstation.policy.policy;
+  const registry = createModelRegistry({
+    dataDir: config.dataDir,
+    shippedDir: config.modelsDir,
+    localDir,
+    ...(policy.requireSignedPackages !== undefined ? { requireSignedPackages: policy.requireSignedPackages } : {}),
+    ...(policy.trustedPublicKeys ? { trustedPublicKeys: policy.trustedPublicKeys } : {}),
+    ...(policy.activeModel ? { pinnedActiveModel: policy.activeModel } : {}),
+    ...(policy.fineTuningAllowed !== undefined ? { fineTuningAllowed: policy.fineTuningAllowed } : {}),
+  });
   let provider: string | null = null;
   let loading: Promise<void> | undefined;
   return {
@@ -78,14 +124,16 @@ export function createServices(config: AppConfig): Services {
     jobs,
     library,
     review,
-    viewer: createViewerService({
-      dataDir: config.dataDir,
-      shippedDir: config.modelsDir,
-      localDir,
-      library,
-      jobs,
-    }),
+    viewer,
     models: createModelCatalog({ shippedDir: config.modelsDir, localDir }),
+    registry,
+    settings: openSettings({ ...workstation, dataDir: { ...workstation.dataDir, value: library.dataDir } }),
+    log,
+    applyRetention(options = {}) {
+      const days = this.settings.get().retentionDays.value;
+      if (days === null) throw new AppError('bad_input', 'retention is off: no retention period is set');
+      return { days, ...library.applyRetention({ days, ...options }) };
+    },
     async defaultModelId() {
       return defaultModel((await listModels(config.modelsDir, localDir)).models)?.card.id ?? null;
     },
@@ -110,7 +158,22 @@ export function createServices(config: AppConfig): Services {
       // The library first: it stops using the job runner before the runner goes away.
       await library.close();
       review.close();
+      viewer.close();
+      registry.close();
       await jobs.close();
     },
   };
+}
+
+/** Library instance id → why it is kept: the images of reader studies that are still open. */
+export function openStudyImages(review: ReviewStore): Map<number, string> {
+  const kept = new Map<number, string>();
+  for (const summary of review.listStudies()) {
+    const study = review.getStudy(summary.id);
+    const open = study.readerProgress.length === 0 || study.readerProgress.some((r) => !r.finished);
+    if (!open) continue;
+    for (const image of study.config.images)
+      kept.set(Number(image.id), `it is shown by the open reader study '${study.name}'`);
+  }
+  return kept;
 }

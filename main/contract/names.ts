@@ -30,7 +30,18 @@ export const channelNames = [
   'analyseImages',
   'getRestoredImage',
   'getHeatmap',
+  'getViewerStudy',
+  'getStructuredReport',
+  'listAnnotations',
+  'saveAnnotations',
+  'exportAnnotations',
   'cancelJob',
+  'getSettings',
+  'updateSettings',
+  'readLogs',
+  'exportLogs',
+  'deleteFromLibrary',
+  'applyRetention',
 ] as const;
 export type ChannelName = (typeof channelNames)[number];
 

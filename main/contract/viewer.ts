@@ -9,6 +9,39 @@ const windowPreset = z.object({
   label: z.string(),
   source: z.enum(['file', 'voiLut', 'minmax']),
 });
+const text = z.string().nullable();
+const viewerOverlay = z.object({
+  patientName: text,
+  patientId: text,
+  patientSex: text,
+  patientBirthDate: text,
+  studyDate: text,
+  studyTime: text,
+  studyDescription: text,
+  accessionNumber: text,
+  seriesNumber: z.number().int().nullable(),
+  seriesDescription: text,
+  instanceNumber: z.number().int().nullable(),
+  patientOrientation: z.tuple([z.string(), z.string()]).nullable(),
+  laterality: text,
+  viewPosition: text,
+  bodyPart: text,
+});
+const objectKind = z.enum(['image', 'report', 'presentation', 'other']);
+const frameIndex = z.number().int().min(0).max(65535);
+/** A measurement or annotation in DICOM image coordinates (column, row; 0,0 = top left corner). */
+const imageAnnotation = z
+  .object({
+    uid: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, 'annotation id: 1-80 letters, digits, . _ or -'),
+    frame: frameIndex,
+    tool: z.enum(['Length', 'Angle', 'Probe']),
+    points: z
+      .array(z.tuple([z.number().finite(), z.number().finite()]))
+      .min(1)
+      .max(3),
+    label: z.string().max(64).optional(),
+  })
+  .strict();
 const viewerImage = z
   .object({
     width: z.number().int().positive(),
@@ -26,7 +59,9 @@ const viewerImage = z
     modality: z.string().nullable(),
     units: z.string(),
     frames: z.number().int().nonnegative(),
+    frame: z.number().int().nonnegative(),
     lossy: z.boolean(),
+    overlay: viewerOverlay.nullable(),
   })
   .refine(
     (i) =>
@@ -49,8 +84,87 @@ const analysisSummary = z.object({
 
 export const viewerChannels = {
   getViewerImage: {
-    input: z.object({ instanceId: rowId }).strict(),
+    /** frame: 0-based, default 0. */
+    input: z.object({ instanceId: rowId, frame: frameIndex.optional() }).strict(),
     output: viewerImage,
+  },
+  getViewerStudy: {
+    input: z.object({ instanceId: rowId }).strict(),
+    output: z.object({
+      instanceId: rowId,
+      studyId: rowId,
+      seriesId: rowId,
+      kind: objectKind,
+      reason: z.string().nullable(),
+      series: z.array(
+        z.object({
+          id: rowId,
+          seriesNumber: z.number().int().nullable(),
+          description: z.string().nullable(),
+          modality: z.string().nullable(),
+          instances: z.array(
+            z.object({
+              id: rowId,
+              instanceNumber: z.number().int().nullable(),
+              frames: z.number().int().nonnegative(),
+              kind: objectKind,
+            }),
+          ),
+        }),
+      ),
+    }),
+  },
+  getStructuredReport: {
+    input: z.object({ instanceId: rowId }).strict(),
+    output: z.object({
+      sopClassUid: z.string(),
+      title: z.string(),
+      completion: z.string().nullable(),
+      verification: z.string().nullable(),
+      contentDate: z.string().nullable(),
+      contentTime: z.string().nullable(),
+      template: z.string().nullable(),
+      /** The content tree in document order; depth 1 = the root's children. */
+      items: z.array(
+        z.object({
+          depth: z.number().int().positive(),
+          relationship: z.string().nullable(),
+          valueType: z.string(),
+          concept: z.string().nullable(),
+          value: z.string(),
+        }),
+      ),
+    }),
+  },
+  listAnnotations: {
+    input: z.object({ instanceId: rowId }).strict(),
+    output: z.object({
+      stored: z.array(imageAnnotation),
+      fromReports: z.array(
+        z.object({
+          instanceId: rowId,
+          kind: z.enum(['report', 'presentation']),
+          annotations: z.array(imageAnnotation),
+        }),
+      ),
+    }),
+  },
+  saveAnnotations: {
+    input: z.object({ instanceId: rowId, annotations: z.array(imageAnnotation).max(1000) }).strict(),
+    output: z.object({ saved: z.number().int().nonnegative() }),
+  },
+  exportAnnotations: {
+    input: z
+      .object({
+        instanceId: rowId,
+        format: z.enum(['sr', 'gsps']),
+        /** PS3.15 Annex E Basic Profile on the exported object. */
+        deidentify: z.boolean(),
+        /** The window shown, for the presentation state's VOI. */
+        window: z.object({ center: z.number().finite(), width: z.number().positive() }).strict().optional(),
+      })
+      .strict(),
+    output: z.object({ bytes: pixelBytes, fileName: z.string() }),
   },
   listAnalyses: {
     input: z.object({ instanceId: rowId }).strict(),

@@ -1,4 +1,5 @@
-// dcmjs ships no type declarations; this covers the part of its API we use (data set writing).
+// dcmjs ships no type declarations; this covers the part of its API we use (data set writing, and
+// reading SRs and presentation states in sr-read.ts).
 declare module 'dcmjs' {
   type NaturalDataset = Record<string, unknown>;
   class DicomDict {
@@ -9,7 +10,17 @@ declare module 'dcmjs' {
   const DicomMetaDictionary: {
     uid(): string;
     denaturalizeDataset(dataset: NaturalDataset): Record<string, unknown>;
+    naturalizeDataset(dataset: Record<string, unknown>): NaturalDataset;
   };
-  const dcmjs: { data: { DicomDict: typeof DicomDict; DicomMetaDictionary: typeof DicomMetaDictionary } };
+  const DicomMessage: {
+    readFile(buffer: ArrayBuffer, options?: Record<string, unknown>): DicomDict;
+  };
+  const dcmjs: {
+    data: {
+      DicomDict: typeof DicomDict;
+      DicomMetaDictionary: typeof DicomMetaDictionary;
+      DicomMessage: typeof DicomMessage;
+    };
+  };
   export default dcmjs;
 }

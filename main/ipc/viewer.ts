@@ -7,8 +7,24 @@ import type { DomainHandlers, JobCalls } from './jobs.ts';
 export function viewerHandlers(services: Services, jobs: JobCalls): DomainHandlers<typeof viewerChannels> {
   const { viewer } = services;
   return {
-    async getViewerImage({ instanceId }) {
-      return viewer.getImage(instanceId);
+    async getViewerImage({ instanceId, frame }) {
+      return viewer.getImage(instanceId, frame ?? 0);
+    },
+    async getViewerStudy({ instanceId }) {
+      return viewer.study(instanceId);
+    },
+    async getStructuredReport({ instanceId }) {
+      return viewer.report(instanceId);
+    },
+    async listAnnotations({ instanceId }) {
+      return viewer.annotations(instanceId);
+    },
+    async saveAnnotations({ instanceId, annotations }) {
+      viewer.saveAnnotations(instanceId, annotations);
+      return { saved: annotations.length };
+    },
+    async exportAnnotations({ instanceId, ...request }) {
+      return viewer.exportAnnotations(instanceId, request);
     },
     async listAnalyses({ instanceId }) {
       return { analyses: await viewer.listAnalyses(instanceId) };

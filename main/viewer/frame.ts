@@ -44,8 +44,60 @@ export interface ViewerImage {
   /** Units of the pixel values, e.g. 'HU' for CT; '' when unitless. */
   units: string;
   frames: number;
+  /** Which frame these pixels are (0-based). */
+  frame: number;
   /** The pixels on file went through lossy compression. */
   lossy: boolean;
+  /** What a clinical viewer shows over the image (from the file); null for restored images. */
+  overlay: ViewerOverlay | null;
+}
+
+/**
+ * The attributes shown in the viewport's corners and as orientation markers, as stored (DA/TM
+ * unformatted, PN with its ^ separators); null where the file lacks them.
+ */
+export interface ViewerOverlay {
+  patientName: string | null;
+  patientId: string | null;
+  patientSex: string | null;
+  patientBirthDate: string | null;
+  studyDate: string | null;
+  studyTime: string | null;
+  studyDescription: string | null;
+  accessionNumber: string | null;
+  seriesNumber: number | null;
+  seriesDescription: string | null;
+  instanceNumber: number | null;
+  /** Patient Orientation (0020,0020): the direction of the rows and of the columns, e.g. ['P', 'F']. */
+  patientOrientation: [string, string] | null;
+  /** Image Laterality (0020,0062), else Laterality (0020,0060). */
+  laterality: string | null;
+  viewPosition: string | null;
+  bodyPart: string | null;
+}
+
+export function overlayOf(bytes: Uint8Array, header: DicomHeader): ViewerOverlay {
+  const orientation = (parseDicomBytes(bytes).dataSet.string('x00200020') ?? '')
+    .split('\\')
+    .map((part) => part.trim().toUpperCase());
+  const valid = orientation.length === 2 && orientation.every((part) => /^[APRLHFB]+$/.test(part));
+  return {
+    patientName: header.patientName ?? null,
+    patientId: header.patientId ?? null,
+    patientSex: header.patientSex ?? null,
+    patientBirthDate: header.patientBirthDate ?? null,
+    studyDate: header.studyDate ?? null,
+    studyTime: header.studyTime ?? null,
+    studyDescription: header.studyDescription ?? null,
+    accessionNumber: header.accessionNumber ?? null,
+    seriesNumber: header.seriesNumber ?? null,
+    seriesDescription: header.seriesDescription ?? null,
+    instanceNumber: header.instanceNumber ?? null,
+    patientOrientation: valid ? [orientation[0]!, orientation[1]!] : null,
+    laterality: header.laterality ?? null,
+    viewPosition: header.viewPosition ?? null,
+    bodyPart: header.bodyPartExamined ?? null,
+  };
 }
 
 /** The narrowest typed array that holds every value exactly (float32 for non-integers). */
@@ -128,8 +180,10 @@ export function buildViewerImage(bytes: Uint8Array, header: DicomHeader, frame: 
     ...readSpacing(bytes),
     modality: header.modality ?? null,
     frames: header.numberOfFrames,
+    frame: frame.frameIndex,
     lossy: header.lossyTransferSyntax,
     voiFunction: header.voiLutFunction,
+    overlay: overlayOf(bytes, header),
   };
   if (frame.samplesPerPixel === 3) {
     const max = 2 ** frame.bitsStored - 1;
@@ -254,6 +308,8 @@ export function restoredToModality(
     // Same physical extent as the original, so the two viewports share one world frame.
     spacing: { row: original.spacing.row * scaleY, column: original.spacing.column * scaleX },
     frames: 1,
+    frame: 0,
     lossy: false,
+    overlay: null,
   };
 }

@@ -19,11 +19,20 @@ export interface ViewerFileInput {
   label: string;
 }
 
-export const loadViewerImage: JobHandler<ViewerFileInput, ViewerImage> = async (input, context) => {
+export const loadViewerImage: JobHandler<ViewerFileInput & { frame?: number }, ViewerImage> = async (
+  input,
+  context,
+) => {
   const bytes = await readVerifiedFile(input.path, input.label, input.sha256);
   if (context.signal.aborted) throw cancelledError('image loading');
   const header = readDicomHeader(bytes);
-  const frame = await decodeFrame(bytes, header, 0);
+  const index = input.frame ?? 0;
+  if (!Number.isInteger(index) || index < 0 || index >= header.numberOfFrames)
+    throw new AppError(
+      'not_found',
+      `${input.label} has ${header.numberOfFrames} frame${header.numberOfFrames === 1 ? '' : 's'}; frame ${index + 1} does not exist`,
+    );
+  const frame = await decodeFrame(bytes, header, index);
   return buildViewerImage(bytes, header, frame);
 };
 
@@ -94,7 +103,9 @@ export const analyseForViewer: JobHandler<AnalyseInput, AnalysisRecord> = async 
   for (let i = 0; i < heat.length; i++)
     heat[i] = Math.round(Math.min(1, Math.max(0, result.heatmap.data[i]!)) * 255);
   await writeFileAtomic(join(input.outDir, HEATMAP_FILE), heat);
-  const { pixels: _pixels, ...original } = viewerImage;
+  // The record keeps no patient data: restored images are shown without the overlay.
+  const { pixels: _pixels, overlay: _overlay, ...metadata } = viewerImage;
+  const original = { ...metadata, overlay: null };
   const last = result.restored.at(-1) ?? result.heatmap;
   const record: AnalysisRecord = {
     model: { ...result.model, sha256: input.modelSha256 },

@@ -1,15 +1,31 @@
 // The viewer's main-process service: original images in their own units, analyses (restoration +
 // classification) run once per image and model and kept in the results folder, restored images and
 // heat maps read back from there.
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  type DeidentifyOptions,
+  type ImageAnnotation,
+  isPresentationStateClass,
+  isStructuredReportClass,
+  type ReferencedAnnotation,
+  readReportAnnotations,
+  readStructuredReport,
+  type ReportItem,
+  type StructuredReport,
+  writeMeasurementReport,
+  writePresentationState,
+} from '../dicom/index.ts';
 import { defaultModel, findModel, listModels } from '../inference/model-store.ts';
 import type { JobProgress } from '../jobs/types.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { Library } from '../library/index.ts';
 import { AppError } from '../util/errors.ts';
 import { PromiseCache } from '../util/promise-cache.ts';
+import { readVerifiedFile } from '../util/verified-read.ts';
+import { type AnnotationStore, openAnnotationStore } from './annotations.ts';
 import { restoredToModality, type ViewerImage } from './frame.ts';
 import {
   type AnalysisRecord,
@@ -55,12 +71,101 @@ export interface Heatmap {
   data: Uint8Array<ArrayBuffer>;
 }
 
-const IMAGE_CACHE_SIZE = 4;
+/** Decoded frames kept: a few images, or a short cine loop of one multi-frame image. */
+const IMAGE_CACHE_SIZE = 32;
+
+/** What an instance is to the viewer: an image, a structured report, a presentation state, or neither. */
+export type ViewerObjectKind = 'image' | 'report' | 'presentation' | 'other';
+
+/** The open instance's study, for the series strip and next/previous. */
+export interface ViewerStudy {
+  instanceId: number;
+  studyId: number;
+  seriesId: number;
+  kind: ViewerObjectKind;
+  /** Why the instance cannot be shown as an image (kind other than 'image'). */
+  reason: string | null;
+  series: {
+    id: number;
+    seriesNumber: number | null;
+    description: string | null;
+    modality: string | null;
+    instances: { id: number; instanceNumber: number | null; frames: number; kind: ViewerObjectKind }[];
+  }[];
+}
+
+/** Annotations made on an image, and those that SRs and presentation states in its study place on it. */
+export interface ViewerAnnotations {
+  stored: ImageAnnotation[];
+  fromReports: { instanceId: number; kind: 'report' | 'presentation'; annotations: ImageAnnotation[] }[];
+}
+
+/** A structured report with its content tree in document order (depth 1: the root's children). */
+export type ViewerReport = Omit<StructuredReport, 'items'> & {
+  items: (Omit<ReportItem, 'children'> & { depth: number })[];
+};
+
+function kindOf(instance: { decodable: boolean; header: { sopClassUid: string } }): ViewerObjectKind {
+  if (instance.decodable) return 'image';
+  if (isStructuredReportClass(instance.header.sopClassUid)) return 'report';
+  if (isPresentationStateClass(instance.header.sopClassUid)) return 'presentation';
+  return 'other';
+}
+
+/** A file name without patient data: the kind of object and the date it was made. */
+const exportName = (what: string, ext: string) =>
+  `${what}-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}.${ext}`;
 
 export function createViewerService(options: ViewerServiceOptions) {
   const { library, jobs } = options;
   // Decoded originals: the few the viewer goes back and forth between.
-  const images = new PromiseCache<number, ViewerImage>(IMAGE_CACHE_SIZE);
+  const images = new PromiseCache<string, ViewerImage>(IMAGE_CACHE_SIZE);
+  let annotationStore: AnnotationStore | undefined;
+  const annotations = () => {
+    annotationStore ??= openAnnotationStore(library.dataDir);
+    return annotationStore;
+  };
+
+  /** One frame (0-based) of an instance in its own units, with the overlay's attributes. */
+  function getImage(instanceId: number, frame = 0): Promise<ViewerImage> {
+    return images.get(`${instanceId}:${frame}`, () => {
+      const instance = library.getDecodableInstance(instanceId);
+      return jobs.run('loadViewerImage', {
+        path: instance.filePath,
+        sha256: instance.sha256,
+        label: `instance ${instanceId}`,
+        frame,
+      });
+    });
+  }
+
+  async function fileOf(instanceId: number) {
+    const instance = library.getInstance(instanceId);
+    const bytes = await readVerifiedFile(instance.filePath, `instance ${instanceId}`, instance.sha256);
+    return { instance, bytes };
+  }
+
+  /** The SRs and presentation states of a study, with the annotations each places on images. */
+  async function reportsOf(studyId: number) {
+    const out: {
+      instanceId: number;
+      kind: 'report' | 'presentation';
+      annotations: ReferencedAnnotation[];
+    }[] = [];
+    for (const instance of library.listInstances({ studyId, limit: 10_000 })) {
+      if (instance.decodable) continue;
+      const kind = kindOf(library.getInstance(instance.id));
+      if (kind !== 'report' && kind !== 'presentation') continue;
+      try {
+        const { bytes } = await fileOf(instance.id);
+        out.push({ instanceId: instance.id, kind, annotations: readReportAnnotations(bytes) });
+      } catch (error) {
+        // A damaged or changed report does not stop the image from opening.
+        if (!(error instanceof AppError)) throw error;
+      }
+    }
+    return out;
+  }
 
   const resultDir = (sha256: string, modelId: string) => join(options.dataDir, 'results', sha256, modelId);
 
@@ -113,15 +218,110 @@ export function createViewerService(options: ViewerServiceOptions) {
   }
 
   return {
-    getImage(instanceId: number): Promise<ViewerImage> {
-      return images.get(instanceId, () => {
-        const instance = library.getDecodableInstance(instanceId);
-        return jobs.run('loadViewerImage', {
-          path: instance.filePath,
-          sha256: instance.sha256,
-          label: `instance ${instanceId}`,
-        });
-      });
+    getImage,
+
+    /** The instance's study: its series and their instances in order, and what the instance is. */
+    study(instanceId: number): ViewerStudy {
+      const instance = library.getInstance(instanceId);
+      const kind = kindOf(instance);
+      const series = library.listSeries({ studyId: instance.studyId, limit: 10_000 }).map((s) => ({
+        id: s.id,
+        seriesNumber: s.seriesNumber,
+        description: s.description,
+        modality: s.modality,
+        instances: library
+          .listInstances({ seriesId: s.id, limit: 10_000 })
+          .toSorted((a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0) || a.id - b.id)
+          .map((i) => ({
+            id: i.id,
+            instanceNumber: i.instanceNumber,
+            frames: i.numberOfFrames,
+            kind: i.decodable ? ('image' as const) : kindOf(library.getInstance(i.id)),
+          })),
+      }));
+      return {
+        instanceId,
+        studyId: instance.studyId,
+        seriesId: instance.seriesId,
+        kind,
+        reason: kind === 'image' ? null : instance.undecodableReason,
+        series,
+      };
+    },
+
+    /** An SR instance as a readable tree; AppError('unsupported') for anything else. */
+    async report(instanceId: number): Promise<ViewerReport> {
+      const { instance, bytes } = await fileOf(instanceId);
+      if (!isStructuredReportClass(instance.header.sopClassUid))
+        throw new AppError('unsupported', `instance ${instanceId} is not a structured report`);
+      const { items, ...report } = readStructuredReport(bytes);
+      const flat: ViewerReport['items'] = [];
+      const walk = (list: ReportItem[], depth: number) => {
+        for (const { children, ...item } of list) {
+          flat.push({ depth, ...item });
+          walk(children, depth + 1);
+        }
+      };
+      walk(items, 1);
+      return { ...report, items: flat };
+    },
+
+    /** The image's own annotations, and those its study's SRs and presentation states place on it. */
+    async annotations(instanceId: number): Promise<ViewerAnnotations> {
+      const instance = library.getInstance(instanceId);
+      const sopInstanceUid = instance.header.sopInstanceUid;
+      const fromReports = (await reportsOf(instance.studyId))
+        .map((r) => ({
+          ...r,
+          annotations: r.annotations
+            .filter(
+              (a) => a.sopInstanceUid === sopInstanceUid && a.frame < Math.max(1, instance.numberOfFrames),
+            )
+            .map(({ sopInstanceUid: _uid, ...a }) => a),
+        }))
+        .filter((r) => r.annotations.length > 0);
+      return { stored: annotations().list(instanceId), fromReports };
+    },
+
+    saveAnnotations(instanceId: number, list: readonly ImageAnnotation[]): void {
+      const instance = library.getDecodableInstance(instanceId);
+      for (const a of list)
+        if (a.frame >= Math.max(1, instance.numberOfFrames))
+          throw new AppError('bad_input', `annotation ${a.uid}: frame ${a.frame + 1} is not in the image`);
+      annotations().replace(instanceId, list);
+    },
+
+    /**
+     * The image's stored annotations as a TID 1500 measurement report (SR) or a presentation state
+     * (GSPS) in its study, de-identified by the Annex E Basic Profile on request.
+     */
+    async exportAnnotations(
+      instanceId: number,
+      request: { format: 'sr' | 'gsps'; deidentify: boolean; window?: { center: number; width: number } },
+    ): Promise<{ bytes: Uint8Array<ArrayBuffer>; fileName: string }> {
+      const list = annotations().list(instanceId);
+      if (list.length === 0)
+        throw new AppError('bad_input', `instance ${instanceId} has no annotations to export`);
+      const image = await getImage(instanceId, 0);
+      const { bytes } = await fileOf(instanceId);
+      const spacing = image.calibration ? image.spacing : null;
+      const deidentify: DeidentifyOptions | undefined = request.deidentify
+        ? { uidSalt: randomBytes(16).toString('hex') }
+        : undefined;
+      const written =
+        request.format === 'sr'
+          ? writeMeasurementReport(bytes, list, spacing, { deidentify })
+          : writePresentationState(bytes, list, spacing, { deidentify, window: request.window });
+      const what = request.format === 'sr' ? 'measurements-sr' : 'annotations-gsps';
+      return {
+        bytes: new Uint8Array(written.bytes),
+        fileName: exportName(request.deidentify ? `${what}-anon` : what, 'dcm'),
+      };
+    },
+
+    close(): void {
+      annotationStore?.close();
+      annotationStore = undefined;
     },
 
     /** Stored analyses of an instance whose model is still installed, newest first. */
