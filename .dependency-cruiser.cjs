@@ -33,6 +33,8 @@ const allowed = {
   'main/library': models,
   'main/review': models,
   'main/viewer': [...models, 'main/library'],
+  // PACS connections, search/retrieve into the library, sending results, the watch loop
+  'main/pacs': [...models, 'main/library'],
   // composition root: the service container and THE table of job kinds
   'main/app': services,
   // the IPC contract: zod schemas and the types the renderer imports

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(chromium dcmtk dicom3tools fonts-dejavu-core)
+packages=(chromium dcmtk dicom3tools fonts-dejavu-core orthanc orthanc-dicomweb)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
