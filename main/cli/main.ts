@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type CliCommand, type CliIo, UsageError } from './command.ts';
 import { commands } from './registry.ts';
+import { logCommand } from './activity.ts';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -41,8 +42,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(rest, io);
+    const code = await command.run(rest, io);
+    logCommand(command.name, rest, code);
+    return code;
   } catch (error) {
+    logCommand(command.name, rest, error);
     if (error instanceof UsageError) {
       io.err(`r2c ${command.name}: ${error.message}\nUsage: ${command.usage}`);
       return 2;

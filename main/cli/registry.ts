@@ -3,8 +3,12 @@ import { evalCommand } from './commands/eval.ts';
 import { hashCommand } from './commands/hash.ts';
 import { importCommand } from './commands/import.ts';
 import { infoCommand } from './commands/info.ts';
+import { libraryCommand } from './commands/library.ts';
+import { logsCommand } from './commands/logs.ts';
+import { settingsCommand } from './commands/settings.ts';
 import { classifyCommand, restoreCommand } from './commands/infer.ts';
 import { modelsCommand } from './commands/models.ts';
+import { pacsCommand } from './commands/pacs.ts';
 import { renderCommand } from './commands/render.ts';
 import { studyCommand } from './commands/study.ts';
 import { trainCommand } from './commands/train.ts';
@@ -21,4 +25,8 @@ export const commands: CliCommand[] = [
   hashCommand,
   infoCommand,
   renderCommand,
+  pacsCommand,
+  libraryCommand,
+  settingsCommand,
+  logsCommand,
 ];

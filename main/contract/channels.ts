@@ -7,6 +7,7 @@ import { libraryChannels } from './library.ts';
 import { modelChannels } from './models.ts';
 import type { ChannelName } from './names.ts';
 import { reviewChannels } from './review.ts';
+import { settingsChannels } from './settings.ts';
 import { viewerChannels } from './viewer.ts';
 
 export { appEvent } from './jobs.ts';
@@ -18,4 +19,5 @@ export const contract = {
   ...modelChannels,
   ...viewerChannels,
   ...jobChannels,
+  ...settingsChannels,
 } satisfies Record<ChannelName, ChannelSchemas>;

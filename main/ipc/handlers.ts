@@ -1,10 +1,12 @@
 import type { Services } from '../app/services.ts';
+import { withActivityLog } from './activity.ts';
 import { appHandlers } from './app.ts';
 import type { HandlerTable } from './dispatch.ts';
 import { createJobCalls } from './jobs.ts';
 import { libraryHandlers } from './library.ts';
 import { modelHandlers } from './models.ts';
 import { reviewHandlers } from './review.ts';
+import { settingsHandlers } from './settings.ts';
 import { viewerHandlers } from './viewer.ts';
 
 /**
@@ -14,12 +16,17 @@ import { viewerHandlers } from './viewer.ts';
  */
 export function createHandlers(services: Services): HandlerTable {
   const jobs = createJobCalls();
-  return {
-    ...appHandlers(services),
-    ...libraryHandlers(services, jobs),
-    ...reviewHandlers(services),
-    ...modelHandlers(services, jobs),
-    ...viewerHandlers(services, jobs),
-    ...jobs.handlers,
-  };
+  // Wrapped once: failures, analyses, model changes and exports go to the activity log.
+  return withActivityLog(
+    {
+      ...appHandlers(services),
+      ...libraryHandlers(services, jobs),
+      ...reviewHandlers(services),
+      ...modelHandlers(services, jobs),
+      ...viewerHandlers(services, jobs),
+      ...jobs.handlers,
+      ...settingsHandlers(services),
+    },
+    services.log,
+  );
 }

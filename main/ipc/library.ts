@@ -46,10 +46,10 @@ export function libraryHandlers(services: Services, jobs: JobCalls): DomainHandl
       return { instances: services.library.listInstances({ seriesId }) };
     },
     async getThumbnail({ instanceId, size }) {
-      return thumbnails.get(`${instanceId}:${size}`, async () =>
-        pngDataUrl(
-          await services.jobs.run('renderThumbnail', { ...services.library.imageSource(instanceId), size }),
-        ),
+      // Keyed by the file's hash too: a deleted instance's id may be given to a later import.
+      const source = services.library.imageSource(instanceId);
+      return thumbnails.get(`${instanceId}:${source.sha256}:${size}`, async () =>
+        pngDataUrl(await services.jobs.run('renderThumbnail', { ...source, size })),
       );
     },
   };

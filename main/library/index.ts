@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createJobRunner, type JobRunner, workerEntry, workerThreadTransport } from '../jobs/runner.ts';
 import type { JobProgress } from '../jobs/types.ts';
+import { type ActivityLog, openActivityLog } from '../settings/index.ts';
 import { AppError } from '../util/errors.ts';
 import { type Db, openDatabase } from './database.ts';
 import {
@@ -63,6 +64,8 @@ export interface OpenLibraryOptions {
   jobs?: JobRunner<LibraryJobs>;
   /** Instances that must not be deleted (by hand or by retention), with why: e.g. an open reader study's images. */
   protectedInstances?: () => ProtectedInstances;
+  /** Where imports, deletions and retention runs are recorded (default: the data folder's activity log). */
+  log?: ActivityLog;
 }
 
 export interface ImportOptions {
@@ -130,6 +133,8 @@ export function openLibrary(options: OpenLibraryOptions): Library {
     db.close();
     throw error;
   }
+  const log =
+    options.log ?? openActivityLog({ dataDir, source: process.versions['electron'] ? 'app' : 'cli' });
   let ownJobs: JobRunner<LibraryJobs> | undefined;
   let closed = false;
   const jobs = () => {
@@ -163,14 +168,26 @@ export function openLibrary(options: OpenLibraryOptions): Library {
         throw new AppError('bad_input', `import mode must be 'copy' or 'reference'`);
       const input = { dataDir, paths: paths.map((p) => resolve(p)), mode };
       try {
-        return await jobs().run('importPaths', input, {
+        const summary = await jobs().run('importPaths', input, {
           signal: importOptions.signal,
           onProgress: importOptions.onProgress,
         });
+        log.info('import', {
+          mode,
+          total: summary.total,
+          added: summary.added,
+          duplicates: summary.duplicates,
+          failed: summary.failed.length,
+          cancelled: summary.cancelled === true,
+        });
+        return summary;
       } catch (error) {
         // Cancelled while still queued: nothing was imported.
-        if (error instanceof AppError && error.code === 'cancelled')
+        if (error instanceof AppError && error.code === 'cancelled') {
+          log.info('import', { mode, total: 0, added: 0, cancelled: true });
           return { total: 0, added: 0, duplicates: 0, failed: [], duplicateItems: [], cancelled: true };
+        }
+        log.error('import', error, { mode });
         throw error;
       }
     },
@@ -187,9 +204,32 @@ export function openLibrary(options: OpenLibraryOptions): Library {
     setProcessingStatus: (id, status) => queries.setProcessingStatus(open(), id, status),
     putResult: (instanceId, modelId, output) => queries.putResult(open(), instanceId, modelId, output),
     listResults: (instanceId) => queries.listResults(open(), instanceId),
-    delete: (targets) => deleteFromLibrary(open(), dataDir, targets, options.protectedInstances?.()),
-    applyRetention: (retention) =>
-      applyRetention(open(), dataDir, { ...retention, protectedInstances: options.protectedInstances?.() }),
+    delete(targets) {
+      const what = targets.map((t) => ({ level: String(t.level), id: log.hash(t.id) }));
+      try {
+        const removed = deleteFromLibrary(open(), dataDir, targets, options.protectedInstances?.());
+        log.info('library.delete', { targets: what, ...removed });
+        return removed;
+      } catch (error) {
+        log.error('library.delete', error, { targets: what });
+        throw error;
+      }
+    },
+    applyRetention(retention) {
+      const summary = applyRetention(open(), dataDir, {
+        ...retention,
+        protectedInstances: options.protectedInstances?.(),
+      });
+      log.info('library.retention', {
+        days: retention.days,
+        cutoff: summary.cutoff,
+        dryRun: summary.dryRun,
+        due: summary.due,
+        kept: summary.kept,
+        ...summary.removed,
+      });
+      return summary;
+    },
     async close() {
       if (closed) return;
       closed = true;

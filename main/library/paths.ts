@@ -1,24 +1,18 @@
 import { homedir } from 'node:os';
-import { join, posix, win32 } from 'node:path';
-
-const appFolderName = 'R2C Workstation';
+import { join } from 'node:path';
+import { resolveDataDir } from '../settings/index.ts';
 
 /**
- * The per-user data folder that holds the library (database + managed store): `$R2C_DATA_DIR` when
- * set, else the platform's usual place for application data.
+ * The data folder that holds the library (database + managed store), the same for the app and the
+ * CLI: the admin policy's dataDir, else `$R2C_DATA_DIR`, else the platform's usual place for
+ * application data (settings/settings.ts).
  */
 export function defaultDataDir(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
   home: string = homedir(),
 ): string {
-  const override = env['R2C_DATA_DIR'];
-  if (override) return override;
-  if (platform === 'win32')
-    return win32.join(env['APPDATA'] || win32.join(home, 'AppData', 'Roaming'), appFolderName);
-  if (platform === 'darwin') return posix.join(home, 'Library', 'Application Support', appFolderName);
-  // Linux and other Unixes: XDG base directory spec.
-  return posix.join(env['XDG_DATA_HOME'] || posix.join(home, '.local', 'share'), 'r2c-workstation');
+  return resolveDataDir({ env, platform, home }).value;
 }
 
 /** Files and folders inside a library's data folder. */

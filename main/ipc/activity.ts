@@ -1,0 +1,56 @@
+// The app's side of the activity log: every failed call, and the calls that change or export
+// something (analyses, model changes, exports, settings), recorded with hashed ids only. Imports,
+// deletions and retention runs are recorded by the library itself (for the CLI too).
+import type { ChannelName } from '../contract/names.ts';
+import type { ActivityLog, LogValue } from '../settings/index.ts';
+import type { CallContext, HandlerTable } from './dispatch.ts';
+
+/** Which event a successful call is, or undefined when a call only reads. */
+export function activityOf(channel: string): string | undefined {
+  if (/^analyse/i.test(channel)) return 'analysis';
+  if (/export/i.test(channel)) return 'export';
+  if (
+    /^(fineTune|evaluate|verify|install|remove|activate|pin|rollback|promote|setActive)\w*Model/i.test(
+      channel,
+    )
+  )
+    return 'model';
+  if (/^(install|remove|activate|rollback|promote)/i.test(channel)) return 'model';
+  if (/^(updateSettings|setSettings|applyRetention)$/.test(channel)) return 'settings';
+  if (/^(save|create|reviewCreate)/i.test(channel)) return 'change';
+  return undefined;
+}
+
+/** Ids in a payload (keys ending in Id or Ids, numbers or strings), hashed; nothing else of it. */
+export function hashedIds(input: unknown, log: ActivityLog): Record<string, LogValue> {
+  const out: Record<string, LogValue> = {};
+  if (typeof input !== 'object' || input === null) return out;
+  for (const [key, value] of Object.entries(input)) {
+    if (key === 'jobId') continue;
+    if (/Id$/.test(key) && (typeof value === 'number' || typeof value === 'string'))
+      out[key] = log.hash(value);
+    if (/Ids$/.test(key) && Array.isArray(value)) out[key] = value.length;
+  }
+  return out;
+}
+
+export function withActivityLog(handlers: HandlerTable, log: ActivityLog): HandlerTable {
+  const wrapped: Record<string, unknown> = {};
+  for (const [channel, handler] of Object.entries(handlers) as [
+    ChannelName,
+    (input: unknown, context: CallContext) => Promise<unknown>,
+  ][]) {
+    const event = activityOf(channel);
+    wrapped[channel] = async (input: unknown, context: CallContext) => {
+      try {
+        const output = await handler(input, context);
+        if (event) log.info(event, { channel, ...hashedIds(input, log) });
+        return output;
+      } catch (error) {
+        log.error('error', error, { channel, ...hashedIds(input, log) });
+        throw error;
+      }
+    };
+  }
+  return wrapped as HandlerTable;
+}
