@@ -72,6 +72,34 @@ const migrations: string[] = [
   CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
   `,
+  // Roles and reading kits: an owner passphrase (scrypt hash) per study, the study's close, kits
+  // imported on a reader's workstation, and the answer files an owner has merged.
+  `
+  ALTER TABLE studies ADD COLUMN closed_at TEXT;
+  ALTER TABLE studies ADD COLUMN origin TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'kit'));
+  CREATE TABLE study_owners (
+    study_id TEXT PRIMARY KEY REFERENCES studies(id),
+    passphrase_hash TEXT NOT NULL,
+    kit_secret TEXT NOT NULL,
+    signing_private_key TEXT NOT NULL,
+    signing_public_key TEXT NOT NULL
+  );
+  CREATE TABLE kit_studies (
+    study_id TEXT PRIMARY KEY REFERENCES studies(id),
+    kit_id TEXT NOT NULL,
+    image_dir TEXT NOT NULL,
+    reader_keys TEXT NOT NULL,
+    signing_public_key TEXT,
+    imported_at TEXT NOT NULL
+  );
+  CREATE TABLE merged_answer_files (
+    sha256 TEXT PRIMARY KEY,
+    study_id TEXT NOT NULL REFERENCES studies(id),
+    reader_id TEXT NOT NULL REFERENCES readers(id),
+    merged_at TEXT NOT NULL,
+    cases INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const schemaVersion = migrations.length;

@@ -22,6 +22,12 @@ import {
   token,
 } from './statements.ts';
 import type { AnswerView, PresentedImage, ResolvedPresentation, SessionView } from './types.ts';
+import { studyState } from './owner.ts';
+
+function refuseIfClosed(ctx: StoreContext, studyId: string): void {
+  if (studyState(ctx, studyId).closedAt !== null)
+    throw new AppError('forbidden', 'the study owner has closed this study: no more answers');
+}
 
 /**
  * A reader's session: the randomised plan, the blinded view of the case on screen, answers, moving
@@ -173,6 +179,7 @@ export function answer(ctx: StoreContext, input: AnswerInput): SessionView {
   const { studyId, readerId } = parsed;
   db.transaction(() => {
     const { config, session } = loadSession(ctx, studyId, readerId);
+    refuseIfClosed(ctx, studyId);
     const row = statements.caseAt.get(session.id, session.position);
     if (!row) throw new AppError('forbidden', 'the session is finished; there is no case to answer');
     if (row.id !== parsed.caseId)
@@ -256,6 +263,7 @@ export function next(ctx: StoreContext, studyId: string, readerId: string): Sess
   const { db, statements, audit, now, isoNow } = ctx;
   db.transaction(() => {
     const { config, session } = loadSession(ctx, studyId, readerId);
+    refuseIfClosed(ctx, studyId);
     const row = statements.caseAt.get(session.id, session.position);
     if (!row) throw new AppError('forbidden', 'the session is finished; there is no next case');
     const missing = missingAnswers(config, row, statements.answersOfCase.all(row.id));

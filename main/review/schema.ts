@@ -144,6 +144,8 @@ export const studyInputSchema = z
     /** Seed of the per-reader randomisation (uint32); random when left out. */
     seed: z.number().int().min(0).max(0xffffffff).optional(),
     readers: z.array(z.string().trim().min(1).max(200)).max(200).optional(),
+    /** The study owner's passphrase (stored as a scrypt hash, never in the configuration). */
+    ownerPassphrase: z.string().min(8).max(200).optional(),
   })
   .strict();
 

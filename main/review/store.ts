@@ -1,8 +1,16 @@
-import { randomInt } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { AppError } from '../util/errors.ts';
 import { openDatabase } from './db.ts';
 import { auditTrail, exportCsv, exportJson, results } from './export.ts';
+import {
+  hashPassphrase,
+  type OwnerAccess,
+  ownerRow,
+  requireOwner,
+  requireUnblinded,
+  studyState,
+} from './owner.ts';
 import { answer, goBack, next, resolvePresentation, startOrResumeSession } from './navigation.ts';
 import {
   type AnswerInput,
@@ -77,7 +85,11 @@ function resolveConfig(input: StudyInput): StudyConfig {
 }
 
 function summary(ctx: StoreContext, row: StudyRow, config: StudyConfig): StudySummary {
+  const state = studyState(ctx, row.id);
   return {
+    closed: state.closedAt !== null,
+    ownerProtected: ownerRow(ctx, row.id) !== undefined,
+    origin: state.origin,
     id: row.id,
     name: row.name,
     createdAt: row.created_at,
@@ -134,6 +146,7 @@ export type ReviewStore = ReturnType<typeof openReviewStore>;
  * here: session views carry only opaque ids unless the study's blinding options say otherwise.
  */
 export function openReviewStore(options: ReviewStoreOptions) {
+  // (roles: owner.ts; reading kits: kit.ts builds on the store's context, ctx below)
   const db: Database.Database = openDatabase(options.dataDir);
   const ctx = createContext(db, options.now ?? Date.now);
 
@@ -148,7 +161,19 @@ export function openReviewStore(options: ReviewStoreOptions) {
           ctx.isoNow(),
           JSON.stringify(config),
         );
-        ctx.audit(id, null, 'study_created', { config });
+        ctx.audit(id, null, 'study_created', { actor: 'owner', config });
+        if (input.ownerPassphrase !== undefined) {
+          const keys = generateKeyPairSync('ed25519');
+          db.prepare(
+            'INSERT INTO study_owners (study_id, passphrase_hash, kit_secret, signing_private_key, signing_public_key) VALUES (?, ?, ?, ?, ?)',
+          ).run(
+            id,
+            hashPassphrase(input.ownerPassphrase),
+            randomBytes(32).toString('hex'),
+            keys.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+            keys.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+          );
+        }
         for (const name of input.readers ?? []) enrol(ctx, id, { name });
       })();
       return getStudy(ctx, id);
@@ -178,16 +203,54 @@ export function openReviewStore(options: ReviewStoreOptions) {
     /** Goes back to an earlier finished case, as far as the study's going-back rule allows. */
     goBack: (input: GoBackInput): SessionView => goBack(ctx, input),
 
-    /** Statistics over every saved answer (unblinded: for the study owner, not for readers). */
-    results: (studyId: string) => results(ctx, studyId),
+    /**
+     * Statistics over every saved answer. Unblinded: for an owner-protected study only with the owner
+     * passphrase until the owner closes it (owner.ts, requireUnblinded).
+     */
+    results: (studyId: string, access: OwnerAccess = {}) => {
+      requireUnblinded(ctx, studyId, access, 'results');
+      return results(ctx, studyId);
+    },
 
-    /** Every rating in MRMC long format (see csv.ts). */
-    exportCsv: (studyId: string): string => exportCsv(ctx, studyId),
+    /** Every rating in MRMC long format (see csv.ts); unblinded like results. */
+    exportCsv: (studyId: string, access: OwnerAccess = {}): string => {
+      requireUnblinded(ctx, studyId, access, 'exports');
+      return exportCsv(ctx, studyId);
+    },
 
-    exportJson: (studyId: string) => exportJson(ctx, studyId),
+    exportJson: (studyId: string, access: OwnerAccess = {}) => {
+      requireUnblinded(ctx, studyId, access, 'exports');
+      return exportJson(ctx, studyId);
+    },
 
-    /** Who did what and when, oldest first (the table rejects updates and deletes). */
-    auditTrail: (studyId: string) => auditTrail(ctx, studyId),
+    /** Who did what and when, oldest first (the table rejects updates and deletes); unblinded like results. */
+    auditTrail: (studyId: string, access: OwnerAccess = {}) => {
+      requireUnblinded(ctx, studyId, access, 'the audit trail');
+      return auditTrail(ctx, studyId);
+    },
+
+    /** Checks the owner passphrase (AppError forbidden otherwise; a wrong one is audited). */
+    verifyOwner(studyId: string, access: OwnerAccess): void {
+      loadStudy(ctx, studyId);
+      requireOwner(ctx, studyId, access, 'owner sign-in');
+    },
+
+    /**
+     * The owner closes the study: no more reading; results and the audit trail open to everyone on
+     * this workstation. A study without an owner closes without a passphrase.
+     */
+    closeStudy(studyId: string, access: OwnerAccess = {}): StudyDetails {
+      loadStudy(ctx, studyId);
+      // Outside the transaction, so a refused attempt stays in the audit trail.
+      if (ownerRow(ctx, studyId)) requireOwner(ctx, studyId, access, 'closing the study');
+      db.transaction(() => {
+        const changed = db
+          .prepare('UPDATE studies SET closed_at = ? WHERE id = ? AND closed_at IS NULL')
+          .run(ctx.isoNow(), studyId).changes;
+        if (changed > 0) ctx.audit(studyId, null, 'study_closed', { actor: 'owner' });
+      })();
+      return getStudy(ctx, studyId);
+    },
 
     /**
      * What a presentation id shows. For the main-process image loader only: never expose it to

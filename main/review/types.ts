@@ -37,6 +37,12 @@ export const studySummarySchema = z.strictObject({
   variants: z.number().int().nonnegative(),
   cases: z.number().int().nonnegative(),
   readers: z.number().int().nonnegative(),
+  /** Closed by its owner: results and the audit trail are open to everyone on this workstation. */
+  closed: z.boolean(),
+  /** Has an owner passphrase: results stay hidden from readers until the owner closes the study. */
+  ownerProtected: z.boolean(),
+  /** 'kit': imported from a reading kit on a reader's workstation (answers go back as a file). */
+  origin: z.enum(['local', 'kit']),
 });
 export type StudySummary = z.infer<typeof studySummarySchema>;
 
