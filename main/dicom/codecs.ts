@@ -84,7 +84,7 @@ export async function decodeWithWasm(codec: WasmCodec, encoded: Uint8Array): Pro
     };
   } catch (error) {
     instances.delete(codec);
-    throw error instanceof Error ? error : new Error(describeWasmError(error));
+    throw error instanceof Error ? error : new Error(describeWasmError(codec, error));
   } finally {
     try {
       decoder?.delete();
@@ -94,8 +94,20 @@ export async function decodeWithWasm(codec: WasmCodec, encoded: Uint8Array): Pro
   }
 }
 
-function describeWasmError(error: unknown): string {
-  if (typeof error === 'number') return `codec error (wasm exception ${error})`;
+const codecNames: Record<WasmCodec, string> = {
+  jpeg: 'libjpeg-turbo',
+  jpegls: 'CharLS (JPEG-LS)',
+  j2k: 'OpenJPEG (JPEG 2000)',
+  htj2k: 'OpenJPH (HTJ2K)',
+};
+
+/**
+ * A C++ exception inside the wasm codec reaches JavaScript as a bare pointer (these builds carry no
+ * exception-message helpers), so the number says nothing: name the decoder and the likely cause.
+ */
+function describeWasmError(codec: WasmCodec, error: unknown): string {
+  if (typeof error === 'number')
+    return `the ${codecNames[codec]} decoder rejected the codestream (damaged, cut short, or using a feature it does not support)`;
   return String(error);
 }
 

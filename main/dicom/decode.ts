@@ -45,6 +45,7 @@ export async function decodeFrame(
     );
   } else {
     const encoded = encapsulatedFrame(dataSet, frameIndex, header.numberOfFrames);
+    if (ts.encoding !== 'rle') checkCompressedFrameSize(ts.name, header, peekCodestream(encoded));
     if (ts.encoding === 'rle') {
       samples = decodeRle(encoded, rows, columns, samplesPerPixel, bytesPerSample);
     } else {
@@ -85,6 +86,37 @@ export async function decodeFrame(
     stored,
     modality: modalityTransform(bytes, header, stored),
   };
+}
+
+/**
+ * Compressed frames above this many samples (2^25: e.g. 5792 x 5792, or 4096 x 8192) are refused
+ * before a codec runs. The wasm codecs decode into their own heap, which grows and never shrinks,
+ * then we copy out: a frame past this costs several hundred MB per decode, and a codestream that
+ * merely claims such a size made CharLS fail with a bare "wasm exception" pointer. Chest X-rays
+ * (up to ~4300 x 4300) and mammograms (4096 x 5625) are well under it.
+ */
+export const MAX_COMPRESSED_FRAME_SAMPLES = 2 ** 25;
+
+function checkCompressedFrameSize(
+  syntax: string,
+  header: DicomHeader,
+  codestream: ReturnType<typeof peekCodestream>,
+): void {
+  const claims = [
+    { width: header.columns, height: header.rows, components: header.samplesPerPixel, where: 'the header' },
+  ];
+  if (codestream) claims.push({ ...codestream, where: 'the codestream' });
+  for (const claim of claims) {
+    const samples = claim.width * claim.height * claim.components;
+    if (samples > MAX_COMPRESSED_FRAME_SAMPLES) {
+      throw new AppError(
+        'unsupported',
+        `image too large to decode: ${syntax} frame of ${claim.width} x ${claim.height} x ${claim.components} ` +
+          `samples (as ${claim.where} says) is over the limit of ${MAX_COMPRESSED_FRAME_SAMPLES} samples for ` +
+          'compressed frames',
+      );
+    }
+  }
 }
 
 async function decodeCompressed(

@@ -1,16 +1,13 @@
 // Low-level parsing: bytes -> dicom-parser DataSet, with the structural checks dicom-parser skips
 // (element lengths past the end of the buffer, stray items, missing delimiters, wrong group lengths),
 // so that every later step can trust offsets and lengths.
-import { inflateRawSync } from 'node:zlib';
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
+import { inflateRawBounded } from '../util/bounded-inflate.ts';
 import { AppError } from '../util/errors.ts';
 
 export const IMPLICIT_LE = '1.2.840.10008.1.2';
 export const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 export const DEFLATED_LE = '1.2.840.10008.1.2.1.99';
-
-/** Inflated data sets larger than this are rejected (guards against deflate bombs). */
-const MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
 
 export interface ParsedDicom {
   dataSet: DataSet;
@@ -116,21 +113,16 @@ function hex4(n: number): string {
   return n.toString(16).toUpperCase().padStart(4, '0');
 }
 
-// Deflate is a single raw-deflate stream after the meta header: node:zlib does it; we cap the
-// output so a small crafted file cannot allocate gigabytes.
+// Deflate is a single raw-deflate stream after the meta header. It is inflated under the shared
+// limits (relative to the compressed size, and absolute), counted while inflating, so a 1 MB
+// crafted file is refused after ~100 MB instead of allocating gigabytes in every command.
 function inflate(byteArray: Uint8Array, position: number): Uint8Array {
-  let inflated: Buffer;
-  try {
-    inflated = inflateRawSync(byteArray.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
-  } catch (error) {
-    throw badInput(
-      `deflated data set cannot be inflated: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  const full = new Uint8Array(position + inflated.length);
-  full.set(byteArray.subarray(0, position), 0);
-  full.set(inflated, position);
-  return full;
+  const compressed = byteArray.subarray(position);
+  return inflateRawBounded([compressed], {
+    compressedBytes: compressed.length,
+    prefix: byteArray.subarray(0, position),
+    what: 'the deflated data set (Deflated Explicit VR Little Endian)',
+  });
 }
 
 /**

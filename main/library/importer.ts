@@ -1,20 +1,20 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { JobContext } from '../jobs/types.ts';
+import { detectKind, HEADER_BYTES } from '../data/input/index.ts';
 import { AppError } from '../util/errors.ts';
 import { type Db, openDatabase } from './database.ts';
 import { decodeDicom, decodeImage, detectFormat, type InstanceHeader } from './formats.ts';
 import { libraryLayout } from './paths.ts';
 import {
+  type ArchiveReader,
+  archiveReader,
   collectSources,
   errorText,
   expandArchive,
   type ImportSource,
-  isZip,
-  maxItemBytes,
-  readArchiveEntry,
+  readFileSource,
 } from './sources.ts';
 import { commitStoreTemp, discardStoreTemp, storeRelativePath, writeStoreTemp } from './store.ts';
 
@@ -91,7 +91,7 @@ export async function importIntoLibrary(input: ImportJobInput, context: JobConte
 
   const db = openDatabase(libraryLayout(input.dataDir).database, { migrate: true });
   const writer = createWriter(db, input.dataDir);
-  const archiveCache: { path: string; bytes: Uint8Array } = { path: '', bytes: new Uint8Array() };
+  const archives = archiveReader();
   let done = summary.failed.length;
   try {
     for (let index = 0; index < queue.length; index++) {
@@ -101,15 +101,14 @@ export async function importIntoLibrary(input: ImportJobInput, context: JobConte
       }
       const source = queue[index]!;
       try {
-        const bytes = await readSource(source, archiveCache);
-        if (isZip(bytes)) {
-          if (source.kind === 'archiveEntry')
-            throw new AppError('unsupported', 'zip archive inside a zip archive: unpack it first');
-          const entries = expandArchive(source.path, bytes);
-          archiveCache.path = source.path;
-          archiveCache.bytes = bytes;
+        const bytes = await readSource(source, archives);
+        if (bytes === 'zip') {
+          // The archive becomes its entries (refused ones are failed items, counted in the total).
+          const { entries, refused } = expandArchive(source.path);
           queue.splice(index + 1, 0, ...entries);
-          summary.total += entries.length - 1;
+          summary.failed.push(...refused);
+          summary.total += entries.length + refused.length - 1;
+          done += refused.length;
           continue;
         }
         const sha256 = sha256Hex(bytes);
@@ -122,34 +121,28 @@ export async function importIntoLibrary(input: ImportJobInput, context: JobConte
       } catch (error) {
         summary.failed.push({ path: source.path, reason: errorText(error) });
       }
-      // Let go of an archive's bytes once its entries are done.
-      if (archiveCache.path && queue[index + 1]?.kind !== 'archiveEntry') {
-        archiveCache.path = '';
-        archiveCache.bytes = new Uint8Array();
-      }
+      // Close an archive once its entries are done.
+      if (queue[index + 1]?.kind !== 'archiveEntry') archives.close();
       done += 1;
       context.progress({ done, total: summary.total, message: `${done} of ${summary.total} items` });
     }
   } finally {
+    archives.close();
     db.close();
   }
   return summary;
 }
 
-async function readSource(
-  source: ImportSource,
-  archiveCache: { path: string; bytes: Uint8Array },
-): Promise<Uint8Array> {
+/** An item's bytes, or 'zip' for an archive on disk (expanded into its entries, never read whole). */
+async function readSource(source: ImportSource, archives: ArchiveReader): Promise<Uint8Array | 'zip'> {
   if (source.kind === 'archiveEntry') {
-    if (archiveCache.path !== source.archive) {
-      archiveCache.bytes = await readFile(source.archive);
-      archiveCache.path = source.archive;
-    }
-    return readArchiveEntry(archiveCache.bytes, source);
+    const bytes = archives.read(source);
+    if (detectKind(bytes.subarray(0, HEADER_BYTES)) === 'zip')
+      throw new AppError('unsupported', 'zip archive inside a zip archive: unpack it first');
+    return bytes;
   }
-  const bytes = await readFile(source.path);
-  if (bytes.length > maxItemBytes) throw new AppError('unsupported', 'file is too large to import');
-  return bytes;
+  const read = await readFileSource(source.path);
+  return read.kind === 'zip' ? 'zip' : read.bytes;
 }
 
 function sha256Hex(bytes: Uint8Array): string {

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { readImageFile } from '../../data/input/index.ts';
 import { type DicomHeader, readDicomHeader } from '../../dicom/index.ts';
 import { type CliCommand, UsageError } from '../command.ts';
 
@@ -66,7 +66,8 @@ export const infoCommand: CliCommand = {
     let failed = 0;
     for (const path of positionals) {
       try {
-        const header = readDicomHeader(await readFile(path));
+        // First bytes first: a junk or huge non-DICOM file is refused without reading it whole.
+        const header = readDicomHeader((await readImageFile(path, { accept: ['dicom'] })).bytes);
         if (values.json) io.out(JSON.stringify({ path, ...infoSummary(header, showPhi) }));
         else for (const line of textLines(path, header, showPhi)) io.out(line);
       } catch (error) {

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { readImageFile } from '../../data/input/index.ts';
 import {
   decodeFrame,
   gray8ToGrayImage,
@@ -7,6 +7,7 @@ import {
   renderDisplay,
   type Window,
 } from '../../dicom/index.ts';
+import { AppError } from '../../util/errors.ts';
 import { writeGrayPng } from '../../util/image-io.ts';
 import { type CliCommand, UsageError } from '../command.ts';
 
@@ -37,8 +38,15 @@ export const renderCommand: CliCommand = {
       throw new UsageError('--frame must be a positive integer');
 
     const path = positionals[0]!;
-    const bytes = await readFile(path);
+    const { bytes } = await readDicomInput(path);
     const header = readDicomHeader(bytes);
+    // A data problem of the file (exit 1), not a mistake in the command line.
+    if (!header.hasPixelData) {
+      throw new AppError(
+        'bad_input',
+        `${path}: no Pixel Data (7FE0,0010): the file is a DICOM object without an image (SOP class ${header.sopClassUid || 'unknown'}), nothing to render`,
+      );
+    }
     if (frameNumber > header.numberOfFrames) {
       throw new UsageError(`--frame ${frameNumber}: the image has ${header.numberOfFrames} frame(s)`);
     }
@@ -58,3 +66,13 @@ export const renderCommand: CliCommand = {
     return 0;
   },
 };
+
+/** A DICOM file read whole only after its first bytes said it is one; errors name the file. */
+export async function readDicomInput(path: string): Promise<{ bytes: Uint8Array }> {
+  try {
+    return await readImageFile(path, { accept: ['dicom'] });
+  } catch (error) {
+    if (error instanceof AppError) throw new AppError(error.code, `${path}: ${error.message}`);
+    throw error;
+  }
+}

@@ -23,6 +23,8 @@ export {
   readModelInputImage,
   toTrainingLevels,
 } from './model-input.ts';
+export type { SniffedFile } from './read.ts';
+export { MAX_INPUT_BYTES, readImageFile, sniffFile } from './read.ts';
 export type { ExpandedInput, InputFailure, WalkOptions } from './walk.ts';
 export {
   collectImageInputs,

@@ -51,8 +51,14 @@ export async function walkFolder(dir: string, options: WalkOptions = {}): Promis
       if (entry.isDirectory()) await walk(full);
       else if (entry.isFile()) files.push(full);
       else if (entry.isSymbolicLink()) {
-        const target = await stat(full).catch(() => undefined);
-        if (target?.isFile()) files.push(full);
+        const target = await stat(full).catch((error: unknown) => error as NodeJS.ErrnoException);
+        if (target instanceof Error) {
+          // A link into itself is the user's mistake to hear about; a dangling link stays skipped.
+          if (target.code === 'ELOOP') {
+            const failure = { path: full, reason: `cannot open: ${errorText(target)}` };
+            if (options.onUnreadable) options.onUnreadable(failure);
+          }
+        } else if (target.isFile()) files.push(full);
       }
     }
   }
@@ -179,6 +185,7 @@ export function errorText(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'no such file or folder';
+    if (code === 'ELOOP') return 'symbolic link loop (the link leads back to itself through other links)';
     if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
     if (code === 'EISDIR') return 'is a folder';
     return error.message;
