@@ -41,7 +41,8 @@ const allowed = {
   'main/contract': services,
   'main/ipc': [...services, 'main/app', 'main/contract'],
   'main/cli': [...services, 'main/app'],
-  'main/shell': [...services, 'main/app', 'main/contract', 'main/ipc'],
+  // the shell runs the CLI itself when the installed app is started with --cli (bin/r2c)
+  'main/shell': [...services, 'main/app', 'main/contract', 'main/ipc', 'main/cli'],
 };
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

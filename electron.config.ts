@@ -27,6 +27,9 @@ const config: Configuration = {
   ],
   // Shipped models with their model cards, next to the app (verified by SHA-256 before use).
   extraResources: [{ from: 'models/shipped', to: 'models', filter: ['*.onnx', '*.model.json', '*.md'] }],
+  // The CLI of the installed app: resources/bin/r2c (Linux, macOS) or r2c.cmd (Windows) runs the app's
+  // binary with --cli, which shell/main.ts hands to the command line before any window exists
+  // (ELECTRON_RUN_AS_NODE stays fused off). The platform lists are added to the one above.
   electronFuses: {
     runAsNode: false,
     enableCookieEncryption: true,
@@ -43,11 +46,19 @@ const config: Configuration = {
       { target: 'deb', arch: ['x64'] },
     ],
     category: 'Science;MedicalSoftware',
+    executableName: 'r2c-workstation',
+    extraResources: [{ from: 'build/bin/r2c', to: 'bin/r2c' }],
     files: [`!${ortBinaries}/win32/**`, `!${ortBinaries}/darwin/**`, `!${ortBinaries}/linux/arm64/**`],
   },
-  deb: { depends: ['libnss3', 'libgtk-3-0', 'libxss1', 'libasound2'] },
+  // The deb links /usr/bin/r2c to resources/bin/r2c (electron-builder's scripts plus that link).
+  deb: {
+    depends: ['libnss3', 'libgtk-3-0', 'libxss1', 'libasound2'],
+    afterInstall: 'build/linux/after-install.tpl',
+    afterRemove: 'build/linux/after-remove.tpl',
+  },
   win: {
     target: [{ target: 'nsis', arch: ['x64'] }],
+    extraResources: [{ from: 'build/bin/r2c.cmd', to: 'bin/r2c.cmd' }],
     files: [`!${ortBinaries}/linux/**`, `!${ortBinaries}/darwin/**`, `!${ortBinaries}/win32/arm64/**`],
   },
   nsis: { oneClick: false, perMachine: true, allowToChangeInstallationDirectory: true },
@@ -55,6 +66,7 @@ const config: Configuration = {
     target: [{ target: 'dmg', arch: ['arm64'] }],
     category: 'public.app-category.medical',
     hardenedRuntime: true,
+    extraResources: [{ from: 'build/bin/r2c', to: 'bin/r2c' }],
     files: [`!${ortBinaries}/linux/**`, `!${ortBinaries}/win32/**`],
   },
   npmRebuild: true,

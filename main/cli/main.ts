@@ -56,7 +56,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-export async function main(): Promise<void> {
+/** Runs the CLI in this process (bin/r2c.js, or the app's main process started with --cli); returns the exit code. */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
   process.on('SIGINT', () => {
@@ -71,5 +72,6 @@ export async function main(): Promise<void> {
     isTty: Boolean(process.stderr.isTTY),
     signal: controller.signal,
   };
-  process.exitCode = await runCli(process.argv.slice(2), io);
+  process.exitCode = await runCli(argv, io);
+  return process.exitCode;
 }

@@ -2,11 +2,14 @@
 // plain-Node services. No business logic here.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, protocol, session } from 'electron';
+import { join } from 'node:path';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
 import { shippedModelsDir } from '../app/paths.ts';
 import { createServices } from '../app/services.ts';
 import { channelNames, EVENT_CHANNEL, ipcChannel } from '../contract/names.ts';
 import { dispatch } from '../ipc/dispatch.ts';
+import { resolveWorkstation, type Workstation } from '../settings/index.ts';
+import { cliArguments } from './cli-entry.ts';
 import { createHandlers } from '../ipc/handlers.ts';
 import {
   APP_ENTRY_URL,
@@ -18,38 +21,76 @@ import {
   SECURITY_HEADERS,
   secureWebPreferences,
 } from './security.ts';
+import { dialogPicker } from './picker.ts';
 import { utilityTransport } from './utility-transport.ts';
 
 const rendererRoot = fileURLToPath(new URL('../../renderer/', import.meta.url));
 const preloadPath = fileURLToPath(new URL('./preload.cjs', import.meta.url));
-const modelsDir = app.isPackaged ? `${process.resourcesPath}/models` : shippedModelsDir();
-
-protocol.registerSchemesAsPrivileged([
-  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
-]);
-
-if (!app.requestSingleInstanceLock()) {
-  app.quit();
-} else {
-  app.on('second-instance', () => {
-    const [window] = BrowserWindow.getAllWindows();
-    if (window) {
-      if (window.isMinimized()) window.restore();
-      window.focus();
-    }
-  });
-  app.on('window-all-closed', () => app.quit());
-  app.on('web-contents-created', (_event, contents) => {
-    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
-    contents.on('will-navigate', (event, url) => {
-      if (!isAllowedNavigation(url)) event.preventDefault();
-    });
-    contents.on('will-attach-webview', (event) => event.preventDefault());
-  });
-  void app.whenReady().then(start);
+// $R2C_MODELS_DIR, else resources/models of the installed app, else models/shipped of a checkout.
+const modelsDir = shippedModelsDir();
+const cliArgs = cliArguments(process.argv);
+// The admin's policy and THE data folder, resolved exactly as the CLI resolves them (settings/).
+let workstation: Workstation | undefined;
+let startupError: string | undefined;
+try {
+  workstation = resolveWorkstation();
+} catch (error) {
+  startupError = error instanceof Error ? error.message : String(error);
 }
 
-async function start(): Promise<void> {
+if (cliArgs !== null) {
+  // `r2c ...` of the installed app: run the command line, create no window.
+  app.disableHardwareAcceleration();
+  app.dock?.hide();
+  void import('../cli/main.ts')
+    .then((cli) => cli.main(cliArgs))
+    .then(
+      (code) => app.exit(code),
+      (error) => {
+        process.stderr.write(`r2c: ${error instanceof Error ? error.message : error}\n`);
+        app.exit(1);
+      },
+    );
+} else if (!workstation) {
+  void app.whenReady().then(() => {
+    dialog.showErrorBox('R2C Workstation cannot start', startupError ?? 'unknown error');
+    app.exit(1);
+  });
+} else {
+  // Electron's own user-data folder is the shared data folder (Chromium's caches in a sub-folder).
+  app.setPath('userData', workstation.dataDir.value);
+  app.setPath('sessionData', join(workstation.dataDir.value, 'chromium'));
+  startGui(workstation);
+}
+
+function startGui(workstation: Workstation): void {
+  protocol.registerSchemesAsPrivileged([
+    { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
+  ]);
+
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+  } else {
+    app.on('second-instance', () => {
+      const [window] = BrowserWindow.getAllWindows();
+      if (window) {
+        if (window.isMinimized()) window.restore();
+        window.focus();
+      }
+    });
+    app.on('window-all-closed', () => app.quit());
+    app.on('web-contents-created', (_event, contents) => {
+      contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+      contents.on('will-navigate', (event, url) => {
+        if (!isAllowedNavigation(url)) event.preventDefault();
+      });
+      contents.on('will-attach-webview', (event) => event.preventDefault());
+    });
+    void app.whenReady().then(() => start(workstation));
+  }
+}
+
+async function start(workstation: Workstation): Promise<void> {
   const defaultSession = session.defaultSession;
   defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   defaultSession.setPermissionCheckHandler(() => false);
@@ -71,11 +112,19 @@ async function start(): Promise<void> {
   });
 
   const services = createServices({
-    dataDir: app.getPath('userData'),
+    dataDir: workstation.dataDir.value,
+    workstation,
     modelsDir,
     workerTransport: utilityTransport,
   });
-  const handlers = createHandlers(services);
+  services.log.info('app.start', {
+    version: services.identity.version,
+    dataDirSource: workstation.dataDir.source,
+  });
+  scheduleRetention(services);
+  // The OS picker for the pickPath channel, parented to the app's window once it exists.
+  let mainWindow: BrowserWindow | null = null;
+  const handlers = createHandlers(services, { pickPath: dialogPicker(dialog, () => mainWindow) });
   for (const name of channelNames) {
     ipcMain.handle(ipcChannel(name), (event, payload: unknown) => {
       if (!isTrustedSender(event.senderFrame?.url)) {
@@ -97,6 +146,21 @@ async function start(): Promise<void> {
     backgroundColor: '#0f1115',
     webPreferences: secureWebPreferences(preloadPath),
   });
+  mainWindow = window;
   window.once('ready-to-show', () => window.show());
   await window.loadURL(APP_ENTRY_URL);
+}
+
+/** Retention at start and then daily, while the effective setting asks for it (policy or user). */
+function scheduleRetention(services: ReturnType<typeof createServices>): void {
+  const run = () => {
+    if (services.settings.get().retentionDays.value === null) return;
+    try {
+      services.applyRetention();
+    } catch (error) {
+      services.log.error('library.retention', error);
+    }
+  };
+  setTimeout(run, 60_000).unref();
+  setInterval(run, 24 * 60 * 60 * 1000).unref();
 }
