@@ -1,6 +1,7 @@
 // The IPC surface by name only: the sandboxed preload imports this without pulling in schemas.
 export const channelNames = [
   'getAppInfo',
+  'pickPath',
   'hashFiles',
   'importPaths',
   'listStudies',

@@ -19,6 +19,8 @@ export interface EvaluateInstalledInput {
   data: string;
   validationSeed?: number;
   validationFraction?: number;
+  /** The held-out part of the seed's split to evaluate (default validation; calibration: for thresholds). */
+  split?: 'validation' | 'calibration';
 }
 
 export interface EvaluateInstalledOutput {
@@ -45,7 +47,11 @@ export async function evaluateInstalledModel(
   const model = findModel((await listModels(input.shippedDir, input.localDir)).models, input.modelId);
   const items = await loadEvaluationItems(input.data, {
     ...(input.validationSeed !== undefined
-      ? { validationSeed: input.validationSeed, validationFraction: input.validationFraction ?? 0.2 }
+      ? {
+          validationSeed: input.validationSeed,
+          validationFraction: input.validationFraction ?? 0.2,
+          ...(input.split ? { split: input.split } : {}),
+        }
       : {}),
   });
   const service = createInferenceService({ shippedDir: input.shippedDir, localDir: input.localDir });
@@ -68,7 +74,8 @@ export async function evaluateInstalledModel(
     const outDir = join(input.evaluationsDir, input.modelId, stamp);
     await writeEvaluation(outDir, result);
     let savedToCard = false;
-    if (model.origin === 'local') {
+    // A calibration evaluation chooses thresholds; it is not the model's validation result.
+    if (model.origin === 'local' && input.split !== 'calibration') {
       // Re-read the card: only its metrics change, never the file, hash or identity.
       const cardPath = join(model.dir, `${model.card.id}.model.json`);
       const card = modelCardSchema.parse(JSON.parse(await readFile(cardPath, 'utf8')));

@@ -10,6 +10,7 @@ import {
   listModels,
   type ModelProblem,
   readVerifiedModel,
+  type ThresholdSource,
 } from './model-store.ts';
 
 export interface ModelDetails {
@@ -28,6 +29,13 @@ export interface ModelDetails {
   sha256: string;
   intendedUse: string;
   limitations: string[];
+  /**
+   * As the model store knows it: active / retired from the registry's state, 'evaluated' when the card
+   * carries validation results (the registry also knows evaluations made on this workstation).
+   */
+  status: 'installed' | 'evaluated' | 'active' | 'retired';
+  /** Where `threshold` (the effective one) comes from: the card, or a choice in the model registry. */
+  thresholdSource: ThresholdSource;
   /** Validation results from the card; null where the card has none (e.g. an unevaluated draft). */
   metrics: {
     evaluatedOn: string | null;
@@ -95,6 +103,14 @@ export function modelDetails(model: InstalledModel, isDefault: boolean): ModelDe
     sha256: card.sha256,
     intendedUse: card.intendedUse,
     limitations: card.limitations,
+    status: isDefault
+      ? 'active'
+      : model.retired
+        ? 'retired'
+        : str(metrics['evaluatedOn'])
+          ? 'evaluated'
+          : 'installed',
+    thresholdSource: model.thresholdSource,
     metrics: {
       evaluatedOn: str(metrics['evaluatedOn']),
       f1: conditions(metrics['f1']),

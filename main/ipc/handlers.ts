@@ -1,6 +1,6 @@
 import type { Services } from '../app/services.ts';
 import { withActivityLog } from './activity.ts';
-import { appHandlers } from './app.ts';
+import { appHandlers, type PathPicker } from './app.ts';
 import type { HandlerTable } from './dispatch.ts';
 import { createJobCalls } from './jobs.ts';
 import { libraryHandlers } from './library.ts';
@@ -14,12 +14,12 @@ import { viewerHandlers } from './viewer.ts';
  * so what the e2e tests exercise is what the app runs. One file per domain of the contract; each
  * handler is a thin call into its service.
  */
-export function createHandlers(services: Services): HandlerTable {
+export function createHandlers(services: Services, shell: { pickPath?: PathPicker } = {}): HandlerTable {
   const jobs = createJobCalls();
   // Wrapped once: failures, analyses, model changes and exports go to the activity log.
   return withActivityLog(
     {
-      ...appHandlers(services),
+      ...appHandlers(services, shell),
       ...libraryHandlers(services, jobs),
       ...reviewHandlers(services),
       ...modelHandlers(services, jobs),

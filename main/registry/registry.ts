@@ -421,8 +421,8 @@ export function createModelRegistry(options: ModelRegistryOptions) {
 
   /** The model store's view of the registry (active, retired, thresholds), written atomically. */
   async function writeState(): Promise<void> {
-    const active = activeRef();
-    const activeRow = active === null ? undefined : versionById(active);
+    // The policy's pinned model, else the last activation (none yet: the store falls back to the shipped default).
+    const activeRow = options.pinnedActiveModel || activeRef() !== null ? activeVersion() : undefined;
     const rows = db.prepare('SELECT * FROM model_versions ORDER BY id').all() as VersionRow[];
     const state: RegistryState = {
       format: 'r2c-model-registry-state/1',
@@ -481,7 +481,13 @@ export function createModelRegistry(options: ModelRegistryOptions) {
     );
   }
 
-  function activeRow(): VersionRow | undefined {
+  function activeVersion(): VersionRow | undefined {
+    if (options.pinnedActiveModel) {
+      const pinned = db
+        .prepare('SELECT * FROM model_versions WHERE model_id = ? AND present = 1 ORDER BY id DESC LIMIT 1')
+        .get(options.pinnedActiveModel) as VersionRow | undefined;
+      if (pinned) return pinned;
+    }
     const ref = activeRef();
     return ref === null ? implicitActive() : versionById(ref);
   }
@@ -512,7 +518,7 @@ export function createModelRegistry(options: ModelRegistryOptions) {
     /** Every known version (newest first within a model), after a sync with the installed cards. */
     async list(): Promise<{ versions: RegisteredVersion[]; active: RegisteredVersion | null }> {
       await sync();
-      const active = activeRow();
+      const active = activeVersion();
       const ref = active?.id ?? null;
       const versions = (
         db.prepare('SELECT * FROM model_versions ORDER BY model_id, id DESC').all() as VersionRow[]
@@ -537,7 +543,7 @@ export function createModelRegistry(options: ModelRegistryOptions) {
       if (row.present === 0) throw new AppError('not_found', `${label(row)} is no longer installed`);
       if (row.retired_at) throw new AppError('bad_input', `${label(row)} is retired; it cannot be activated`);
       checkPinned(row);
-      const previous = activeRow();
+      const previous = activeVersion();
       if (previous?.id === row.id && activeRef() !== null)
         throw new AppError('bad_input', `${label(row)} is already the active model`);
       const evaluated = evaluationsOf(row.id).some((e) => e.purpose !== 'calibration');
@@ -581,7 +587,7 @@ export function createModelRegistry(options: ModelRegistryOptions) {
     async retire(request: { modelId: string; version?: string; reason: string }) {
       await sync();
       const row = resolve(request.modelId, request.version);
-      if (activeRow()?.id === row.id)
+      if (activeVersion()?.id === row.id)
         throw new AppError('bad_input', `${label(row)} is the active model; activate another first`);
       if (row.retired_at) throw new AppError('bad_input', `${label(row)} is already retired`);
       db.prepare('UPDATE model_versions SET retired_at = ? WHERE id = ?').run(now(), row.id);
@@ -823,7 +829,24 @@ export function createModelRegistry(options: ModelRegistryOptions) {
     },
 
     /** One version as one package file (ONNX + card + evaluations + lineage + thresholds), optionally signed. */
-    async exportPackage(request: { modelId: string; version?: string; out: string; privateKeyPem?: string }) {
+    async exportPackage(request: {
+      modelId: string;
+      version?: string;
+      out: string;
+      privateKeyPem?: string;
+      /** A PEM file holding the department's Ed25519 private key. */
+      signingKeyFile?: string;
+    }) {
+      if (request.signingKeyFile && !request.privateKeyPem) {
+        try {
+          request = { ...request, privateKeyPem: await readFile(request.signingKeyFile, 'utf8') };
+        } catch (error) {
+          throw new AppError(
+            'not_found',
+            `cannot read the signing key ${request.signingKeyFile}: ${(error as Error).message}`,
+          );
+        }
+      }
       await sync();
       const row = resolve(request.modelId, request.version);
       if (row.present === 0) throw new AppError('not_found', `${label(row)} is no longer installed`);
