@@ -1,6 +1,5 @@
 // The one conversion from an input file to what the models are given: gray in [0,1], bone bright,
 // on the 256 levels of the 8-bit PNGs they were trained on (DICOM) or as the raster image stores it.
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   type AppliedVoi,
@@ -15,6 +14,7 @@ import { AppError } from '../../util/errors.ts';
 import type { GrayImage } from '../../util/image.ts';
 import { readGrayImage } from '../../util/image-io.ts';
 import { detectKind, type ImageKind, isRasterKind, readHeader, unsupportedReason } from './detect.ts';
+import { readImageFile } from './read.ts';
 import { errorText } from './walk.ts';
 
 /**
@@ -75,9 +75,9 @@ export async function readModelInput(file: string): Promise<ModelInput> {
   }
   if (isRasterKind(kind)) return { image: await readGrayImage(file), kind };
   if (kind !== 'dicom') throw new AppError('unsupported', `${name}: ${unsupportedReason(kind)}`);
-  const buffer = await readFile(file);
-  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   try {
+    // Bounded: a file only named like a DICOM gets the reader's verdict from its first bytes.
+    const { bytes } = await readImageFile(file, { accept: ['dicom'] });
     const header = readDicomHeader(bytes);
     // Multi-frame: the first frame.
     const frame = await decodeFrame(bytes, header, 0);
