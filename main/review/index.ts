@@ -67,6 +67,20 @@ export {
 } from './types.ts';
 export type { RenderedVariant, StudyPlanContext, StudyRequest } from './plan.ts';
 export { exportFileName, planStudy, presentationImage, studyBlinding } from './plan.ts';
+export type {
+  AnswersFile,
+  ExportKitOptions,
+  KitImageRenderer,
+  KitImportSummary,
+  MergeSummary,
+} from './kit.ts';
+export { answersFormat, kitFormat } from './kit.ts';
+export type { AlphaMetric } from './krippendorff.ts';
+export { krippendorffAlpha } from './krippendorff.ts';
+export type { OrResult } from './mrmc.ts';
+export { orHillis, wilcoxonAuc } from './mrmc.ts';
+export type { OwnerAccess } from './owner.ts';
+export { minPassphraseLength } from './owner.ts';
 export type { ReviewStore } from './store.ts';
 export { openReviewStore } from './store.ts';
 export type { ComparisonRule, ModelInfo, VariantChoice } from './variants.ts';

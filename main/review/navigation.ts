@@ -132,9 +132,42 @@ function showCase(ctx: StoreContext, session: SessionRow, position: number): voi
   if (row) ctx.statements.markShown.run(ctx.isoNow(), row.id);
 }
 
+/**
+ * Inserts a reader's randomised session (inside the caller's transaction): the plan from the study
+ * seed and the reader id, with fresh opaque case and presentation ids. Returns the plan.
+ */
+export function createSession(
+  ctx: StoreContext,
+  config: StudyConfig,
+  studyId: string,
+  readerId: string,
+): ReturnType<typeof planSession> {
+  const { db, now, isoNow } = ctx;
+  const templates: CaseTemplate[] = config.images.flatMap((image) =>
+    config.comparisons.map((pair, comparison) => ({ imageId: image.id, comparison, variants: pair })),
+  );
+  const plan = planSession(templates, seededRandom(config.seed, readerId));
+  const sessionId = Number(
+    db
+      .prepare(
+        'INSERT INTO sessions (study_id, reader_id, started_at, position, last_event_ms) VALUES (?, ?, ?, 1, ?)',
+      )
+      .run(studyId, readerId, isoNow(), now()).lastInsertRowid,
+  );
+  const insertCase = db.prepare(
+    `INSERT INTO session_cases (id, session_id, position, image_id, comparison, left_variant, right_variant,
+       left_presentation, right_presentation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const [i, c] of plan.entries()) {
+    const ids = [token('c-'), token('p-'), token('p-')] as const;
+    insertCase.run(ids[0], sessionId, i + 1, c.imageId, c.comparison, c.left, c.right, ids[1], ids[2]);
+  }
+  return plan;
+}
+
 /** Creates the reader's randomised session on first call; afterwards returns where they left off. */
 export function startOrResumeSession(ctx: StoreContext, studyId: string, readerId: string): SessionView {
-  const { db, statements, audit, now, isoNow } = ctx;
+  const { db, statements, audit, now } = ctx;
   const { config } = loadStudy(ctx, studyId);
   if (!statements.enrolment.get(studyId, readerId))
     throw new AppError('not_found', `reader ${readerId} is not enrolled in study ${studyId}`);
@@ -146,25 +179,7 @@ export function startOrResumeSession(ctx: StoreContext, studyId: string, readerI
       audit(studyId, readerId, 'session_resumed', { position: existing.position });
       return;
     }
-    const templates: CaseTemplate[] = config.images.flatMap((image) =>
-      config.comparisons.map((pair, comparison) => ({ imageId: image.id, comparison, variants: pair })),
-    );
-    const plan = planSession(templates, seededRandom(config.seed, readerId));
-    const sessionId = Number(
-      db
-        .prepare(
-          'INSERT INTO sessions (study_id, reader_id, started_at, position, last_event_ms) VALUES (?, ?, ?, 1, ?)',
-        )
-        .run(studyId, readerId, isoNow(), now()).lastInsertRowid,
-    );
-    const insertCase = db.prepare(
-      `INSERT INTO session_cases (id, session_id, position, image_id, comparison, left_variant, right_variant,
-         left_presentation, right_presentation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const [i, c] of plan.entries()) {
-      const ids = [token('c-'), token('p-'), token('p-')] as const;
-      insertCase.run(ids[0], sessionId, i + 1, c.imageId, c.comparison, c.left, c.right, ids[1], ids[2]);
-    }
+    const plan = createSession(ctx, config, studyId, readerId);
     const session = statements.session.get(studyId, readerId)!;
     showCase(ctx, session, 1);
     audit(studyId, readerId, 'session_started', { cases: plan.length, seed: config.seed });

@@ -4,6 +4,14 @@ import { AppError } from '../util/errors.ts';
 import { openDatabase } from './db.ts';
 import { auditTrail, exportCsv, exportJson, results } from './export.ts';
 import {
+  type ExportKitOptions,
+  exportAnswers,
+  exportKit,
+  importKit,
+  kitImagePath,
+  mergeAnswers,
+} from './kit.ts';
+import {
   hashPassphrase,
   type OwnerAccess,
   ownerRow,
@@ -227,6 +235,29 @@ export function openReviewStore(options: ReviewStoreOptions) {
     auditTrail: (studyId: string, access: OwnerAccess = {}) => {
       requireUnblinded(ctx, studyId, access, 'the audit trail');
       return auditTrail(ctx, studyId);
+    },
+
+    /** The owner exports a reading kit (zip) to outPath (kit.ts). */
+    exportKit: (studyId: string, access: OwnerAccess, outPath: string, kitOptions: ExportKitOptions) =>
+      exportKit(ctx, studyId, access, outPath, kitOptions),
+
+    /** A reader's workstation imports a reading kit (every file verified first). */
+    importKit: (zipPath: string) => importKit(ctx, options.dataDir, zipPath),
+
+    /** A reader's finished cases of a kit study as an authenticated answers file (JSON text). */
+    exportAnswers: (studyId: string, readerId: string) => exportAnswers(ctx, studyId, readerId),
+
+    /** The owner merges a reader's answers file (verified; duplicates and contradictions refused). */
+    mergeAnswers: (studyId: string, access: OwnerAccess, text: string) =>
+      mergeAnswers(ctx, studyId, access, text),
+
+    /**
+     * The kit PNG a presentation shows, for a study imported from a reading kit; null for a study
+     * made on this workstation (its images come from the library). Image loader only.
+     */
+    kitImageOf(presentationId: string): string | null {
+      const resolved = resolvePresentation(ctx, presentationId);
+      return kitImagePath(ctx, resolved.studyId, resolved.imageId, resolved.variant.id);
     },
 
     /** Checks the owner passphrase (AppError forbidden otherwise; a wrong one is audited). */

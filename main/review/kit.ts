@@ -1,0 +1,750 @@
+/**
+ * Reading kits: offline reader studies across workstations.
+ *
+ * The owner exports one zip (fflate, streamed: bounded memory) holding the protocol (the study
+ * configuration without ground truth), every reader's randomised plan with the owner's case and
+ * presentation ids, full-resolution PNGs of every image in every variant (pixels only: no DICOM
+ * header, no PNG text chunks, image ids replaced by `img-<n>`), a SHA-256 manifest of every file and,
+ * optionally, an Ed25519 signature of the manifest. A reader's workstation imports it (every hash
+ * checked, paths checked, the signature verified), reads it like any study, and exports an answers
+ * file per reader, authenticated by HMAC-SHA256 with a key only that reader's kit entry and the
+ * owner know. The owner merges answer files: the MAC checked (tampering refused), a file merged twice
+ * refused, an answer that contradicts one already merged refused, partially read sessions accepted.
+ */
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  sign as signBytes,
+  timingSafeEqual,
+  verify as verifyBytes,
+} from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Unzip, UnzipInflate, Zip, ZipPassThrough } from 'fflate';
+import { z } from 'zod';
+import { AppError } from '../util/errors.ts';
+import { createSession } from './navigation.ts';
+import { type OwnerAccess, requireOwner, studyState } from './owner.ts';
+import { type StudyConfig, studyConfigSchema, type Variant } from './schema.ts';
+import { type CaseRow, loadStudy, parseAnswerValue, type StoreContext } from './statements.ts';
+
+export const kitFormat = 'r2c-reading-kit';
+export const answersFormat = 'r2c-reading-answers';
+const KIT_JSON = 'kit.json';
+const MANIFEST = 'manifest.json';
+const SIGNATURE = 'signature.json';
+/** Largest kit entry accepted on import (a full-resolution 16-bit PNG is far smaller). */
+const MAX_ENTRY_BYTES = 512 * 1024 * 1024;
+
+const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/);
+
+const kitCaseSchema = z.strictObject({
+  id,
+  position: z.number().int().positive(),
+  image: id,
+  comparison: z.number().int().nonnegative(),
+  left: id,
+  right: id,
+  leftPresentation: id,
+  rightPresentation: id,
+});
+const kitSchema = z.strictObject({
+  format: z.literal(kitFormat),
+  formatVersion: z.literal(1),
+  kitId: id,
+  createdAt: z.string(),
+  study: z.strictObject({ id, name: z.string(), config: studyConfigSchema }),
+  readers: z.array(
+    z.strictObject({ id, name: z.string().min(1).max(200), answerKey: z.string().regex(/^[0-9a-f]{64}$/) }),
+  ),
+  sessions: z.array(z.strictObject({ readerId: id, cases: z.array(kitCaseSchema) })),
+  images: z.array(z.strictObject({ image: id, variant: id, path: z.string() })),
+});
+export type ReadingKit = z.infer<typeof kitSchema>;
+
+const manifestSchema = z.strictObject({
+  format: z.literal(`${kitFormat}-manifest`),
+  files: z.array(
+    z.strictObject({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int() }),
+  ),
+});
+const signatureSchema = z.strictObject({
+  algorithm: z.literal('Ed25519'),
+  publicKey: z.string(),
+  signature: z.string(),
+});
+
+const answerEntrySchema = z.strictObject({
+  questionId: id,
+  target: z.enum(['left', 'right', 'case']),
+  value: z.union([z.number(), z.string().max(10000)]),
+  answeredAt: z.string(),
+});
+const answersBodySchema = z.strictObject({
+  format: z.literal(answersFormat),
+  formatVersion: z.literal(1),
+  kitId: id,
+  studyId: id,
+  readerId: id,
+  reader: z.string(),
+  exportedAt: z.string(),
+  cases: z.array(
+    z.strictObject({
+      caseId: id,
+      position: z.number().int().positive(),
+      firstShownAt: z.string().nullable(),
+      completedAt: z.string(),
+      timeMs: z.number().int().nonnegative(),
+      answers: z.array(answerEntrySchema),
+    }),
+  ),
+});
+const answersFileSchema = z.strictObject({
+  body: answersBodySchema,
+  mac: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type AnswersFile = z.infer<typeof answersFileSchema>;
+
+/** Renders one image of the study in one variant as a full-resolution PNG (the owner's app supplies it). */
+export type KitImageRenderer = (imageId: string, variant: Variant) => Promise<Uint8Array>;
+
+export interface ExportKitOptions {
+  /** Reader ids to include (default: every reader enrolled). */
+  readerIds?: readonly string[] | undefined;
+  /** Sign the manifest with the study's Ed25519 key (default true). */
+  sign?: boolean | undefined;
+  renderImage: KitImageRenderer;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
+const answerKey = (kitSecret: string, readerId: string): string =>
+  createHmac('sha256', Buffer.from(kitSecret, 'hex')).update(`answers:${readerId}`).digest('hex');
+const macOf = (key: string, body: unknown): string =>
+  createHmac('sha256', Buffer.from(key, 'hex')).update(JSON.stringify(body)).digest('hex');
+
+function caseRowsOf(ctx: StoreContext, studyId: string, readerId: string): CaseRow[] {
+  const session = ctx.statements.session.get(studyId, readerId);
+  return session ? ctx.statements.cases.all(session.id) : [];
+}
+
+/** Writes a zip to `path` atomically, entry by entry (no compression: PNGs are compressed already). */
+class ZipFileWriter {
+  private readonly fd: number;
+  private readonly temp: string;
+  private readonly zip: Zip;
+  private error: Error | null = null;
+
+  constructor(private readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    this.fd = openSync(this.temp, 'w');
+    this.zip = new Zip((err, chunk) => {
+      if (err) this.error = err;
+      else writeSync(this.fd, chunk);
+    });
+  }
+
+  add(name: string, data: Uint8Array): void {
+    const entry = new ZipPassThrough(name);
+    this.zip.add(entry);
+    entry.push(data, true);
+    if (this.error) throw this.error;
+  }
+
+  finish(): void {
+    this.zip.end();
+    if (this.error) throw this.error;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    renameSync(this.temp, this.path);
+  }
+
+  abort(): void {
+    try {
+      closeSync(this.fd);
+    } catch {}
+    rmSync(this.temp, { force: true });
+  }
+}
+
+/**
+ * The owner exports a reading kit to `outPath`. Creates the sessions of readers who have none yet
+ * (their randomised plans travel in the kit; the owner's ids are the kit's ids).
+ */
+export async function exportKit(
+  ctx: StoreContext,
+  studyId: string,
+  access: OwnerAccess,
+  outPath: string,
+  options: ExportKitOptions,
+): Promise<{ kitId: string; readers: number; images: number; bytes: number; signed: boolean }> {
+  const { row, config } = loadStudy(ctx, studyId);
+  const owner = requireOwner(ctx, studyId, access, 'exporting a reading kit');
+  if (studyState(ctx, studyId).closedAt !== null)
+    throw new AppError('forbidden', 'the study is closed: no more reading kits');
+  const enrolled = ctx.statements.studyReaders.all(studyId);
+  const readerIds = options.readerIds ?? enrolled.map((r) => r.id);
+  const readers = readerIds.map((rid) => {
+    const reader = enrolled.find((r) => r.id === rid);
+    if (!reader) throw new AppError('not_found', `reader ${rid} is not enrolled in study ${studyId}`);
+    return reader;
+  });
+  if (readers.length === 0) throw new AppError('bad_input', 'add at least one reader before exporting a kit');
+  ctx.db.transaction(() => {
+    for (const r of readers)
+      if (!ctx.statements.session.get(studyId, r.id)) createSession(ctx, config, studyId, r.id);
+  })();
+
+  const imageKey = new Map(
+    config.images.map((image, i) => [image.id, `img-${String(i + 1).padStart(4, '0')}`]),
+  );
+  const kitId = `kit-${randomBytes(8).toString('hex')}`;
+  const kit: ReadingKit = {
+    format: kitFormat,
+    formatVersion: 1,
+    kitId,
+    createdAt: ctx.isoNow(),
+    study: {
+      id: studyId,
+      name: row.name,
+      config: {
+        ...config,
+        // Ground truth stays with the owner; image ids become kit keys.
+        images: config.images.map((image) => ({ id: imageKey.get(image.id)! })),
+      },
+    },
+    readers: readers.map((r) => ({ id: r.id, name: r.name, answerKey: answerKey(owner.kit_secret, r.id) })),
+    sessions: readers.map((r) => ({
+      readerId: r.id,
+      cases: caseRowsOf(ctx, studyId, r.id).map((c) => ({
+        id: c.id,
+        position: c.position,
+        image: imageKey.get(c.image_id)!,
+        comparison: c.comparison,
+        left: c.left_variant,
+        right: c.right_variant,
+        leftPresentation: c.left_presentation,
+        rightPresentation: c.right_presentation,
+      })),
+    })),
+    images: [],
+  };
+  const usedVariants = new Set(config.comparisons.flat());
+  const variants = config.variants.filter((v) => usedVariants.has(v.id));
+  const writer = new ZipFileWriter(outPath);
+  const files: { path: string; sha256: string; size: number }[] = [];
+  const add = (path: string, data: Uint8Array | string) => {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    writer.add(path, bytes);
+    files.push({ path, sha256: sha256(bytes), size: bytes.byteLength });
+  };
+  try {
+    const total = config.images.length * variants.length;
+    let done = 0;
+    for (const image of config.images)
+      for (const variant of variants) {
+        if (options.signal?.aborted) throw new AppError('cancelled', 'cancelled');
+        const png = await options.renderImage(image.id, variant);
+        const path = `images/${imageKey.get(image.id)}/${variant.id}.png`;
+        add(path, png);
+        kit.images.push({ image: imageKey.get(image.id)!, variant: variant.id, path });
+        options.onProgress?.(++done, total);
+      }
+    add(KIT_JSON, `${JSON.stringify(kit, null, 2)}\n`);
+    const manifest = `${JSON.stringify({ format: `${kitFormat}-manifest`, files }, null, 2)}\n`;
+    writer.add(MANIFEST, Buffer.from(manifest));
+    const signed = options.sign !== false;
+    if (signed) {
+      const key = createPrivateKey({
+        key: Buffer.from(owner.signing_private_key, 'base64'),
+        format: 'der',
+        type: 'pkcs8',
+      });
+      const signature = {
+        algorithm: 'Ed25519',
+        publicKey: owner.signing_public_key,
+        signature: signBytes(null, Buffer.from(manifest), key).toString('base64'),
+      };
+      writer.add(SIGNATURE, Buffer.from(JSON.stringify(signature, null, 2)));
+    }
+    writer.finish();
+    ctx.audit(studyId, null, 'kit_exported', {
+      actor: 'owner',
+      kitId,
+      readers: readers.map((r) => r.id),
+      images: kit.images.length,
+      signed,
+    });
+    const bytes = files.reduce((s, f) => s + f.size, 0);
+    return { kitId, readers: readers.length, images: kit.images.length, bytes, signed };
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
+}
+
+/** Entry names a kit may hold: kit.json, manifest.json, signature.json, images/<key>/<variant>.png. */
+function safeEntry(name: string): boolean {
+  return (
+    name === KIT_JSON ||
+    name === MANIFEST ||
+    name === SIGNATURE ||
+    /^images\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_-][A-Za-z0-9_.-]*\.png$/.test(name)
+  );
+}
+
+/** Streams a zip's entries to files under `dir` (bounded memory), returning each entry's SHA-256 and size. */
+function extractZip(zipPath: string, dir: string): Map<string, { sha256: string; size: number }> {
+  const out = new Map<string, { sha256: string; size: number }>();
+  const unzip = new Unzip();
+  unzip.register(UnzipInflate);
+  let failure: Error | null = null;
+  unzip.onfile = (file) => {
+    if (failure) return;
+    if (!safeEntry(file.name) || out.has(file.name)) {
+      failure = new AppError(
+        'integrity',
+        `the kit holds an unexpected or repeated entry: ${file.name.slice(0, 120)}`,
+      );
+      return;
+    }
+    const target = join(dir, file.name);
+    mkdirSync(dirname(target), { recursive: true });
+    const fd = openSync(target, 'w');
+    const hash = createHash('sha256');
+    let size = 0;
+    file.ondata = (err, chunk, final) => {
+      if (err) failure = new AppError('integrity', `the kit is damaged (${file.name}): ${err.message}`);
+      else {
+        size += chunk.byteLength;
+        if (size > MAX_ENTRY_BYTES)
+          failure = new AppError('integrity', `kit entry ${file.name} is too large`);
+        else {
+          writeSync(fd, chunk);
+          hash.update(chunk);
+        }
+      }
+      if (final || failure) {
+        closeSync(fd);
+        out.set(file.name, { sha256: hash.digest('hex'), size });
+      }
+    };
+    file.start();
+  };
+  const fd = openSync(zipPath, 'r');
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      unzip.push(buffer.subarray(0, n), n === 0);
+      if (failure) throw failure;
+      if (n === 0) break;
+    }
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('integrity', `the kit is not a readable zip: ${(error as Error).message}`);
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+export interface KitImportSummary {
+  studyId: string;
+  name: string;
+  kitId: string;
+  readers: { id: string; name: string }[];
+  images: number;
+  signed: boolean;
+  /** SHA-256 of the signing key (compare with the owner's, e.g. by phone). */
+  signerFingerprint: string | null;
+}
+
+/** Where a workstation keeps imported kits' images. */
+export const kitsDir = (dataDir: string): string => join(dataDir, 'reading-kits');
+
+/** A reader's workstation imports a kit: every file checked against the manifest before anything is stored. */
+export function importKit(ctx: StoreContext, dataDir: string, zipPath: string): KitImportSummary {
+  if (!existsSync(zipPath)) throw new AppError('not_found', `no reading kit at ${zipPath}`);
+  const staging = join(kitsDir(dataDir), `.staging-${randomBytes(6).toString('hex')}`);
+  mkdirSync(staging, { recursive: true });
+  try {
+    const entries = extractZip(zipPath, staging);
+    const manifestInfo = entries.get(MANIFEST);
+    if (!manifestInfo) throw new AppError('integrity', 'the kit has no manifest.json');
+    const manifestText = readFileSync(join(staging, MANIFEST));
+    const manifest = parseJson(manifestSchema, manifestText.toString('utf8'), 'kit manifest');
+    let signerFingerprint: string | null = null;
+    if (entries.has(SIGNATURE)) {
+      const signature = parseJson(
+        signatureSchema,
+        readFileSync(join(staging, SIGNATURE), 'utf8'),
+        'kit signature',
+      );
+      const key = createPublicKey({
+        key: Buffer.from(signature.publicKey, 'base64'),
+        format: 'der',
+        type: 'spki',
+      });
+      if (!verifyBytes(null, manifestText, key, Buffer.from(signature.signature, 'base64')))
+        throw new AppError('integrity', 'the kit signature does not match its manifest: the kit was altered');
+      signerFingerprint = sha256(Buffer.from(signature.publicKey, 'base64'));
+    }
+    const listed = new Set(manifest.files.map((f) => f.path));
+    for (const name of entries.keys())
+      if (name !== MANIFEST && name !== SIGNATURE && !listed.has(name))
+        throw new AppError('integrity', `kit entry ${name} is not in the manifest`);
+    for (const file of manifest.files) {
+      const got = entries.get(file.path);
+      if (!got) throw new AppError('integrity', `the kit is missing ${file.path}`);
+      if (got.sha256 !== file.sha256 || got.size !== file.size)
+        throw new AppError(
+          'integrity',
+          `${file.path} does not match its SHA-256 in the manifest: the kit was altered or damaged`,
+        );
+    }
+    const kit = parseJson(kitSchema, readFileSync(join(staging, KIT_JSON), 'utf8'), 'kit');
+    for (const image of kit.images)
+      if (!entries.has(image.path)) throw new AppError('integrity', `the kit is missing ${image.path}`);
+    if (ctx.statements.study.get(kit.study.id))
+      throw new AppError(
+        'bad_input',
+        `study ${kit.study.id} (${kit.study.name}) is already on this workstation`,
+      );
+    const finalDir = join(kitsDir(dataDir), kit.study.id);
+    rmSync(finalDir, { recursive: true, force: true });
+    ctx.db.transaction(() => {
+      const { db, isoNow, now } = ctx;
+      db.prepare("INSERT INTO studies (id, name, created_at, config, origin) VALUES (?, ?, ?, ?, 'kit')").run(
+        kit.study.id,
+        kit.study.name,
+        isoNow(),
+        JSON.stringify(kit.study.config),
+      );
+      for (const reader of kit.readers) {
+        const byName = ctx.statements.readerByName.get(reader.name);
+        if (byName && byName.id !== reader.id)
+          throw new AppError(
+            'bad_input',
+            `a different reader named ${reader.name} already exists on this workstation`,
+          );
+        if (!ctx.statements.readerById.get(reader.id))
+          db.prepare('INSERT INTO readers (id, name, created_at) VALUES (?, ?, ?)').run(
+            reader.id,
+            reader.name,
+            isoNow(),
+          );
+        db.prepare('INSERT INTO study_readers (study_id, reader_id, added_at) VALUES (?, ?, ?)').run(
+          kit.study.id,
+          reader.id,
+          isoNow(),
+        );
+      }
+      const insertCase = db.prepare(
+        `INSERT INTO session_cases (id, session_id, position, image_id, comparison, left_variant, right_variant,
+           left_presentation, right_presentation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const session of kit.sessions) {
+        const sessionId = Number(
+          db
+            .prepare(
+              'INSERT INTO sessions (study_id, reader_id, started_at, position, last_event_ms) VALUES (?, ?, ?, 1, ?)',
+            )
+            .run(kit.study.id, session.readerId, isoNow(), now()).lastInsertRowid,
+        );
+        for (const c of session.cases)
+          insertCase.run(
+            c.id,
+            sessionId,
+            c.position,
+            c.image,
+            c.comparison,
+            c.left,
+            c.right,
+            c.leftPresentation,
+            c.rightPresentation,
+          );
+      }
+      db.prepare(
+        'INSERT INTO kit_studies (study_id, kit_id, image_dir, reader_keys, signing_public_key, imported_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(
+        kit.study.id,
+        kit.kitId,
+        finalDir,
+        JSON.stringify(Object.fromEntries(kit.readers.map((r) => [r.id, r.answerKey]))),
+        signerFingerprint,
+        isoNow(),
+      );
+      ctx.audit(kit.study.id, null, 'kit_imported', {
+        kitId: kit.kitId,
+        readers: kit.readers.map((r) => r.id),
+        signed: signerFingerprint !== null,
+      });
+      renameSync(join(staging, 'images'), finalDir);
+    })();
+    return {
+      studyId: kit.study.id,
+      name: kit.study.name,
+      kitId: kit.kitId,
+      readers: kit.readers.map((r) => ({ id: r.id, name: r.name })),
+      images: kit.images.length,
+      signed: signerFingerprint !== null,
+      signerFingerprint,
+    };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function parseJson<S extends z.ZodType>(schema: S, text: string, what: string): z.output<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new AppError('bad_input', `the ${what} is not JSON`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success)
+    throw new AppError(
+      'bad_input',
+      `the ${what} is not valid: ${parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`)
+        .join('; ')}`,
+    );
+  return parsed.data;
+}
+
+interface KitStudyRow {
+  study_id: string;
+  kit_id: string;
+  image_dir: string;
+  reader_keys: string;
+}
+
+const kitStudy = (ctx: StoreContext, studyId: string): KitStudyRow | undefined =>
+  ctx.db.prepare<[string], KitStudyRow>('SELECT * FROM kit_studies WHERE study_id = ?').get(studyId);
+
+/** The PNG file of a presentation in a study imported from a kit; null for a study made here. */
+export function kitImagePath(
+  ctx: StoreContext,
+  studyId: string,
+  imageKey: string,
+  variantId: string,
+): string | null {
+  const row = kitStudy(ctx, studyId);
+  if (!row) return null;
+  return join(row.image_dir, imageKey, `${variantId}.png`);
+}
+
+/** A reader's finished cases as an answers file (JSON text), on the workstation that imported the kit. */
+export function exportAnswers(
+  ctx: StoreContext,
+  studyId: string,
+  readerId: string,
+): { text: string; cases: number } {
+  const { row } = loadStudy(ctx, studyId);
+  const kit = kitStudy(ctx, studyId);
+  if (!kit)
+    throw new AppError(
+      'bad_input',
+      `study ${studyId} was not imported from a reading kit; its answers are already here`,
+    );
+  const key = (JSON.parse(kit.reader_keys) as Record<string, string>)[readerId];
+  const reader = ctx.statements.readerById.get(readerId);
+  if (!key || !reader) throw new AppError('not_found', `reader ${readerId} is not in this kit`);
+  const session = ctx.statements.session.get(studyId, readerId);
+  const cases = (session ? ctx.statements.cases.all(session.id) : [])
+    .filter((c) => c.completed_at !== null)
+    .map((c) => ({
+      caseId: c.id,
+      position: c.position,
+      firstShownAt: c.first_shown_at,
+      completedAt: c.completed_at!,
+      timeMs: c.time_ms,
+      answers: ctx.statements.answersOfCase
+        .all(c.id)
+        .sort((a, b) => (a.question_id + a.target < b.question_id + b.target ? -1 : 1))
+        .map((a) => ({
+          questionId: a.question_id,
+          target: a.target,
+          value: parseAnswerValue(a.value),
+          answeredAt: a.answered_at,
+        })),
+    }));
+  const body = {
+    format: answersFormat,
+    formatVersion: 1 as const,
+    kitId: kit.kit_id,
+    studyId,
+    readerId,
+    reader: reader.name,
+    exportedAt: ctx.isoNow(),
+    cases,
+  };
+  ctx.audit(studyId, readerId, 'answers_exported', { cases: cases.length, study: row.name });
+  return { text: `${JSON.stringify({ body, mac: macOf(key, body) }, null, 2)}\n`, cases: cases.length };
+}
+
+export interface MergeSummary {
+  readerId: string;
+  reader: string;
+  /** Cases merged now. */
+  merged: number;
+  /** Cases in the file that were merged before with the same answers. */
+  alreadyMerged: number;
+  /** The reader's cases finished after merging, of their total. */
+  completed: number;
+  total: number;
+}
+
+function checkValue(
+  config: StudyConfig,
+  c: CaseRow,
+  answer: z.infer<typeof answerEntrySchema>,
+): string | null {
+  const question = config.questions.find((q) => q.id === answer.questionId);
+  if (!question) return `no question ${answer.questionId}`;
+  if ((question.scope === 'each') !== (answer.target !== 'case'))
+    return `question ${question.id} has the wrong target`;
+  const v = answer.value;
+  switch (question.kind) {
+    case 'score':
+      return typeof v === 'number' && Number.isInteger(v) && v >= question.min && v <= question.max
+        ? null
+        : `score ${String(v)} out of range`;
+    case 'forced-choice':
+      return v === c.left_variant || v === c.right_variant
+        ? null
+        : 'forced choice names an image not in the case';
+    case 'choice':
+      return typeof v === 'string' && question.options.includes(v) ? null : `option ${String(v)} unknown`;
+    case 'comment':
+      return typeof v === 'string' && v.length <= question.maxLength ? null : 'comment too long';
+  }
+}
+
+/** The owner merges one reader's answers file into the study (one transaction: all or nothing). */
+export function mergeAnswers(
+  ctx: StoreContext,
+  studyId: string,
+  access: OwnerAccess,
+  text: string,
+): MergeSummary {
+  const { config } = loadStudy(ctx, studyId);
+  const owner = requireOwner(ctx, studyId, access, 'merging answers');
+  if (studyState(ctx, studyId).closedAt !== null)
+    throw new AppError('forbidden', 'the study is closed: no more answers');
+  const file = parseJson(answersFileSchema, text, 'answers file');
+  const { body } = file;
+  if (body.studyId !== studyId)
+    throw new AppError('bad_input', `the answers file is for study ${body.studyId}, not ${studyId}`);
+  const expected = Buffer.from(macOf(answerKey(owner.kit_secret, body.readerId), body), 'hex');
+  if (!timingSafeEqual(expected, Buffer.from(file.mac, 'hex'))) {
+    ctx.audit(studyId, null, 'answers_refused', {
+      actor: 'owner',
+      reason: 'authentication failed',
+      readerId: body.readerId,
+    });
+    throw new AppError(
+      'integrity',
+      'the answers file was altered or does not come from this study’s reading kit (its MAC does not match)',
+    );
+  }
+  const fileHash = sha256(text);
+  if (ctx.db.prepare('SELECT 1 FROM merged_answer_files WHERE sha256 = ?').get(fileHash))
+    throw new AppError(
+      'bad_input',
+      `this answers file (${body.reader}, ${body.cases.length} cases) was merged already`,
+    );
+  const session = ctx.statements.session.get(studyId, body.readerId);
+  if (!session) throw new AppError('not_found', `reader ${body.reader} has no session in this study`);
+  const rows = new Map(ctx.statements.cases.all(session.id).map((c) => [c.id, c]));
+  let merged = 0;
+  let alreadyMerged = 0;
+  ctx.db.transaction(() => {
+    const seen = new Set<string>();
+    for (const entry of body.cases) {
+      const c = rows.get(entry.caseId);
+      if (!c || c.position !== entry.position)
+        throw new AppError('integrity', `case ${entry.caseId} is not in ${body.reader}'s plan`);
+      if (seen.has(entry.caseId))
+        throw new AppError('bad_input', `case ${entry.caseId} appears twice in the file`);
+      seen.add(entry.caseId);
+      for (const a of entry.answers) {
+        const problem = checkValue(config, c, a);
+        if (problem) throw new AppError('bad_input', `case at position ${entry.position}: ${problem}`);
+      }
+      const existing = ctx.statements.answersOfCase.all(c.id);
+      if (c.completed_at !== null) {
+        const same =
+          existing.length === entry.answers.length &&
+          entry.answers.every((a) =>
+            existing.some(
+              (e) =>
+                e.question_id === a.questionId &&
+                e.target === a.target &&
+                parseAnswerValue(e.value) === a.value,
+            ),
+          );
+        if (!same)
+          throw new AppError(
+            'bad_input',
+            `case at position ${entry.position} of ${body.reader} was merged before with different answers; nothing merged`,
+          );
+        alreadyMerged++;
+        continue;
+      }
+      for (const a of entry.answers)
+        ctx.statements.upsertAnswer.run(c.id, a.questionId, a.target, JSON.stringify(a.value), a.answeredAt);
+      ctx.db
+        .prepare('UPDATE session_cases SET first_shown_at = ?, completed_at = ?, time_ms = ? WHERE id = ?')
+        .run(entry.firstShownAt, entry.completedAt, entry.timeMs, c.id);
+      merged++;
+    }
+    const frontier = ctx.statements.frontier.get(session.id)?.p ?? rows.size + 1;
+    ctx.statements.setPosition.run(frontier, ctx.now(), session.id);
+    if (frontier > rows.size) ctx.statements.finishSession.run(ctx.isoNow(), session.id);
+    ctx.db
+      .prepare(
+        'INSERT INTO merged_answer_files (sha256, study_id, reader_id, merged_at, cases) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(fileHash, studyId, body.readerId, ctx.isoNow(), body.cases.length);
+    ctx.audit(studyId, body.readerId, 'answers_merged', {
+      actor: 'owner',
+      kitId: body.kitId,
+      merged,
+      alreadyMerged,
+      exportedAt: body.exportedAt,
+      sha256: fileHash,
+    });
+  })();
+  return {
+    readerId: body.readerId,
+    reader: body.reader,
+    merged,
+    alreadyMerged,
+    completed: ctx.statements.completedCount.get(session.id)!.n,
+    total: rows.size,
+  };
+}
