@@ -97,7 +97,7 @@ describe('reading kits across data folders', () => {
   const kitIndex = (key: string) => Number(key.replace('img-', '')) - 1;
 
   test('the owner exports one signed kit with every image in every variant', async () => {
-    assert.rejects(() =>
+    await assert.rejects(() =>
       ownerStore.exportKit(study.id, { ownerPassphrase: 'wrong one!' }, kitPath, { renderImage }),
     );
     const summary = await ownerStore.exportKit(study.id, owner, kitPath, { renderImage });
