@@ -10,6 +10,7 @@ import type { PacsConnection } from './config.ts';
 import {
   checkUid,
   dateRange,
+  nameMatch,
   type InstanceRef,
   type SeriesResult,
   type StudyResult,
@@ -218,7 +219,7 @@ export function createDicomWebClient(connection: PacsConnection, secret: string 
   async function searchStudies(q: Query, signal?: AbortSignal): Promise<StudyResult[]> {
     const params = (modality?: string) => {
       const p = new URLSearchParams();
-      if (q.patientName) p.set('PatientName', q.patientName);
+      if (q.patientName) p.set('PatientName', nameMatch(q.patientName));
       if (q.patientId) p.set('PatientID', q.patientId);
       if (q.accessionNumber) p.set('AccessionNumber', q.accessionNumber);
       const dates = dateRange(q.dateFrom, q.dateTo);
@@ -235,7 +236,8 @@ export function createDicomWebClient(connection: PacsConnection, secret: string 
       ])
         p.append('includefield', field);
       p.set('limit', String(q.limit + q.offset));
-      return p.toString();
+      // Orthanc's DICOMweb plugin matches a person name's '^' only when it is sent unescaped.
+      return p.toString().replace(/%5E/gi, '^');
     };
     // One query per modality: a list in ModalitiesInStudy is not supported by every server.
     const lists = await Promise.all(

@@ -14,6 +14,7 @@ import type { PacsConnection } from './config.ts';
 import {
   checkUid,
   dateRange,
+  nameMatch,
   type InstanceRef,
   type parseStudyQuery,
   type SeriesResult,
@@ -206,7 +207,7 @@ export function createDimseClient(connection: PacsConnection): DimseClient {
     async searchStudies(q, signal) {
       const keys = (modality?: string): Record<string, string> => ({
         StudyInstanceUID: '',
-        PatientName: q.patientName ?? '',
+        PatientName: q.patientName ? nameMatch(q.patientName) : '',
         PatientID: q.patientId ?? '',
         AccessionNumber: q.accessionNumber ?? '',
         StudyDate: dateRange(q.dateFrom, q.dateTo) ?? '',

@@ -61,7 +61,8 @@ export interface PacsConnectionView extends PacsConnection {
 
 export interface PacsServiceOptions {
   dataDir: string;
-  library: Library;
+  /** Needed by retrieve and watch only. */
+  library?: Library;
   /** Electron safeStorage in the app; absent: a 0600 file (see secrets.ts). */
   cipher?: SecretCipher;
   /** Secrets from elsewhere (tests, a headless node's environment). */
@@ -179,6 +180,10 @@ export function createPacsService(options: PacsServiceOptions): PacsService {
       await c.close();
     }
   };
+  const library = (): Library => {
+    if (!options.library) throw new AppError('internal', 'the PACS service was created without a library');
+    return options.library;
+  };
   const view = (c: PacsConnection): PacsConnectionView => ({ ...c, hasSecret: secretOf(c.id) !== undefined });
 
   return {
@@ -208,7 +213,7 @@ export function createPacsService(options: PacsServiceOptions): PacsService {
         await c.echo(o.signal);
         return { protocol: c.protocol, ms: Math.round(performance.now() - started) };
       }),
-    searchStudies: (id, query, signal) => {
+    searchStudies: async (id, query, signal) => {
       const parsed = parseStudyQuery(query);
       return withClient(id, undefined, (c) => c.searchStudies(parsed, signal));
     },
@@ -220,7 +225,7 @@ export function createPacsService(options: PacsServiceOptions): PacsService {
           results.push(
             await retrieveIntoLibrary({
               client: c,
-              library: options.library,
+              library: library(),
               stagingRoot: paths.staging,
               target,
               signal: o.signal,
@@ -244,7 +249,7 @@ export function createPacsService(options: PacsServiceOptions): PacsService {
         const summary = await withClient(id, o.protocol, (c) =>
           watch({
             client: c,
-            library: options.library,
+            library: library(),
             queue,
             stagingRoot: paths.staging,
             resultsRoot: paths.results,

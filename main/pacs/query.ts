@@ -73,6 +73,11 @@ export function parseStudyQuery(input: unknown): z.infer<typeof studyQuerySchema
   return q;
 }
 
+/** A typed name matches as a prefix (as PACS viewers do): "smith" asks for "smith*". */
+export function nameMatch(name: string): string {
+  return /[*?]/.test(name) ? name : `${name}*`;
+}
+
 /** DICOM range matching: "from-to", "from-", "-to". */
 export function dateRange(from?: string, to?: string): string | undefined {
   if (!from && !to) return undefined;
