@@ -46,8 +46,6 @@ export const settingsChannels = {
   updateSettings: {
     input: z
       .object({
-        activeModel: z.string().trim().min(1).max(200).nullable().optional(),
-        fineTuningAllowed: z.boolean().optional(),
         retentionDays: retentionDays.nullable().optional(),
       })
       .strict(),

@@ -52,22 +52,24 @@ export function resolveDataDir(options: ResolveOptions = {}): Setting<string> {
   return { value: platformDataDir(env, platform, options.home ?? homedir()), source: 'default' };
 }
 
-/** What a user may set for themselves (stored in <dataDir>/settings.json). */
+/**
+ * What a user may set for themselves (stored in <dataDir>/settings.json). The active model is not
+ * among them: users choose it on the Models page (the model registry); only the policy pins it, and
+ * only the policy switches fine-tuning off.
+ */
 export const userSettingsSchema = z
   .object({
-    activeModel: z.string().trim().min(1).max(200).nullable().optional(),
-    fineTuningAllowed: z.boolean().optional(),
     retentionDays: z.number().int().min(1).max(36500).nullable().optional(),
   })
   .strict();
 export type UserSettings = z.infer<typeof userSettingsSchema>;
-export const userSettingKeys = ['activeModel', 'fineTuningAllowed', 'retentionDays'] as const;
+export const userSettingKeys = ['retentionDays'] as const;
 export type UserSettingKey = (typeof userSettingKeys)[number];
 
 export interface EffectiveSettings {
   policyFile: { path: string; origin: 'system' | 'environment'; present: boolean };
   dataDir: Setting<string>;
-  /** Model used by default; null: the newest installed model. */
+  /** The model the policy pins; null: the one activated on the Models page (the model registry). */
   activeModel: Setting<string | null>;
   fineTuningAllowed: Setting<boolean>;
   /** Days after import when imported copies and their results are removed; null: kept until deleted. */
@@ -117,8 +119,8 @@ export function effectiveSettings(
   return {
     policyFile: { ...loaded.location, present: loaded.present },
     dataDir,
-    activeModel: pick<string | null>(policy.activeModel, user.activeModel, null),
-    fineTuningAllowed: pick(policy.fineTuningAllowed, user.fineTuningAllowed, true),
+    activeModel: pick<string | null>(policy.activeModel, undefined, null),
+    fineTuningAllowed: pick(policy.fineTuningAllowed, undefined, true),
     retentionDays: pick<number | null>(policy.retentionDays, user.retentionDays, null),
     requireSignedPackages: pick(policy.requireSignedPackages, undefined, false),
     trustedPublicKeys: pick<string[]>(policy.trustedPublicKeys, undefined, []),
@@ -151,7 +153,8 @@ export interface Workstation {
 
 /** The policy and the data folder, resolved once at start-up by the app and by the CLI. */
 export function resolveWorkstation(options: ResolveOptions = {}): Workstation {
-  const policy = options.policy ?? loadPolicy(options.env ?? process.env, options.platform ?? process.platform);
+  const policy =
+    options.policy ?? loadPolicy(options.env ?? process.env, options.platform ?? process.platform);
   const dataDir = resolveDataDir({ ...options, policy });
   return { policy, dataDir: { value: resolve(dataDir.value), source: dataDir.source } };
 }

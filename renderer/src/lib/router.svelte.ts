@@ -3,6 +3,7 @@ export const pages = [
   { id: 'viewer', title: 'Viewer', shortcut: '2' },
   { id: 'review', title: 'Review', shortcut: '3' },
   { id: 'models', title: 'Models', shortcut: '4' },
+  { id: 'settings', title: 'Settings', shortcut: '5' },
 ] as const;
 export type PageId = (typeof pages)[number]['id'];
 

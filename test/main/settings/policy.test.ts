@@ -204,16 +204,18 @@ test('effective settings: policy over the user, users change only what the polic
     assert.deepEqual(initial.requireSignedPackages, { value: true, source: 'policy' });
     assert.deepEqual(initial.policyFile, { path: env.R2C_POLICY_FILE, origin: 'environment', present: true });
 
-    const changed = await store.update({ retentionDays: 30, activeModel: 'r2c-q3' });
+    const changed = await store.update({ retentionDays: 30 });
     assert.deepEqual(changed.retentionDays, { value: 30, source: 'user' });
-    assert.deepEqual(changed.activeModel, { value: 'r2c-q3', source: 'user' });
-    assert.deepEqual(JSON.parse(readFileSync(join(data, 'settings.json'), 'utf8')), {
-      retentionDays: 30,
-      activeModel: 'r2c-q3',
-    });
-    await assert.rejects(store.update({ fineTuningAllowed: true }), {
+    assert.deepEqual(JSON.parse(readFileSync(join(data, 'settings.json'), 'utf8')), { retentionDays: 30 });
+    // The active model is chosen on the Models page (registry), not here; only the policy pins it.
+    await assert.rejects(store.update({ activeModel: 'r2c-q3' } as never), { code: 'bad_input' });
+    await assert.rejects(store.update({ fineTuningAllowed: true } as never), { code: 'bad_input' });
+    const fixedEnv = { ...env, R2C_POLICY_FILE: policyFile(dir.path, { retentionDays: 365 }) };
+    const fixed = openSettings(resolveWorkstation({ env: fixedEnv, platform: 'linux' }));
+    assert.deepEqual(fixed.get().retentionDays, { value: 365, source: 'policy' }, 'the policy wins over the user');
+    await assert.rejects(fixed.update({ retentionDays: 7 }), {
       code: 'forbidden',
-      message: /fineTuningAllowed is set by the administrator's policy/,
+      message: /retentionDays is set by the administrator's policy/,
     });
     await assert.rejects(store.update({ retentionDays: -1 }), { code: 'bad_input' });
     const cleared = await store.update({ retentionDays: null });
