@@ -33,12 +33,14 @@ export { replaceUid } from './deidentify.ts';
 export type { WrittenDicom } from './encode.ts';
 export { newUid, saveDicom } from './encode.ts';
 export type { DerivedImageOptions, SecondaryCaptureOptions } from './secondary-capture.ts';
+export type { BurntText } from './burn-in.ts';
+export { AI_RESTORED_MARKING, burnInText } from './burn-in.ts';
 export {
   createSecondaryCapture,
   SECONDARY_CAPTURE_SOP_CLASS,
   writeDerivedImage,
 } from './secondary-capture.ts';
-export type { ClassificationSidecar } from './structured-report.ts';
+export type { ClassificationAssessment, ClassificationSidecar } from './structured-report.ts';
 export {
   COMPREHENSIVE_SR_SOP_CLASS,
   classificationSidecar,

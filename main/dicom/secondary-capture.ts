@@ -4,6 +4,7 @@
 import { AppError } from '../util/errors.ts';
 import type { GrayImage } from '../util/image.ts';
 import { readGrayImage } from '../util/image-io.ts';
+import { burnInText } from './burn-in.ts';
 import { decodeFrame, type StoredArray } from './decode.ts';
 import {
   type DeidentifyOptions,
@@ -24,6 +25,7 @@ import {
   type WrittenDicom,
 } from './encode.ts';
 import { type DicomHeader, readDicomHeader } from './header.ts';
+import { parseDicomBytes } from './parse.ts';
 import { minMaxWindow, type VoiFunction, type Window } from './pixel.ts';
 
 export const SECONDARY_CAPTURE_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.7';
@@ -34,7 +36,12 @@ export interface DerivedImageOptions {
   /** The restored image, gray in [0,1] with bone bright — the same convention as toModelInput. */
   image: GrayImage;
   /** Which model produced it; named in Series Description and Derivation Description. */
-  model: { name: string; version?: string };
+  model: { name: string; version?: string; sha256?: string };
+  /**
+   * Text burnt into the top-left corner of the pixels (e.g. AI_RESTORED_MARKING); Burned In
+   * Annotation is then YES.
+   */
+  marking?: string;
   seriesDescription?: string;
   /** Source frame (0-based) the image was derived from. */
   frameIndex?: number;
@@ -69,11 +76,12 @@ export async function writeDerivedImage(options: DerivedImageOptions): Promise<W
   const seriesInstanceUid = generateUid();
   const sopInstanceUid = generateUid();
   const modelLabel = model.version ? `${model.name} ${model.version}` : model.name;
+  const marked = options.marking ? burnInText(image, options.marking).image : image;
 
   const pixels =
     header.samplesPerPixel === 3
-      ? grayToRgb8(image)
-      : await grayToStored(options.source, header, frameIndex, image);
+      ? grayToRgb8(marked)
+      : await grayToStored(options.source, header, frameIndex, marked);
 
   const dataset: Record<string, unknown> = {
     ...sopCommon(sopInstanceUid, now),
@@ -91,8 +99,10 @@ export async function writeDerivedImage(options: DerivedImageOptions): Promise<W
     InstanceNumber: '1',
     PatientOrientation: '',
     ImageType: ['DERIVED', 'SECONDARY'],
-    DerivationDescription:
-      `Restored with the ${modelLabel} model by ${SOFTWARE_NAME}; not the acquired image`.slice(0, 1024),
+    DerivationDescription: (
+      `Restored with the ${modelLabel} model${model.sha256 ? ` (ONNX SHA-256 ${model.sha256})` : ''} by ${SOFTWARE_NAME}; ` +
+      `not the acquired image${options.marking ? `; marked "${options.marking}" in the pixels` : ''}`
+    ).slice(0, 1024),
     SourceImageSequence: [
       {
         ReferencedSOPClassUID: header.sopClassUid,
@@ -100,9 +110,10 @@ export async function writeDerivedImage(options: DerivedImageOptions): Promise<W
         ...(header.numberOfFrames > 1 ? { ReferencedFrameNumber: String(frameIndex + 1) } : {}),
       },
     ],
-    BurnedInAnnotation: 'NO',
+    BurnedInAnnotation: options.marking ? 'YES' : 'NO',
     LossyImageCompression: header.lossyTransferSyntax ? '01' : '00',
     ...pixels.attributes,
+    ...spacingAttributes(source, header, image),
     ...(deid ? deidentificationAttributes() : {}),
   };
   if (!deid) {
@@ -194,6 +205,35 @@ export async function createSecondaryCapture(options: SecondaryCaptureOptions): 
     studyInstanceUid,
     stored,
   };
+}
+
+/**
+ * The source's Pixel Spacing and Imager Pixel Spacing, scaled when the derived image has another
+ * matrix size (a full-resolution result keeps them unchanged), so measurements stay in millimetres.
+ */
+function spacingAttributes(source: Uint8Array, header: DicomHeader, image: GrayImage): Record<string, unknown> {
+  let ds: ReturnType<typeof parseDicomBytes>['dataSet'];
+  try {
+    ds = parseDicomBytes(source).dataSet;
+  } catch {
+    return {};
+  }
+  const rowScale = header.rows / image.height;
+  const columnScale = header.columns / image.width;
+  const out: Record<string, unknown> = {};
+  for (const [tag, keyword] of [
+    ['x00280030', 'PixelSpacing'],
+    ['x00181164', 'ImagerPixelSpacing'],
+  ] as const) {
+    const values = ds.string(tag)?.split('\\').map(Number);
+    if (values?.length === 2 && values.every((v) => Number.isFinite(v) && v > 0)) {
+      const same = rowScale === 1 && columnScale === 1;
+      out[keyword] = same
+        ? ds.string(tag)!.split('\\').map((v) => v.trim())
+        : [formatDs(values[0]! * rowScale), formatDs(values[1]! * columnScale)];
+    }
+  }
+  return out;
 }
 
 // --- pixel mapping ---------------------------------------------------------------------------

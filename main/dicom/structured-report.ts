@@ -64,6 +64,25 @@ export function classificationSidecar(
   };
 }
 
+/**
+ * How the result is to be read (inference's ResultCertainty, restated here because dicom sits below
+ * inference): the decision with its threshold and indeterminate band, the validation figures at the
+ * threshold, the statement that it is decision support, and a user's override of the input gate.
+ */
+export interface ClassificationAssessment {
+  decision: 'positive' | 'negative' | 'indeterminate';
+  /** Human-readable decision, e.g. "COVID-19 pattern suggested". */
+  decisionText: string;
+  /** Probability of this class is compared with the threshold and band. */
+  probabilityOf: string;
+  threshold: number;
+  indeterminate?: { low: number; high: number };
+  validation?: { sensitivity: number; specificity: number; on: string };
+  statement: string;
+  /** The input gate refused the image and the user classified it anyway. */
+  override?: { by: string; reason?: string; refusedFor: string };
+}
+
 export const COMPREHENSIVE_SR_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.33';
 
 /** Local coding scheme for the classifier's concepts (no standard code exists for them). */
@@ -81,6 +100,8 @@ export function writeClassificationReport(
     probabilities: Record<string, number>;
     model: ClassificationSidecar['model'];
     frameIndex?: number;
+    /** Present: the Finding is the decision (positive / negative / indeterminate), with its context. */
+    assessment?: ClassificationAssessment;
   },
   options: { now?: Date; deidentify?: DeidentifyOptions } = {},
 ): WrittenDicom {
@@ -122,12 +143,22 @@ export function writeClassificationReport(
         { MeasurementUnitsCodeSequence: [code('1', 'UCUM', 'no units')], NumericValue: formatDs(p) },
       ],
     })),
-    {
-      RelationshipType: 'CONTAINS',
-      ValueType: 'CODE',
-      ConceptNameCodeSequence: [code('121071', 'DCM', 'Finding')],
-      ConceptCodeSequence: [code(sidecar.predicted.slice(0, 16), R2C_SCHEME, sidecar.predicted)],
-    },
+    result.assessment
+      ? {
+          RelationshipType: 'CONTAINS',
+          ValueType: 'CODE',
+          ConceptNameCodeSequence: [code('121071', 'DCM', 'Finding')],
+          ConceptCodeSequence: [
+            code(result.assessment.decision.toUpperCase(), R2C_SCHEME, result.assessment.decisionText),
+          ],
+        }
+      : {
+          RelationshipType: 'CONTAINS',
+          ValueType: 'CODE',
+          ConceptNameCodeSequence: [code('121071', 'DCM', 'Finding')],
+          ConceptCodeSequence: [code(sidecar.predicted.slice(0, 16), R2C_SCHEME, sidecar.predicted)],
+        },
+    ...(result.assessment ? assessmentItems(result.assessment, result.model) : []),
   ];
   const dataset: Record<string, unknown> = {
     SpecificCharacterSet: 'ISO_IR 192',
@@ -178,6 +209,62 @@ export function writeClassificationReport(
     studyInstanceUid,
     stored: new Uint8Array(0),
   };
+}
+
+function numItem(codeValue: string, meaning: string, value: number): Record<string, unknown> {
+  return {
+    RelationshipType: 'CONTAINS',
+    ValueType: 'NUM',
+    ConceptNameCodeSequence: [code(codeValue, R2C_SCHEME, meaning)],
+    MeasuredValueSequence: [
+      { MeasurementUnitsCodeSequence: [code('1', 'UCUM', 'no units')], NumericValue: formatDs(value) },
+    ],
+  };
+}
+
+function textItem(codeValue: string, scheme: string, meaning: string, value: string): Record<string, unknown> {
+  return {
+    RelationshipType: 'CONTAINS',
+    ValueType: 'TEXT',
+    ConceptNameCodeSequence: [code(codeValue, scheme, meaning)],
+    TextValue: value.slice(0, 1024),
+  };
+}
+
+/** The items that say how to read the Finding (after it, in this order). */
+function assessmentItems(
+  a: ClassificationAssessment,
+  model: ClassificationSidecar['model'],
+): Record<string, unknown>[] {
+  return [
+    numItem('THRESHOLD', `Decision threshold for ${a.probabilityOf}`, a.threshold),
+    ...(a.indeterminate
+      ? [
+          numItem('INDET-LOW', 'Indeterminate band lower limit', a.indeterminate.low),
+          numItem('INDET-HIGH', 'Indeterminate band upper limit', a.indeterminate.high),
+        ]
+      : []),
+    ...(a.validation
+      ? [
+          numItem('VAL-SENS', 'Validation sensitivity at threshold', a.validation.sensitivity),
+          numItem('VAL-SPEC', 'Validation specificity at threshold', a.validation.specificity),
+          textItem('VAL-SET', R2C_SCHEME, 'Validation data', a.validation.on),
+        ]
+      : []),
+    ...(model.version ? [textItem('111003', 'DCM', 'Algorithm Version', model.version)] : []),
+    ...(model.sha256 ? [textItem('MODEL-SHA256', R2C_SCHEME, 'Model file SHA-256', model.sha256)] : []),
+    ...(a.override
+      ? [
+          textItem(
+            'OVERRIDE',
+            R2C_SCHEME,
+            'Intended use override',
+            `Classified on user override (${a.override.by}${a.override.reason ? `: ${a.override.reason}` : ''}) although ${a.override.refusedFor}`,
+          ),
+        ]
+      : []),
+    textItem('DSS', R2C_SCHEME, 'Decision support statement', a.statement),
+  ];
 }
 
 export async function writeClassificationSidecar(

@@ -1,12 +1,29 @@
 import { basename, extname, join } from 'node:path';
 import { readModelInput, readModelInputImage } from '../data/input/index.ts';
-import { saveDicom, writeClassificationReport, writeDerivedImage } from '../dicom/index.ts';
+import {
+  AI_RESTORED_MARKING,
+  type ClassificationAssessment,
+  saveDicom,
+  writeClassificationReport,
+  writeDerivedImage,
+} from '../dicom/index.ts';
 import { onWorkerShutdown } from '../jobs/lifecycle.ts';
 import type { JobContext } from '../jobs/types.ts';
 import { AppError, serializeError } from '../util/errors.ts';
 import type { GrayImage } from '../util/image.ts';
 import { writeGrayPng } from '../util/image-io.ts';
-import { createInferenceService, type InferenceService } from './service.ts';
+import { transferCorrection } from './full-resolution.ts';
+import {
+  describeReasons,
+  type IntendedUseAttributes,
+  type IntendedUseOverride,
+  type IntendedUseReason,
+  type IntendedUseResult,
+  IntendedUseRefusal,
+  readPatientAge,
+} from './intended-use.ts';
+import { createInferenceService, type InferenceService, type InferResult } from './service.ts';
+import { DECISION_SUPPORT_STATEMENT, DECISION_TEXT, type ResultCertainty } from './uncertainty.ts';
 
 export interface BatchInput {
   files: string[];
@@ -22,23 +39,74 @@ export interface BatchInput {
   threads?: number;
   /** Tiling threshold (padded working pixels); default 1024x1024. */
   tilePixelBudget?: number;
+  /** Classify images the input gate refuses (recorded in every result of this batch). */
+  overrideIntendedUse?: IntendedUseOverride;
+  /** Restored output at the working size instead of the original's (default false: full resolution). */
+  workingSizeOutput?: boolean;
 }
 
 export type BatchItem =
   | {
       file: string;
-      model: { id: string; version: string };
+      /** The exact model: id, version and ONNX SHA-256. */
+      model: { id: string; version: string; sha256: string };
       provider: string;
       probabilities: { normal: number; covid: number };
+      /** By the threshold alone; `decision` is what to show (positive / negative / indeterminate). */
       label: 'covid' | 'normal';
+      decision: ResultCertainty['decision'];
+      /** e.g. "Indeterminate", "COVID-19 pattern suggested". */
+      decisionText: string;
       threshold: number;
+      indeterminate?: { low: number; high: number };
+      validation?: ResultCertainty['validation'];
+      /** What the input gate found; `override` when it refused and the user classified anyway. */
+      intendedUse: IntendedUseResult & { override?: IntendedUseOverride };
+      heatmapScale: InferResult['heatmapScale'];
+      statement: string;
       output?: string;
+      /** Size of the restored output (the original's, unless working-size output was asked for). */
+      outputSize?: { width: number; height: number };
       /** DICOM inputs restored to DICOM: the classification as a Comprehensive SR. */
       report?: string;
       tiles?: number;
       timings: Record<string, number>;
     }
-  | { file: string; error: { code: string; message: string } };
+  | {
+      file: string;
+      error: { code: string; message: string };
+      /** Refused by the input gate: why (each attribute, or the image's appearance). */
+      refused?: IntendedUseReason[];
+    };
+
+/** The DICOM attributes the input gate reads, from a decoded header and the file's bytes. */
+export function gateAttributes(dicom: { bytes: Uint8Array; header: IntendedUseAttributes }): IntendedUseAttributes {
+  const age = readPatientAge(dicom.bytes);
+  return { ...dicom.header, ...(age ? { patientAge: age } : {}) };
+}
+
+/** How a result is to be read, for the SR (the same fields the JSON line carries). */
+export function assessmentOf(result: InferResult): ClassificationAssessment {
+  const { certainty, intendedUse } = result;
+  return {
+    decision: certainty.decision,
+    decisionText: DECISION_TEXT[certainty.decision],
+    probabilityOf: 'COVID-19',
+    threshold: certainty.threshold,
+    ...(certainty.indeterminate ? { indeterminate: certainty.indeterminate } : {}),
+    ...(certainty.validation ? { validation: certainty.validation } : {}),
+    statement: DECISION_SUPPORT_STATEMENT,
+    ...(intendedUse?.override
+      ? {
+          override: {
+            by: intendedUse.override.by,
+            ...(intendedUse.override.reason ? { reason: intendedUse.override.reason } : {}),
+            refusedFor: describeReasons(intendedUse.reasons),
+          },
+        }
+      : {}),
+  };
+}
 
 /**
  * DICOM training and evaluation images go through exactly the decoding inference inputs get (first
@@ -107,11 +175,16 @@ export async function processImages(input: BatchInput, context: JobContext): Pro
         workingLongSide: input.workingLongSide,
         signal: context.signal,
         what: basename(file),
+        gate: {
+          attributes: dicom ? gateAttributes(dicom) : undefined,
+          override: input.overrideIntendedUse,
+        },
       });
       let output: string | undefined;
       let report: string | undefined;
       const writeStart = performance.now();
-      const restored = result.restored.at(-1);
+      const working = result.restored.at(-1);
+      const restored = working && !input.workingSizeOutput ? transferCorrection(image, working) : working;
       if (input.outDir && restored) {
         if (format === 'dicom' && dicom) {
           const card = (await service.resolve(input.modelId)).card;
@@ -119,14 +192,16 @@ export async function processImages(input: BatchInput, context: JobContext): Pro
           const derived = await writeDerivedImage({
             source: dicom.bytes,
             image: restored,
-            model: { name: modelName, version: card.version },
-            seriesDescription: `Restored by ${card.id} ${card.version}`.slice(0, 64),
+            model: { name: modelName, version: card.version, sha256: card.sha256 },
+            seriesDescription: `AI restored by ${card.id} ${card.version}`.slice(0, 64),
             frameIndex: 0,
+            marking: AI_RESTORED_MARKING,
           });
           const sr = writeClassificationReport(dicom.bytes, {
             probabilities: { normal: result.probabilities.normal, 'COVID-19': result.probabilities.covid },
             model: { name: modelName, version: card.version, sha256: card.sha256 },
             frameIndex: 0,
+            assessment: assessmentOf(result),
           });
           output = outputPath(input.outDir, file, 'restored', '.dcm', taken);
           report = outputPath(input.outDir, file, 'classification', '.dcm', taken);
@@ -137,14 +212,23 @@ export async function processImages(input: BatchInput, context: JobContext): Pro
           await writeGrayPng(output, restored);
         }
       }
+      const { certainty } = result;
       items.push({
         file,
         model: result.model,
         provider: result.provider,
         probabilities: result.probabilities,
         label: result.label,
+        decision: certainty.decision,
+        decisionText: DECISION_TEXT[certainty.decision],
         threshold: result.threshold,
+        ...(certainty.indeterminate ? { indeterminate: certainty.indeterminate } : {}),
+        ...(certainty.validation ? { validation: certainty.validation } : {}),
+        intendedUse: result.intendedUse!,
+        heatmapScale: result.heatmapScale,
+        statement: DECISION_SUPPORT_STATEMENT,
         ...(output ? { output } : {}),
+        ...(output && restored ? { outputSize: { width: restored.width, height: restored.height } } : {}),
         ...(report ? { report } : {}),
         tiles: result.tiles,
         timings: {
@@ -157,7 +241,8 @@ export async function processImages(input: BatchInput, context: JobContext): Pro
     } catch (error) {
       if (context.signal.aborted) break;
       const { code, message } = serializeError(error);
-      items.push({ file, error: { code, message } });
+      const refused = error instanceof IntendedUseRefusal ? error.reasons : undefined;
+      items.push({ file, error: { code, message }, ...(refused ? { refused } : {}) });
     }
   }
   context.progress({ done: items.length, total: input.files.length });
@@ -184,12 +269,17 @@ export async function prepareModel(input: {
   };
 }
 
-/** Runs the model on an already-read input with this worker's cached service (sessions reused). */
+/**
+ * Runs the model on an already-read input with this worker's cached service (sessions reused).
+ * The input gate always runs: pass the DICOM attributes (gateAttributes) and the user's override
+ * when there is one; without attributes only the image's appearance is checked.
+ */
 export function inferWithWorkerService(
   input: Pick<BatchInput, 'shippedDir' | 'localDir' | 'modelId' | 'passes' | 'workingLongSide'>,
   image: GrayImage,
   signal: AbortSignal,
   what: string,
+  gate: { attributes?: IntendedUseAttributes | undefined; override?: IntendedUseOverride | undefined } = {},
 ) {
   return serviceFor({ files: [], ...input }).infer(image, {
     modelId: input.modelId,
@@ -197,6 +287,7 @@ export function inferWithWorkerService(
     workingLongSide: input.workingLongSide,
     signal,
     what,
+    gate,
   });
 }
 

@@ -17,6 +17,7 @@ export {
   chestAppearanceReference,
   describeReasons,
   intendedUseError,
+  IntendedUseRefusal,
   OUTSIDE_INTENDED_USE,
   readPatientAge,
 } from './intended-use.ts';

@@ -173,11 +173,20 @@ export function describeReasons(reasons: readonly IntendedUseReason[]): string {
 
 export const OUTSIDE_INTENDED_USE = "outside the model's intended use";
 
-/** The error a refused image gets: code 'unsupported', one issue per attribute. */
-export function intendedUseError(what: string, result: IntendedUseResult): AppError {
-  return new AppError(
-    'unsupported',
-    `${what} is ${OUTSIDE_INTENDED_USE}: ${describeReasons(result.reasons)}; not classified (override to classify anyway)`,
-    result.reasons.map((r) => ({ path: r.attribute, message: `${r.value} (expected ${r.expected})` })),
-  );
+/** A refused image: code 'unsupported', one issue per attribute (these survive serialisation). */
+export class IntendedUseRefusal extends AppError {
+  constructor(
+    what: string,
+    readonly reasons: IntendedUseReason[],
+  ) {
+    super(
+      'unsupported',
+      `${what} is ${OUTSIDE_INTENDED_USE}: ${describeReasons(reasons)}; not classified (override to classify anyway)`,
+      reasons.map((r) => ({ path: r.attribute, message: `${r.value} (expected ${r.expected})` })),
+    );
+  }
+}
+
+export function intendedUseError(what: string, result: IntendedUseResult): IntendedUseRefusal {
+  return new IntendedUseRefusal(what, result.reasons);
 }

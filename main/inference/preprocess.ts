@@ -90,8 +90,9 @@ export function fromModelTensor(
 }
 
 /**
- * Class activation map → heat map in [0,1] at the image's size: negative evidence is cut at 0
- * and the map is scaled by its maximum, so 1 marks where the classifier saw the most COVID-19 evidence.
+ * Class activation map → heat map in [0,1] at the image's size: negative evidence is cut at 0.
+ * With `fixedMax` (the model's calibrated scale) the map is divided by it and clipped at 1, so the
+ * same colour means the same evidence on every image; without it, by the image's own maximum.
  */
 export function camToHeatmap(
   cam: Float32Array,
@@ -99,6 +100,7 @@ export function camToHeatmap(
   camHeight: number,
   width: number,
   height: number,
+  fixedMax?: number,
 ): GrayImage {
   const positive = createGray(camWidth, camHeight);
   let max = 0;
@@ -107,6 +109,7 @@ export function camToHeatmap(
     positive.data[i] = v;
     if (v > max) max = v;
   }
-  if (max > 0) for (let i = 0; i < positive.data.length; i++) positive.data[i]! /= max;
+  const scale = fixedMax !== undefined && fixedMax > 0 ? fixedMax : max;
+  if (scale > 0) for (let i = 0; i < positive.data.length; i++) positive.data[i] = Math.min(1, positive.data[i]! / scale);
   return resizeGray(positive, width, height);
 }

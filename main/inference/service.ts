@@ -17,7 +17,16 @@ import {
   toClassificationTensor,
   toWorkingTensor,
 } from './preprocess.ts';
+import {
+  assessIntendedUse,
+  CHEST_RADIOGRAPH_INPUT,
+  type IntendedUseAttributes,
+  type IntendedUseOverride,
+  type IntendedUseResult,
+  intendedUseError,
+} from './intended-use.ts';
 import { DEFAULT_TILE_PIXEL_BUDGET, loadTiledModel, type TiledRunner } from './tiling.ts';
+import { certaintyOf, type ResultCertainty } from './uncertainty.ts';
 import {
   cudaProviderInstalled,
   type ProviderAttempt,
@@ -53,14 +62,29 @@ export interface InferOptions {
   what?: string;
   /** Tiling overrides (tests, benchmarks): longest tile side incl. halo, halo in pixels. */
   tiling?: { tileSize?: number; halo?: number; force?: boolean };
+  /**
+   * Input gate (every user-facing path sets it; evaluation on labelled sets does not): the image is
+   * refused ('unsupported', "outside the model's intended use", naming the attributes) when its DICOM
+   * attributes contradict the card's intended input or it does not look like a chest radiograph,
+   * unless `override` is given, which is then recorded in the result.
+   */
+  gate?: { attributes?: IntendedUseAttributes | undefined; override?: IntendedUseOverride | undefined };
 }
 
 export interface InferResult {
-  model: { id: string; version: string };
+  /** The exact model: id, version and the SHA-256 of its ONNX file. */
+  model: { id: string; version: string; sha256: string };
   provider: string;
   threshold: number;
   probabilities: { normal: number; covid: number };
+  /** By the threshold alone (kept for callers that need two classes); see `certainty.decision`. */
   label: 'covid' | 'normal';
+  /** Positive / negative / indeterminate, the band and the validation figures at the threshold. */
+  certainty: ResultCertainty;
+  /** Present when the input gate ran: what it found, and the user's override if it refused. */
+  intendedUse?: IntendedUseResult & { override?: IntendedUseOverride };
+  /** Heat value 1 is this class-activation value for every image of this model ('per-image': no fixed scale). */
+  heatmapScale: { max: number; chosenOn: string } | 'per-image';
   /** Restored image after each pass, [0,1], at working size. */
   restored: GrayImage[];
   /** Where the classifier saw COVID-19 evidence, [0,1], at working size. */
@@ -151,6 +175,19 @@ export function createInferenceService(config: InferenceConfig) {
       if (options.signal?.aborted) throw cancelledError(`processing ${what}`);
     };
     stop();
+    let intendedUse: InferResult['intendedUse'];
+    if (options.gate) {
+      const assessed = assessIntendedUse(
+        image,
+        options.gate.attributes,
+        card.intendedInput ?? CHEST_RADIOGRAPH_INPUT,
+      );
+      if (!assessed.accepted && !options.gate.override) throw intendedUseError(what, assessed);
+      intendedUse = {
+        ...assessed,
+        ...(!assessed.accepted && options.gate.override ? { override: options.gate.override } : {}),
+      };
+    }
 
     const size = card.input.classificationSize;
     const classifyInput = toClassificationTensor(image, size);
@@ -173,7 +210,15 @@ export function createInferenceService(config: InferenceConfig) {
     const classification = await timed(() => runner.run(classifyInput, [1, 1, size, size]));
     const covid = classification.probabilities[1]!;
     const [, , camHeight, camWidth] = classification.camDims as [number, number, number, number];
-    const heatmap = camToHeatmap(classification.cam, camWidth, camHeight, working.width, working.height);
+    const heatmapScale = card.calibration?.heatmapScale;
+    const heatmap = camToHeatmap(
+      classification.cam,
+      camWidth,
+      camHeight,
+      working.width,
+      working.height,
+      heatmapScale?.max,
+    );
     const classified = performance.now();
     stop();
 
@@ -215,11 +260,14 @@ export function createInferenceService(config: InferenceConfig) {
     }
     const done = performance.now();
     return {
-      model: { id: card.id, version: card.version },
+      model: { id: card.id, version: card.version, sha256: card.sha256 },
       provider,
       threshold: card.threshold,
       probabilities: { normal: classification.probabilities[0]!, covid },
       label: covid > card.threshold ? 'covid' : 'normal',
+      certainty: certaintyOf(covid, card),
+      ...(intendedUse ? { intendedUse } : {}),
+      heatmapScale: heatmapScale ?? 'per-image',
       restored,
       heatmap,
       tiles,
