@@ -111,7 +111,9 @@ export function createServices(config: AppConfig): Services {
     dataDir: config.dataDir,
     shippedDir: config.modelsDir,
     localDir,
-    ...(policy.requireSignedPackages !== undefined ? { requireSignedPackages: policy.requireSignedPackages } : {}),
+    ...(policy.requireSignedPackages !== undefined
+      ? { requireSignedPackages: policy.requireSignedPackages }
+      : {}),
     ...(policy.trustedPublicKeys ? { trustedPublicKeys: policy.trustedPublicKeys } : {}),
     ...(policy.activeModel ? { pinnedActiveModel: policy.activeModel } : {}),
     ...(policy.fineTuningAllowed !== undefined ? { fineTuningAllowed: policy.fineTuningAllowed } : {}),
@@ -169,8 +171,15 @@ export function createServices(config: AppConfig): Services {
 export function openStudyImages(review: ReviewStore): Map<number, string> {
   const kept = new Map<number, string>();
   for (const summary of review.listStudies()) {
+    if (summary.origin === 'kit') continue; // a kit's images are its own files, not library images
     const study = review.getStudy(summary.id);
-    const open = study.readerProgress.length === 0 || study.readerProgress.some((r) => !r.finished);
+    // Open until its owner closes it (review's closed_at); a store without that notion: until every
+    // enrolled reader has finished.
+    const closed = (study as { closed?: boolean }).closed;
+    const open =
+      closed !== undefined
+        ? !closed
+        : study.readerProgress.length === 0 || study.readerProgress.some((r) => !r.finished);
     if (!open) continue;
     for (const image of study.config.images)
       kept.set(Number(image.id), `it is shown by the open reader study '${study.name}'`);
