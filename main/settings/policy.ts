@@ -18,7 +18,7 @@ export const policySchema = z
     retentionDays: z.number().int().min(1).max(36500).nullable().optional(),
     /** Only model packages signed by one of trustedPublicKeys may be installed. */
     requireSignedPackages: z.boolean().optional(),
-    /** PEM public keys (Ed25519 or RSA) trusted to sign model packages. */
+    /** Ed25519 public keys (PEM or base64 SPKI) trusted to sign model packages (model registry). */
     trustedPublicKeys: z.array(z.string().trim().min(1)).max(100).optional(),
   })
   .strict();
@@ -30,7 +30,11 @@ export function systemPolicyPath(
   env: NodeJS.ProcessEnv = process.env,
 ): string {
   if (platform === 'win32')
-    return win32.join(env['ProgramData'] || env['PROGRAMDATA'] || 'C:\\ProgramData', 'R2C Workstation', 'policy.json');
+    return win32.join(
+      env['ProgramData'] || env['PROGRAMDATA'] || 'C:\\ProgramData',
+      'R2C Workstation',
+      'policy.json',
+    );
   if (platform === 'darwin') return '/Library/Application Support/R2C Workstation/policy.json';
   return '/etc/r2c-workstation/policy.json';
 }
