@@ -3,21 +3,20 @@
 // deletions and retention runs are recorded by the library itself (for the CLI too).
 import type { ChannelName } from '../contract/names.ts';
 import type { ActivityLog, LogValue } from '../settings/index.ts';
+import { AppError } from '../util/errors.ts';
 import type { CallContext, HandlerTable } from './dispatch.ts';
 
 /** Which event a successful call is, or undefined when a call only reads. */
 export function activityOf(channel: string): string | undefined {
-  if (/^analyse/i.test(channel)) return 'analysis';
+  if (/^analyse/.test(channel)) return 'analysis';
   if (/export/i.test(channel)) return 'export';
   if (
-    /^(fineTune|evaluate|verify|install|remove|activate|pin|rollback|promote|setActive)\w*Model/i.test(
-      channel,
-    )
+    /Model/.test(channel) &&
+    /^(fineTune|evaluate|verify|activate|rollback|retire|set|import|install|remove|promote|pin)/.test(channel)
   )
     return 'model';
-  if (/^(install|remove|activate|rollback|promote)/i.test(channel)) return 'model';
-  if (/^(updateSettings|setSettings|applyRetention)$/.test(channel)) return 'settings';
-  if (/^(save|create|reviewCreate)/i.test(channel)) return 'change';
+  if (/^(updateSettings|applyRetention)$/.test(channel)) return 'settings';
+  if (/^review(Create|Close|Import|Merge)/.test(channel) || /^(save|create)/.test(channel)) return 'change';
   return undefined;
 }
 
@@ -47,7 +46,8 @@ export function withActivityLog(handlers: HandlerTable, log: ActivityLog): Handl
         if (event) log.info(event, { channel, ...hashedIds(input, log) });
         return output;
       } catch (error) {
-        log.error('error', error, { channel, ...hashedIds(input, log) });
+        if (error instanceof AppError && error.code === 'cancelled') log.info('cancelled', { channel });
+        else log.error('error', error, { channel, ...hashedIds(input, log) });
         throw error;
       }
     };

@@ -106,6 +106,18 @@ test('activity events: analyses, exports, model changes are logged; reads are no
   assert.equal(activityOf('exportAnnotations'), 'export');
   assert.equal(activityOf('fineTuneModel'), 'model');
   assert.equal(activityOf('evaluateModel'), 'model');
+  for (const channel of [
+    'activateModel',
+    'rollbackModel',
+    'retireModel',
+    'setModelThreshold',
+    'importModelPackage',
+  ])
+    assert.equal(activityOf(channel), 'model', channel);
+  assert.equal(activityOf('exportModelPackage'), 'export');
+  assert.equal(activityOf('reviewCloseStudy'), 'change');
+  assert.equal(activityOf('modelRegistry'), undefined);
+  assert.equal(activityOf('compareModels'), undefined);
   assert.equal(activityOf('updateSettings'), 'settings');
   assert.equal(activityOf('listStudies'), undefined);
   assert.equal(activityOf('getThumbnail'), undefined);
