@@ -89,10 +89,13 @@ function hashUid(sha256: string, salt: number): string {
 export async function decodeImage(
   bytes: Uint8Array,
   format: RasterKind,
+  fileName?: string,
 ): Promise<{ header: InstanceHeader; storedBytes: Uint8Array; extension: string; referenceable: boolean }> {
   const label = format.toUpperCase();
   const written = await createSecondaryCapture({
     image: bytes,
+    // Study Description is LO: 64 characters at most.
+    ...(fileName ? { study: { studyDescription: fileName.slice(0, 64) } } : {}),
     seriesDescription: `Imported ${label} image`,
   });
   const storedSha256 = createHash('sha256').update(written.bytes).digest('hex');

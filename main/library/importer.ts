@@ -198,7 +198,8 @@ async function prepare(bytes: Uint8Array, sha256: string, name: string): Promise
       referenceable: true,
     };
   }
-  const image = await decodeImage(bytes, format);
+  // The file name (an archive entry's last part) is the new study's description, so it can be found.
+  const image = await decodeImage(bytes, format, name.split(/[\\/!]/).pop() ?? name);
   const storedSha256 = image.storedBytes === bytes ? sha256 : sha256Hex(image.storedBytes);
   return { ...image, sourceFormat: 'image', storedSha256 };
 }

@@ -191,6 +191,18 @@ test('view, window, compare and classify a MONOCHROME1 chest radiograph', async 
     await expect(page.getByTestId('viewer-stage')).toHaveAttribute('data-layout', 'swipe');
     await page.getByTestId('swipe-slider').fill('70');
     await expect(page.getByTestId('pane-restored')).toHaveCSS('clip-path', 'inset(0px 0px 0px 70%)');
+    // The divider is drawn where the clip is, and dragging it moves the clip.
+    const stage = (await page.getByTestId('viewer-stage').boundingBox())!;
+    const divider = (await page.getByTestId('swipe-divider').boundingBox())!;
+    expect(Math.abs(divider.x + divider.width / 2 - (stage.x + stage.width * 0.7))).toBeLessThan(3);
+    await page.mouse.move(divider.x + divider.width / 2, stage.y + stage.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(stage.x + stage.width * 0.4, stage.y + stage.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await expect(page.getByTestId('pane-restored')).toHaveCSS(
+      'clip-path',
+      /inset\(0px 0px 0px 4\d(\.\d+)?%\)/,
+    );
     await shot(page, 'mono1-swipe');
     await page.keyboard.press('c');
   });

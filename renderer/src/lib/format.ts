@@ -11,11 +11,36 @@ export function formatPersonName(name: string | null | undefined, fallback = '�
   return family || rest || fallback;
 }
 
-/** DICOM DA "YYYYMMDD" as "YYYY-MM-DD"; anything else is shown as stored. */
+// One date format everywhere on screen: the system locale's (exports keep ISO 8601). The time zone
+// is UTC for dates alone, so a DICOM date never shifts a day.
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/**
+ * A date in the system locale's format: DICOM DA "YYYYMMDD", or an ISO date ("YYYY-MM-DD", as the
+ * library's date filters and timestamps carry). Anything else is shown as stored.
+ */
 export function formatDate(date: string | null | undefined): string {
   if (!date) return '—';
-  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(date);
-  return match ? `${match[1]}-${match[2]}-${match[3]}` : date;
+  const match = /^(\d{4})-?(\d{2})-?(\d{2})/.exec(date);
+  if (!match) return date;
+  const value = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+  return Number.isNaN(value.getTime()) ? date : dateFormat.format(value);
+}
+
+/** An ISO timestamp (e.g. when an analysis was made) as local date and time in the system locale. */
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const value = new Date(iso);
+  return Number.isNaN(value.getTime()) ? iso : dateTimeFormat.format(value);
+}
+
+/** DICOM TM "HHMMSS.FFFFFF" (any precision) as "HH:MM" or "HH:MM:SS"; anything else as stored. */
+export function formatTime(time: string | null | undefined): string {
+  if (!time) return '—';
+  const match = /^(\d{2})(\d{2})?(\d{2})?/.exec(time.trim());
+  if (!match) return time;
+  return [match[1], match[2] ?? '00', match[3]].filter(Boolean).join(':');
 }
 
 const statusLabels: Record<string, string> = {

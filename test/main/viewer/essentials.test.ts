@@ -4,9 +4,9 @@
 // show again once such a file is in the library, and SRs read as a tree.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { threadTransport } from '../../../main/app/jobs.ts';
 import { createServices, type Services } from '../../../main/app/services.ts';
@@ -14,6 +14,7 @@ import type { Envelope, Output } from '../../../main/contract/types.ts';
 import { dispatch } from '../../../main/ipc/dispatch.ts';
 import { createHandlers } from '../../../main/ipc/handlers.ts';
 import { newUid } from '../../helpers/dicom.ts';
+import { requireSharedData } from '../../helpers/paths.ts';
 import { multiFrameDicom, OVERLAY_PATIENT, overlayDicom } from './fixtures.ts';
 
 const hasDciodvfy = spawnSync('sh', ['-c', 'command -v dciodvfy']).status === 0;
@@ -229,6 +230,22 @@ describe('viewer essentials', () => {
     for (const value of [OVERLAY_PATIENT.name, OVERLAY_PATIENT.id, OVERLAY_PATIENT.accession])
       assert.ok(!text.includes(value), `${value} is in the de-identified export`);
     assert.match(exported.fileName, /-anon-/);
+  });
+
+  test('a PNG import carries its file name as the study description', async () => {
+    const png = join(
+      requireSharedData(),
+      'cxr',
+      'normal',
+      readdirSync(join(requireSharedData(), 'cxr', 'normal'))[0]!,
+    );
+    const summary = await services.library.importPaths([png]);
+    assert.equal(summary.added, 1, JSON.stringify(summary));
+    const studies = services.library.listStudies({});
+    assert.ok(
+      studies.some((s) => s.description === basename(png).slice(0, 64)),
+      `no study described as ${basename(png)}: ${JSON.stringify(studies.map((s) => s.description))}`,
+    );
   });
 
   test('an image is not a report', async () => {

@@ -9,6 +9,7 @@ export const toolButtons: { id: ToolId; label: string; key: string }[] = [
   { id: 'zoom', label: 'Zoom', key: 'Z' },
   { id: 'rotate', label: 'Rotate', key: 'T' },
   { id: 'length', label: 'Length', key: 'M' },
+  { id: 'angle', label: 'Angle', key: 'G' },
   { id: 'probe', label: 'Probe', key: 'O' },
 ];
 
@@ -25,6 +26,7 @@ export const TOOL_KEYS: Record<string, ToolId> = {
   p: 'pan',
   z: 'zoom',
   m: 'length',
+  g: 'angle',
   o: 'probe',
   t: 'rotate',
 };

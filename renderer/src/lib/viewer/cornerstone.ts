@@ -10,12 +10,14 @@ import {
   utilities,
 } from '@cornerstonejs/core';
 import {
+  AngleTool,
   addTool,
   init as initTools,
   LengthTool,
   PanTool,
   PlanarRotateTool,
   ProbeTool,
+  StackScrollTool,
   ToolGroupManager,
   Enums as ToolEnums,
   WindowLevelTool,
@@ -28,18 +30,19 @@ export type ViewerImage = Output<'getViewerImage'>;
 
 /** What an image id names: the original of an instance, or one restored pass by one model. */
 export type ImageRef =
-  | { kind: 'original'; instanceId: number }
+  | { kind: 'original'; instanceId: number; frame?: number }
   | { kind: 'restored'; instanceId: number; modelId: string; pass: number };
 
 export function imageIdOf(ref: ImageRef): string {
   return ref.kind === 'original'
-    ? `r2c:original:${ref.instanceId}`
+    ? `r2c:original:${ref.instanceId}:${ref.frame ?? 0}`
     : `r2c:restored:${ref.instanceId}:${ref.modelId}:${ref.pass}`;
 }
 
-function refOf(imageId: string): ImageRef {
-  const [, kind, id, modelId, pass] = imageId.split(':');
-  if (kind === 'original') return { kind, instanceId: Number(id) };
+export function refOf(imageId: string): ImageRef {
+  const [, kind, id, modelIdOrFrame, pass] = imageId.split(':');
+  if (kind === 'original') return { kind, instanceId: Number(id), frame: Number(modelIdOrFrame ?? 0) };
+  const modelId = modelIdOrFrame;
   return { kind: 'restored', instanceId: Number(id), modelId: modelId!, pass: Number(pass) };
 }
 
@@ -77,8 +80,8 @@ const dataTypeNames = {
 
 async function fetchImage(ref: ImageRef): Promise<Loaded> {
   if (ref.kind === 'original') {
-    const image = await api.getViewerImage({ instanceId: ref.instanceId });
-    originals.set(ref.instanceId, image);
+    const image = await api.getViewerImage({ instanceId: ref.instanceId, frame: ref.frame ?? 0 });
+    if (!ref.frame) originals.set(ref.instanceId, image);
     return { image, origin: [0, 0, 0] };
   }
   const image = await api.getRestoredImage({
@@ -217,7 +220,16 @@ export function initCornerstone(): Promise<void> {
     initTools();
     registerImageLoader('r2c', (imageId: string) => ({ promise: loadImage(imageId) }) as never);
     metaData.addProvider(provideMetadata, 10_000);
-    for (const tool of [WindowLevelTool, PanTool, ZoomTool, LengthTool, ProbeTool, PlanarRotateTool])
+    for (const tool of [
+      WindowLevelTool,
+      PanTool,
+      ZoomTool,
+      LengthTool,
+      AngleTool,
+      ProbeTool,
+      PlanarRotateTool,
+      StackScrollTool,
+    ])
       addTool(tool);
   })();
   return ready;
@@ -228,44 +240,65 @@ export const TOOLS = {
   pan: PanTool.toolName,
   zoom: ZoomTool.toolName,
   length: LengthTool.toolName,
+  angle: AngleTool.toolName,
   probe: ProbeTool.toolName,
   rotate: PlanarRotateTool.toolName,
 } as const;
 export type ToolId = keyof typeof TOOLS;
+
+/**
+ * What the mouse wheel does: zoom, or (as OHIF and Weasis do for stacks) scroll through the frames of
+ * a multi-frame image. Set by the viewer when an image opens.
+ */
+let wheelScrolls = false;
 
 /** One tool group for every viewport on the page; the left button runs the chosen tool. */
 export function createToolGroup(id: string) {
   ToolGroupManager.destroyToolGroup(id);
   const group = ToolGroupManager.createToolGroup(id)!;
   for (const name of Object.values(TOOLS)) group.addTool(name);
-  const { MouseBindings } = ToolEnums;
-  group.setToolActive(TOOLS.windowLevel, { bindings: [{ mouseButton: MouseBindings.Primary }] });
-  group.setToolActive(TOOLS.pan, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
-  group.setToolActive(TOOLS.zoom, {
-    bindings: [{ mouseButton: MouseBindings.Secondary }, { mouseButton: MouseBindings.Wheel }],
-  });
-  group.setToolPassive(TOOLS.length);
-  group.setToolPassive(TOOLS.probe);
+  group.addTool(StackScrollTool.toolName);
+  primaryTool = 'windowLevel';
+  bindTools(group);
   return group;
+}
+
+let primaryTool: ToolId = 'windowLevel';
+
+function bindTools(group: NonNullable<ReturnType<typeof ToolGroupManager.getToolGroup>>): void {
+  const { MouseBindings } = ToolEnums;
+  // setToolActive ADDS bindings, so every tool is cleared first; annotations stay visible (passive).
+  for (const name of [...Object.values(TOOLS), StackScrollTool.toolName])
+    group.setToolPassive(name, { removeAllBindings: true });
+  const wheel = { mouseButton: MouseBindings.Wheel };
+  const bindings: Record<ToolId, { mouseButton: number }[]> = {
+    windowLevel: [],
+    pan: [{ mouseButton: MouseBindings.Auxiliary }],
+    zoom: [{ mouseButton: MouseBindings.Secondary }, ...(wheelScrolls ? [] : [wheel])],
+    length: [],
+    angle: [],
+    probe: [],
+    rotate: [],
+  };
+  bindings[primaryTool].push({ mouseButton: MouseBindings.Primary });
+  for (const [id, list] of Object.entries(bindings) as [ToolId, { mouseButton: number }[]][])
+    if (list.length > 0) group.setToolActive(TOOLS[id], { bindings: list });
+  if (wheelScrolls) group.setToolActive(StackScrollTool.toolName, { bindings: [wheel] });
 }
 
 export function setPrimaryTool(groupId: string, tool: ToolId): void {
   const group = ToolGroupManager.getToolGroup(groupId);
   if (!group) return;
-  const { MouseBindings } = ToolEnums;
-  // setToolActive ADDS bindings, so every tool is cleared first; annotations stay visible (passive).
-  for (const name of Object.values(TOOLS)) group.setToolPassive(name, { removeAllBindings: true });
-  const bindings: Record<ToolId, { mouseButton: number }[]> = {
-    windowLevel: [],
-    pan: [{ mouseButton: MouseBindings.Auxiliary }],
-    zoom: [{ mouseButton: MouseBindings.Secondary }, { mouseButton: MouseBindings.Wheel }],
-    length: [],
-    probe: [],
-    rotate: [],
-  };
-  bindings[tool].push({ mouseButton: MouseBindings.Primary });
-  for (const [id, list] of Object.entries(bindings) as [ToolId, { mouseButton: number }[]][])
-    if (list.length > 0) group.setToolActive(TOOLS[id], { bindings: list });
+  primaryTool = tool;
+  bindTools(group);
+}
+
+/** The wheel scrolls frames (true) or zooms (false). */
+export function setWheelScrolls(groupId: string, scrolls: boolean): void {
+  const group = ToolGroupManager.getToolGroup(groupId);
+  if (!group || scrolls === wheelScrolls) return;
+  wheelScrolls = scrolls;
+  bindTools(group);
 }
 
 export { Enums, RenderingEngine };

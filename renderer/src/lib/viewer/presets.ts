@@ -1,6 +1,7 @@
 // Window/level presets. CT values are Hounsfield units, so the classic HU windows apply; a radiograph's
 // values are detector units with no fixed meaning, so its lung/mediastinum/bone presets are placed
 // relative to the image's own window, on the attenuation axis (which MONOCHROME1 runs backwards).
+import { utilities } from '@cornerstonejs/core';
 import type { ViewerImage } from './cornerstone.ts';
 
 export interface Preset {
@@ -44,7 +45,21 @@ export function presetsFor(image: ViewerImage): Preset[] {
   ];
 }
 
-export const toRange = (p: { center: number; width: number }) => ({
-  lower: p.center - p.width / 2,
-  upper: p.center + p.width / 2,
-});
+/**
+ * A window as Cornerstone's VOI range, by DICOM's LINEAR function (PS3.3 C.11.2.1.2.1, as Cornerstone
+ * maps a file's window), so a preset and the file's own window land on the same range and the
+ * readout (toWindow) gives back the numbers the preset or the file named. Windows of one unit or
+ * less (float images) are taken as exact.
+ */
+export function toRange(p: { center: number; width: number }): { lower: number; upper: number } {
+  if (p.width <= 1) return { lower: p.center - p.width / 2, upper: p.center + p.width / 2 };
+  return utilities.windowLevel.toLowHighRange(p.width, p.center);
+}
+
+/** The inverse of toRange. */
+export function toWindow(range: { lower: number; upper: number }): { center: number; width: number } {
+  const width = range.upper - range.lower;
+  if (width < 1) return { center: (range.lower + range.upper) / 2, width };
+  const { windowCenter, windowWidth } = utilities.windowLevel.toWindowLevel(range.lower, range.upper);
+  return { center: windowCenter, width: windowWidth };
+}

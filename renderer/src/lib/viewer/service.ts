@@ -4,7 +4,7 @@
 // Viewer page mounts it on its two elements and keeps only UI state; the toolbar and the keyboard
 // shortcuts act on the viewports through the functions here.
 import { Enums, getRenderingEngine, RenderingEngine, type Types } from '@cornerstonejs/core';
-import { SynchronizerManager, synchronizers } from '@cornerstonejs/tools';
+import { SynchronizerManager, synchronizers, utilities as toolUtilities } from '@cornerstonejs/tools';
 import {
   createToolGroup,
   imageIdOf,
@@ -12,10 +12,11 @@ import {
   initialInvert,
   loadedImage,
   setPrimaryTool,
+  setWheelScrolls,
   type ToolId,
   type ViewerImage,
 } from './cornerstone.ts';
-import { type Preset, toRange } from './presets.ts';
+import { type Preset, toRange, toWindow } from './presets.ts';
 
 const ENGINE_ID = 'r2c-viewer';
 const TOOL_GROUP_ID = 'r2c-viewer-tools';
@@ -48,10 +49,30 @@ const viewportOf = (id: ViewportName) => engine()?.getViewport(id) as Types.ISta
  * `onReady` once it can show images; until teardown the W/L and zoom of the original are reported
  * through `onVoi` and `onZoom`. The returned function tears it all down.
  */
+/** How the original is shown, for the overlay: zoom, rotation and flips, and the frame on show. */
+export interface ViewState {
+  /** Screen pixels per image pixel (1 = 1:1); device pixels, so 1:1 is one image pixel per screen pixel. */
+  scale: number;
+  /** Millimetres (or image pixels when uncalibrated) per CSS pixel across the screen. */
+  worldPerCssPixel: number;
+  rotation: number;
+  flipHorizontal: boolean;
+  flipVertical: boolean;
+  frame: number;
+}
+
+let originalElement: HTMLDivElement | null = null;
+
 export function mountViewer(
   elements: { original: HTMLDivElement; restored: HTMLDivElement },
-  on: { ready: () => void; voi: (voi: Voi) => void; zoom: (zoom: number) => void },
+  on: {
+    ready: () => void;
+    voi: (voi: Voi) => void;
+    zoom: (zoom: number) => void;
+    view?: (view: ViewState) => void;
+  },
 ): () => void {
+  originalElement = elements.original;
   let disposed = false;
   // Cornerstone skips a resize while a render frame is pending, so it is asked again a moment later
   // (a resize with nothing to change is a no-op).
@@ -62,9 +83,13 @@ export function mountViewer(
   // The W/L and zoom readouts follow the original viewport.
   const onVoi = (event: Event) => {
     const range = (event as CustomEvent<{ range: { lower: number; upper: number } }>).detail.range;
-    on.voi({ center: (range.lower + range.upper) / 2, width: range.upper - range.lower });
+    on.voi(toWindow(range));
   };
-  const onCamera = () => on.zoom(viewportOf(ORIGINAL)?.getZoom() ?? 1);
+  const onCamera = () => {
+    on.zoom(viewportOf(ORIGINAL)?.getZoom() ?? 1);
+    const view = viewState();
+    if (view) on.view?.(view);
+  };
   let listening = false;
   (async () => {
     await initCornerstone();
@@ -96,6 +121,7 @@ export function mountViewer(
     resize.observe(elements.restored);
     elements.original.addEventListener(Enums.Events.VOI_MODIFIED, onVoi);
     elements.original.addEventListener(Enums.Events.CAMERA_MODIFIED, onCamera);
+    elements.original.addEventListener(Enums.Events.STACK_NEW_IMAGE, onCamera);
     listening = true;
     on.ready();
   })();
@@ -105,7 +131,10 @@ export function mountViewer(
     if (listening) {
       elements.original.removeEventListener(Enums.Events.VOI_MODIFIED, onVoi);
       elements.original.removeEventListener(Enums.Events.CAMERA_MODIFIED, onCamera);
+      elements.original.removeEventListener(Enums.Events.STACK_NEW_IMAGE, onCamera);
     }
+    stopCine();
+    originalElement = null;
     SynchronizerManager.destroySynchronizer(CAMERA_SYNC_ID);
     SynchronizerManager.destroySynchronizer(VOI_SYNC_ID);
     engine()?.destroy();
@@ -124,10 +153,17 @@ export function setTool(tool: ToolId): void {
 export async function showOriginal(
   instanceId: number,
   stale: () => boolean,
+  frames = 1,
 ): Promise<{ image: ViewerImage | null; zoom: number } | null> {
   const viewport = viewportOf(ORIGINAL)!;
-  const imageId = imageIdOf({ kind: 'original', instanceId });
-  await viewport.setStack([imageId]);
+  stopCine();
+  const imageIds = Array.from({ length: Math.max(1, frames) }, (_, frame) =>
+    imageIdOf({ kind: 'original', instanceId, frame }),
+  );
+  const imageId = imageIds[0]!;
+  // A multi-frame image is a stack the wheel scrolls through; a single image keeps the wheel for zoom.
+  setWheelScrolls(TOOL_GROUP_ID, imageIds.length > 1);
+  await viewport.setStack(imageIds, 0);
   if (stale()) return null;
   const image = loadedImage(imageId) ?? null;
   viewport.setProperties({ invert: initialInvert(image ?? undefined) });
@@ -252,4 +288,66 @@ export function probeAt(event: PointerEvent, which: ViewportName): Probe | null 
       ? `RGB ${values[at]} ${values[at + 1]} ${values[at + 2]}`
       : `${Number(values[at]).toFixed(shown.dataType === 'float32' ? 1 : 0)}${shown.units ? ` ${shown.units}` : ''}`;
   return { x, y, value, which };
+}
+
+/** The frame on show in the original viewport (0-based). */
+export function currentFrame(): number {
+  return viewportOf(ORIGINAL)?.getCurrentImageIdIndex() ?? 0;
+}
+
+/** Shows frame `index` of the open stack (clamped); resolves once it is on screen. */
+export async function showFrame(index: number): Promise<void> {
+  const viewport = viewportOf(ORIGINAL);
+  if (!viewport) return;
+  const last = viewport.getImageIds().length - 1;
+  await viewport.setImageIdIndex(Math.min(last, Math.max(0, index)));
+}
+
+/** Frame count of the open stack. */
+export function frameCount(): number {
+  return viewportOf(ORIGINAL)?.getImageIds().length ?? 0;
+}
+
+let cineOn = false;
+
+/** Plays the frames in a loop at `fps` (Cornerstone's cine), until stopCine or another image. */
+export function playCine(fps: number): void {
+  if (!originalElement || frameCount() < 2) return;
+  toolUtilities.cine.playClip(originalElement, { framesPerSecond: fps, loop: true });
+  cineOn = true;
+}
+
+export function stopCine(): void {
+  if (cineOn && originalElement) toolUtilities.cine.stopClip(originalElement);
+  cineOn = false;
+}
+
+/** The original's zoom, rotation, flips and frame as the overlay shows them. */
+export function viewState(): ViewState | null {
+  const viewport = viewportOf(ORIGINAL);
+  const imageId = viewport?.getCurrentImageId();
+  const shown = imageId ? loadedImage(imageId) : undefined;
+  if (!viewport || !shown) return null;
+  const camera = viewport.getCamera();
+  const cssHeight = viewport.element.clientHeight || 1;
+  const worldPerCssPixel = (2 * (camera.parallelScale ?? 1)) / cssHeight;
+  return {
+    scale: (shown.spacing.row * devicePixelRatio) / worldPerCssPixel,
+    worldPerCssPixel,
+    rotation: viewport.getRotation(),
+    flipHorizontal: camera.flipHorizontal ?? false,
+    flipVertical: camera.flipVertical ?? false,
+    frame: viewport.getCurrentImageIdIndex(),
+  };
+}
+
+/** One image pixel per screen (device) pixel, about the current centre. */
+export function oneToOne(): void {
+  const viewport = viewportOf(ORIGINAL);
+  const imageId = viewport?.getCurrentImageId();
+  const shown = imageId ? loadedImage(imageId) : undefined;
+  if (!viewport || !shown) return;
+  const cssHeight = viewport.element.clientHeight || 1;
+  viewport.setCamera({ parallelScale: (cssHeight * devicePixelRatio * shown.spacing.row) / 2 });
+  viewport.render();
 }
