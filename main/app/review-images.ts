@@ -46,3 +46,51 @@ export const renderReviewImage: JobHandler<RenderReviewImageInput, RenderThumbna
   const png = await encodeGrayPng(restored);
   return { pngBase64: png.toString('base64'), width: restored.width, height: restored.height };
 };
+
+/** What rendering a study's image at full resolution needs from the app's services. */
+export interface FullResolutionContext {
+  library: {
+    imageSource(id: number): { path: string; sha256: string; label: string };
+    getInstance(id: number): { rows: number; columns: number };
+  };
+  jobs: {
+    run(
+      kind: 'renderReviewImage',
+      input: RenderReviewImageInput,
+      options?: { signal?: AbortSignal },
+    ): Promise<RenderThumbnailOutput>;
+  };
+  shippedDir: string;
+  localDir: string;
+}
+
+/** Longest side a review image is rendered at: what was asked for, never above the image's own size. */
+export function reviewImageSize(instance: { rows: number; columns: number }, requested: number): number {
+  return Math.max(1, Math.min(requested, Math.max(instance.rows, instance.columns)));
+}
+
+/**
+ * One image of a reader study in one variant, as a PNG at the image's full resolution (reading kits
+ * and the reading view): the original through the display pipeline, a restoration by its model.
+ */
+export async function renderFullResolution(
+  context: FullResolutionContext,
+  imageId: string,
+  variant: RenderReviewImageInput['variant'],
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const instanceId = Number(imageId);
+  const instance = context.library.getInstance(instanceId);
+  const rendered = await context.jobs.run(
+    'renderReviewImage',
+    {
+      ...context.library.imageSource(instanceId),
+      size: Math.max(instance.rows, instance.columns),
+      variant,
+      shippedDir: context.shippedDir,
+      localDir: context.localDir,
+    },
+    signal ? { signal } : {},
+  );
+  return Buffer.from(rendered.pngBase64, 'base64');
+}

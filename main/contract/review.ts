@@ -9,7 +9,7 @@ import {
   studyDetailsSchema,
   studySummarySchema,
 } from '../review/index.ts';
-import { type ChannelSchemas, rowId } from './common.ts';
+import { absolutePath, type ChannelSchemas, jobId, rowId } from './common.ts';
 
 // Reader studies. Ids are the review store's opaque ids; outputs are checked against the store's own
 // zod schemas (review/types.ts, types inferred), except results, checked for their key fields.
@@ -21,6 +21,28 @@ const reviewId = z
 /** A loose schema that checks the key fields, typed as the store's full shape (results only). */
 const shaped = <T>(schema: z.ZodType): z.ZodType<T> => schema as unknown as z.ZodType<T>;
 const studyRef = z.object({ studyId: reviewId }).strict();
+const ownerPassphrase = z.string().min(8).max(200);
+/** Unblinded outputs: the owner passphrase until the owner closes the study. */
+const ownerStudyRef = z.object({ studyId: reviewId, ownerPassphrase: ownerPassphrase.optional() }).strict();
+const ownerRef = z.object({ studyId: reviewId, ownerPassphrase }).strict();
+const truthValue = z.enum(['covid', 'normal', 'unknown']);
+/** A library image offered to a study, with what the picker filters on. */
+const reviewCandidate = z.strictObject({
+  instanceId: rowId,
+  modality: z.string().nullable(),
+  bodyPart: z.string().nullable(),
+  view: z.string().nullable(),
+  studyDate: z.string().nullable(),
+  description: z.string().nullable(),
+  rows: z.number().int(),
+  columns: z.number().int(),
+  /** Within the chest-radiograph intended use (inference's checkIntendedUse on the DICOM attributes). */
+  chest: z.boolean(),
+  /** Why not, in words (empty when chest). */
+  reasons: z.array(z.string()),
+  /** Ground truth from the library's data (the import folder's name: covid / normal), else unknown. */
+  truth: truthValue,
+});
 const sessionRef = z.object({ studyId: reviewId, readerId: reviewId }).strict();
 const reviewStudySummary = studySummarySchema;
 const reviewStudyDetails = studyDetailsSchema;
@@ -73,6 +95,10 @@ export const reviewChannels = {
         /** Lock window/level and zoom for every reader (default true, as in the reference study). */
         lockDisplay: z.boolean().optional(),
         readers: z.array(z.string().trim().min(1).max(200)).max(200).optional(),
+        /** The study owner's passphrase (at least 8 characters): unlocks results, kits and merging. */
+        ownerPassphrase,
+        /** Ground truth per image (library instance id → covid / normal / unknown); default unknown. */
+        truth: z.record(z.string().regex(/^\d+$/), truthValue).optional(),
       })
       .strict()
       .refine((input) => (input.passes === undefined) !== (input.variants === undefined), {
@@ -117,7 +143,7 @@ export const reviewChannels = {
     output: sessionView,
   },
   reviewResults: {
-    input: studyRef,
+    input: ownerStudyRef,
     output: shaped<StudyResults>(
       z.looseObject({
         studyId: z.string(),
@@ -131,23 +157,83 @@ export const reviewChannels = {
     ),
   },
   reviewExportCsv: {
-    input: studyRef,
+    input: ownerStudyRef,
     output: z.object({ csv: z.string(), fileName: z.string() }),
   },
   reviewExportJson: {
-    input: studyRef,
+    input: ownerStudyRef,
     output: z.object({ json: z.string(), fileName: z.string() }),
   },
   reviewAuditTrail: {
-    input: studyRef,
+    input: ownerStudyRef,
     output: z.object({ entries: z.array(reviewAuditRow) }),
   },
   getReviewImage: {
-    input: z.object({ presentationId: reviewId, size: z.number().int().min(64).max(2048) }).strict(),
+    /** size: longest side wanted; never above the image's own size (8192 = full resolution). */
+    input: z.object({ presentationId: reviewId, size: z.number().int().min(64).max(8192) }).strict(),
     output: z.object({
       dataUrl: z.string().regex(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/),
       width: z.number().int().positive(),
       height: z.number().int().positive(),
+    }),
+  },
+  reviewVerifyOwner: { input: ownerRef, output: z.object({ ok: z.literal(true) }) },
+  reviewCloseStudy: { input: ownerRef, output: reviewStudyDetails },
+  reviewCandidates: {
+    input: z.object({}).strict(),
+    output: z.object({ images: z.array(reviewCandidate) }),
+  },
+  /** The one-click study report: a standalone HTML page (statistics, plots, methods). */
+  reviewReport: {
+    input: ownerStudyRef,
+    output: z.object({ html: z.string(), fileName: z.string() }),
+  },
+  /** The owner exports a reading kit to a file (a job: progress per image, cancellable). */
+  reviewExportKit: {
+    input: z
+      .object({
+        jobId,
+        studyId: reviewId,
+        ownerPassphrase,
+        out: absolutePath,
+        readerIds: z.array(reviewId).min(1).max(200).optional(),
+        sign: z.boolean().optional(),
+      })
+      .strict(),
+    output: z.object({
+      kitId: z.string(),
+      file: z.string(),
+      readers: z.number().int(),
+      images: z.number().int(),
+      bytes: z.number().int(),
+      signed: z.boolean(),
+    }),
+  },
+  reviewImportKit: {
+    input: z.object({ file: absolutePath }).strict(),
+    output: z.object({
+      studyId: z.string(),
+      name: z.string(),
+      kitId: z.string(),
+      readers: z.array(z.object({ id: z.string(), name: z.string() })),
+      images: z.number().int(),
+      signed: z.boolean(),
+      signerFingerprint: z.string().nullable(),
+    }),
+  },
+  reviewExportAnswers: {
+    input: sessionRef,
+    output: z.object({ json: z.string(), fileName: z.string(), cases: z.number().int() }),
+  },
+  reviewMergeAnswers: {
+    input: z.object({ studyId: reviewId, ownerPassphrase, text: z.string().min(2).max(50_000_000) }).strict(),
+    output: z.object({
+      readerId: z.string(),
+      reader: z.string(),
+      merged: z.number().int(),
+      alreadyMerged: z.number().int(),
+      completed: z.number().int(),
+      total: z.number().int(),
     }),
   },
 } satisfies Record<string, ChannelSchemas>;

@@ -21,7 +21,7 @@ export function createHandlers(services: Services, shell: { pickPath?: PathPicke
     {
       ...appHandlers(services, shell),
       ...libraryHandlers(services, jobs),
-      ...reviewHandlers(services),
+      ...reviewHandlers(services, jobs),
       ...modelHandlers(services, jobs),
       ...viewerHandlers(services, jobs),
       ...jobs.handlers,

@@ -1,33 +1,54 @@
 // Reader-study channels: thin calls into the review store and its set-up plan, and the blinded image
 // job (the presentation is resolved here, in the main process: the renderer only holds its opaque id).
+import { readFile } from 'node:fs/promises';
 import { localModelsDir } from '../app/paths.ts';
+import { renderFullResolution, reviewImageSize } from '../app/review-images.ts';
 import type { Services } from '../app/services.ts';
 import type { reviewChannels } from '../contract/review.ts';
 import type { Output } from '../contract/types.ts';
 import {
   auditRows,
+  describeCandidate,
   defaultQuestions,
+  studyReportHtml,
+  truthFromSource,
   exportFileName,
   planStudy,
   presentationImage,
   questionSchema,
 } from '../review/index.ts';
 import { PromiseCache } from '../util/promise-cache.ts';
-import type { DomainHandlers } from './jobs.ts';
+import type { DomainHandlers, JobCalls } from './jobs.ts';
 import { pngDataUrl } from './library.ts';
 
 /** Review images (original and restored renders, up to ~1 MB each as data URLs). */
 const REVIEW_IMAGE_CACHE_SIZE = 64;
 
-export function reviewHandlers(services: Services): DomainHandlers<typeof reviewChannels> {
+export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandlers<typeof reviewChannels> {
   const { review, library } = services;
   const reviewImages = new PromiseCache<string, Output<'getReviewImage'>>(REVIEW_IMAGE_CACHE_SIZE);
+  const fullResolution = {
+    library,
+    jobs: services.jobs,
+    shippedDir: services.config.modelsDir,
+    localDir: localModelsDir(services.config.dataDir),
+  };
 
   async function renderReviewImage(presentationId: string, size: number): Promise<Output<'getReviewImage'>> {
+    // A study read from a reading kit shows the kit's full-resolution PNG.
+    const kitImage = review.kitImageOf(presentationId);
+    if (kitImage) {
+      const png = await readFile(kitImage);
+      return {
+        dataUrl: `data:image/png;base64,${png.toString('base64')}`,
+        width: png.readUInt32BE(16),
+        height: png.readUInt32BE(20),
+      };
+    }
     const { imageId, variant } = presentationImage(review.resolvePresentation(presentationId));
     const rendered = await services.jobs.run('renderReviewImage', {
       ...library.imageSource(Number(imageId)),
-      size,
+      size: reviewImageSize(library.getInstance(Number(imageId)), size),
       variant,
       shippedDir: services.config.modelsDir,
       localDir: localModelsDir(services.config.dataDir),
@@ -42,6 +63,7 @@ export function reviewHandlers(services: Services): DomainHandlers<typeof review
     async reviewCreateStudy(request) {
       const input = await planStudy(request, {
         checkImage: (instanceId) => library.getDecodableInstance(instanceId),
+        libraryTruth: (instanceId) => truthFromSource(library.getInstance(instanceId).sourcePath),
         installedModels: async () => (await services.models.list()).models,
         defaultModelId: () => services.defaultModelId(),
       });
@@ -68,21 +90,89 @@ export function reviewHandlers(services: Services): DomainHandlers<typeof review
     async reviewGoBack(input) {
       return review.goBack(input);
     },
-    async reviewResults({ studyId }) {
-      return review.results(studyId);
+    async reviewResults({ studyId, ownerPassphrase }) {
+      return review.results(studyId, { ownerPassphrase });
     },
-    async reviewExportCsv({ studyId }) {
+    async reviewExportCsv({ studyId, ownerPassphrase }) {
       const { name } = review.getStudy(studyId);
-      return { csv: review.exportCsv(studyId), fileName: exportFileName(name, 'ratings.csv') };
+      return {
+        csv: review.exportCsv(studyId, { ownerPassphrase }),
+        fileName: exportFileName(name, 'ratings.csv'),
+      };
     },
-    async reviewExportJson({ studyId }) {
+    async reviewExportJson({ studyId, ownerPassphrase }) {
       const { name } = review.getStudy(studyId);
-      const json = `${JSON.stringify(review.exportJson(studyId), null, 2)}\n`;
+      const json = `${JSON.stringify(review.exportJson(studyId, { ownerPassphrase }), null, 2)}\n`;
       return { json, fileName: exportFileName(name, 'study.json') };
     },
-    async reviewAuditTrail({ studyId }) {
+    async reviewAuditTrail({ studyId, ownerPassphrase }) {
       const { config } = review.getStudy(studyId);
-      return { entries: auditRows(review.auditTrail(studyId), config) };
+      return { entries: auditRows(review.auditTrail(studyId, { ownerPassphrase }), config) };
+    },
+    async reviewVerifyOwner({ studyId, ownerPassphrase }) {
+      review.verifyOwner(studyId, { ownerPassphrase });
+      return { ok: true as const };
+    },
+    async reviewCloseStudy({ studyId, ownerPassphrase }) {
+      return review.closeStudy(studyId, { ownerPassphrase });
+    },
+    async reviewCandidates() {
+      const images = [];
+      for (const study of library.listStudies({ limit: 100000 }))
+        for (const series of library.listSeries({ studyId: study.id }))
+          for (const instance of library.listInstances({ seriesId: series.id })) {
+            if (!instance.decodable) continue;
+            const detail = library.getInstance(instance.id);
+            images.push(
+              describeCandidate({
+                instanceId: instance.id,
+                rows: instance.rows,
+                columns: instance.columns,
+                modality: detail.header.modality,
+                studyDate: detail.header.studyDate,
+                description: detail.header.studyDescription ?? detail.header.seriesDescription,
+                sourcePath: detail.sourcePath,
+                sourceFormat: detail.sourceFormat,
+                filePath: detail.filePath,
+              }),
+            );
+          }
+      return { images: images.sort((a, b) => a.instanceId - b.instanceId) };
+    },
+    async reviewReport({ studyId, ownerPassphrase }) {
+      const details = review.getStudy(studyId);
+      const html = studyReportHtml(details, review.results(studyId, { ownerPassphrase }));
+      return { html, fileName: exportFileName(details.name, 'report.html') };
+    },
+    async reviewExportKit({ jobId, studyId, ownerPassphrase, out, readerIds, sign }, { emit }) {
+      return jobs.run(jobId, emit, async (signal, onProgress) => {
+        const summary = await review.exportKit(studyId, { ownerPassphrase }, out, {
+          readerIds,
+          sign,
+          signal,
+          renderImage: (imageId, variant) =>
+            renderFullResolution(
+              fullResolution,
+              imageId,
+              presentationImage({ studyId, imageId, variant }).variant,
+              signal,
+            ),
+          onProgress: (done, total) => onProgress({ done, total, message: `image ${done} of ${total}` }),
+        });
+        return { ...summary, file: out };
+      });
+    },
+    async reviewImportKit({ file }) {
+      return review.importKit(file);
+    },
+    async reviewExportAnswers({ studyId, readerId }) {
+      const { name } = review.getStudy(studyId);
+      const reader = review.getStudy(studyId).readerProgress.find((r) => r.id === readerId)?.name ?? readerId;
+      const { text, cases } = review.exportAnswers(studyId, readerId);
+      return { json: text, cases, fileName: exportFileName(`${name}-${reader}`, 'answers.json') };
+    },
+    async reviewMergeAnswers({ studyId, ownerPassphrase, text }) {
+      return review.mergeAnswers(studyId, { ownerPassphrase }, text);
     },
     async getReviewImage({ presentationId, size }) {
       return reviewImages.get(`${presentationId}:${size}`, () => renderReviewImage(presentationId, size));

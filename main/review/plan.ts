@@ -27,6 +27,10 @@ export interface StudyRequest {
   /** Lock window/level and zoom for every reader (default true, as in the reference study). */
   lockDisplay?: boolean | undefined;
   readers?: string[] | undefined;
+  /** The owner's passphrase (roles: owner.ts). */
+  ownerPassphrase?: string | undefined;
+  /** Ground truth per image set in the picker (instance id → covid / normal / unknown). */
+  truth?: Readonly<Record<string, 'covid' | 'normal' | 'unknown'>> | undefined;
 }
 
 /** What planning a study needs from the other services. */
@@ -37,6 +41,8 @@ export interface StudyPlanContext {
   installedModels(): Promise<readonly ModelInfo[]>;
   /** The default model's id (only asked for with the passes shorthand); null when none is installed. */
   defaultModelId(): Promise<string | null>;
+  /** Ground truth from the library's data when the picker set none (candidates.ts, truthFromSource). */
+  libraryTruth?(instanceId: number): 'covid' | 'normal' | 'unknown';
 }
 
 /**
@@ -78,7 +84,13 @@ export async function planStudy(request: StudyRequest, context: StudyPlanContext
   const comparisons = studyComparisons(variants, request.comparisons);
   return {
     name: request.name,
-    images: request.instanceIds.map(String),
+    // Ground truth: set per case in the picker, else from the library; 'unknown' is left out (empty
+    // truth column in the MRMC export).
+    images: request.instanceIds.map((instanceId) => {
+      const truth = request.truth?.[String(instanceId)] ?? context.libraryTruth?.(instanceId) ?? 'unknown';
+      return truth === 'unknown' ? { id: String(instanceId) } : { id: String(instanceId), truth };
+    }),
+    ...(request.ownerPassphrase !== undefined ? { ownerPassphrase: request.ownerPassphrase } : {}),
     variants,
     ...(comparisons ? { comparisons } : {}),
     ...(request.questions ? { questions: request.questions } : {}),

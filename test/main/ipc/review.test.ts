@@ -16,6 +16,8 @@ import { threadTransport } from '../../../main/app/jobs.ts';
 import { repoRoot, requireSharedData } from '../../helpers/paths.ts';
 
 const noEvents = { emit: () => {} };
+/** The study owner's passphrase: results, exports and the audit trail need it until the study is closed. */
+const ownerPassphrase = 'owner passphrase';
 
 function unwrap<T>(envelope: Envelope<unknown>): T {
   assert.ok(envelope.ok, `call failed: ${envelope.ok ? '' : JSON.stringify(envelope.error)}`);
@@ -66,7 +68,7 @@ describe('review channels', () => {
 
   test('a study is created, read blinded, and its results match the store', async () => {
     const study = unwrap<Output<'reviewCreateStudy'>>(
-      await call('reviewCreateStudy', { name: 'IPC study', instanceIds, passes: 1 }),
+      await call('reviewCreateStudy', { name: 'IPC study', instanceIds, passes: 1, ownerPassphrase }),
     );
     assert.equal(study.images, 2, 'two images in the study');
     assert.equal(study.cases, 2, 'one comparison per image');
@@ -107,8 +109,16 @@ describe('review channels', () => {
       view = unwrap(await call('reviewNext', { studyId: study.id, readerId: reader.id }));
     }
     assert.equal(view.completed, 2, 'both cases completed');
-    const results = unwrap<Output<'reviewResults'>>(await call('reviewResults', { studyId: study.id }));
-    const expected = services.review.results(study.id);
+    const hidden = await call('reviewResults', { studyId: study.id });
+    assert.equal(
+      hidden.ok ? 'ok' : hidden.error.code,
+      'forbidden',
+      'results hidden from readers before close',
+    );
+    const results = unwrap<Output<'reviewResults'>>(
+      await call('reviewResults', { studyId: study.id, ownerPassphrase }),
+    );
+    const expected = services.review.results(study.id, { ownerPassphrase });
     assert.deepEqual(results.scores, expected.scores, 'score statistics are the store results');
     assert.deepEqual(
       results.preferences,
@@ -116,8 +126,14 @@ describe('review channels', () => {
       'preference statistics are the store results',
     );
     assert.match(results.scores[0]!.svg, /^<svg/, 'an SVG plot comes with the scores');
-    const csv = unwrap<Output<'reviewExportCsv'>>(await call('reviewExportCsv', { studyId: study.id }));
-    assert.equal(csv.csv, services.review.exportCsv(study.id), 'the CSV is the store export');
+    const csv = unwrap<Output<'reviewExportCsv'>>(
+      await call('reviewExportCsv', { studyId: study.id, ownerPassphrase }),
+    );
+    assert.equal(
+      csv.csv,
+      services.review.exportCsv(study.id, { ownerPassphrase }),
+      'the CSV is the store export',
+    );
     assert.match(csv.fileName, /^IPC-study-ratings\.csv$/, 'a safe file name');
   });
 
@@ -135,6 +151,7 @@ describe('review channels', () => {
     ];
     const study = unwrap<Output<'reviewCreateStudy'>>(
       await call('reviewCreateStudy', {
+        ownerPassphrase,
         name: 'Set-up study',
         instanceIds,
         variants: [
@@ -182,6 +199,7 @@ describe('review channels', () => {
 
     const locked = unwrap<Output<'reviewCreateStudy'>>(
       await call('reviewCreateStudy', {
+        ownerPassphrase,
         name: 'Locked by default',
         instanceIds,
         variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'r2c-q3', passes: 3 }],
@@ -193,9 +211,10 @@ describe('review channels', () => {
   });
 
   test('set-up mistakes are refused with the reason', async () => {
-    const base = { name: 'Bad', instanceIds };
+    const base = { name: 'Bad', instanceIds, ownerPassphrase };
     const studiesBefore = services.review.listStudies().length;
     const both = await call('reviewCreateStudy', {
+      ownerPassphrase,
       ...base,
       passes: 1,
       variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'r2c-q3', passes: 1 }],
@@ -206,17 +225,20 @@ describe('review channels', () => {
     const one = await call('reviewCreateStudy', { ...base, variants: [{ kind: 'original' }] });
     assert.equal(one.ok ? 'ok' : one.error.code, 'invalid_payload', 'a single variant');
     const fourPasses = await call('reviewCreateStudy', {
+      ownerPassphrase,
       ...base,
       variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'r2c-q3', passes: 4 }],
     });
     assert.equal(fourPasses.ok ? 'ok' : fourPasses.error.code, 'invalid_payload', 'passes above 3');
     const unknown = await call('reviewCreateStudy', {
+      ownerPassphrase,
       ...base,
       variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'no-such-model', passes: 1 }],
     });
     assert.equal(unknown.ok ? 'ok' : unknown.error.code, 'not_found', 'a model that is not installed');
     assert.match(unknown.ok ? '' : unknown.error.message, /no-such-model/);
     const twice = await call('reviewCreateStudy', {
+      ownerPassphrase,
       ...base,
       variants: [
         { kind: 'restored', modelId: 'r2c-q3', passes: 2 },
@@ -225,6 +247,7 @@ describe('review channels', () => {
     });
     assert.equal(twice.ok ? 'ok' : twice.error.code, 'bad_input', 'the same variant twice');
     const badOption = await call('reviewCreateStudy', {
+      ownerPassphrase,
       ...base,
       passes: 1,
       questions: [{ id: 'q', kind: 'choice', prompt: 'Q', options: ['a b', 'c'] }],
@@ -250,6 +273,7 @@ describe('review channels', () => {
     );
     const study = unwrap<Output<'reviewCreateStudy'>>(
       await call('reviewCreateStudy', {
+        ownerPassphrase,
         name: 'Audit me',
         instanceIds: instanceIds.slice(0, 1),
         variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'r2c-q3', passes: 1 }],
@@ -275,15 +299,17 @@ describe('review channels', () => {
     unwrap(await call('reviewNext', { studyId: study.id, readerId }));
 
     const exported = unwrap<Output<'reviewExportJson'>>(
-      await call('reviewExportJson', { studyId: study.id }),
+      await call('reviewExportJson', { studyId: study.id, ownerPassphrase }),
     );
     assert.equal(exported.fileName, 'Audit-me-study.json');
     const parsed = JSON.parse(exported.json) as ReturnType<Services['review']['exportJson']>;
-    const direct = services.review.exportJson(study.id);
+    const direct = services.review.exportJson(study.id, { ownerPassphrase });
     assert.deepEqual({ ...parsed, exportedAt: '' }, { ...direct, exportedAt: '' }, 'the store export');
     assert.equal(parsed.sessions[0]!.cases[0]!.answers.length, 2, 'both answers exported');
 
-    const audit = unwrap<Output<'reviewAuditTrail'>>(await call('reviewAuditTrail', { studyId: study.id }));
+    const audit = unwrap<Output<'reviewAuditTrail'>>(
+      await call('reviewAuditTrail', { studyId: study.id, ownerPassphrase }),
+    );
     assert.deepEqual(
       audit.entries.map((e) => e.action),
       [
@@ -311,7 +337,12 @@ describe('review channels', () => {
 
   test('review images render in the main process, original and restored', async () => {
     const study = unwrap<Output<'reviewCreateStudy'>>(
-      await call('reviewCreateStudy', { name: 'Images', instanceIds: instanceIds.slice(0, 1), passes: 1 }),
+      await call('reviewCreateStudy', {
+        name: 'Images',
+        instanceIds: instanceIds.slice(0, 1),
+        passes: 1,
+        ownerPassphrase,
+      }),
     );
     const reader = unwrap<Output<'reviewAddReader'>>(
       await call('reviewAddReader', { studyId: study.id, name: 'Dr Images' }),
