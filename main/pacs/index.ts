@@ -30,7 +30,7 @@ export { fileSecretStore, memorySecretStore } from './secrets.ts';
 export type { SendItem, SendStatus } from './send.ts';
 export { isDerivedResultClass } from './send.ts';
 export type { NodeShare, ProcessedImage, ProcessImages, WatchSummary } from './watch.ts';
-export { parseNodeShare, shareOf, studyKey } from './watch.ts';
+export { parseNodeShare, shareOf, studyKey, watch as runWatch } from './watch.ts';
 export { openWatchQueue } from './queue.ts';
 
 /**
