@@ -62,6 +62,7 @@ test('without a policy: retention is the user’s to set; a study deleted in the
   await rows.first().getByRole('button').click();
   await page.getByTestId('delete-study').click();
   await expect(page.getByTestId('confirm-delete')).toContainText('cannot be undone');
+  await page.screenshot({ path: join(screenshotDir, 'library-delete.png') });
   await page.getByTestId('confirm-delete-button').click();
   await expect(rows).toHaveCount(before - 1);
   expect(app.calls.filter((c) => c.channel === 'deleteFromLibrary')).toEqual([
