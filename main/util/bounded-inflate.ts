@@ -1,7 +1,10 @@
 // Raw-deflate inflation with limits checked while inflating, for zip entries and deflated DICOM.
-// zlib's inflateRawSync only stops at an absolute maxOutputLength and then copies its chunk list
-// once more; fflate's streaming Inflate lets us count bytes as they come out, stop at a limit that
-// depends on the compressed size, and write straight into a buffer of the declared size.
+// With a declared size (zip entries) node's zlib does it: native, it checks maxOutputLength (the
+// declared size, itself checked against the limits first) after every 16 KB it produces, and is
+// ~8x faster than fflate on thousands of tiny entries (fflate's Inflate costs ~1.7 ms to set up).
+// Without one (a deflated DICOM data set) fflate's streaming Inflate counts the bytes as they come
+// out and stops at the limit that depends on the compressed size.
+import { inflateRawSync } from 'node:zlib';
 import { Inflate } from 'fflate';
 import { AppError } from './errors.ts';
 
@@ -78,6 +81,7 @@ export function inflateRawBounded(chunks: Iterable<Uint8Array>, options: Bounded
         `${limits.maxBytes / MiB} MiB at most)`,
     );
   }
+  if (expected !== undefined && prefix.length === 0) return inflateDeclared(chunks, expected, options.what);
   const out = expected !== undefined ? new Uint8Array(prefix.length + expected) : undefined;
   out?.set(prefix, 0);
   const pieces: Uint8Array[] = [];
@@ -136,4 +140,30 @@ export function inflateRawBounded(chunks: Iterable<Uint8Array>, options: Bounded
     at += piece.length;
   }
   return full;
+}
+
+/** A stream whose size is declared: zlib with maxOutputLength = the declared size. */
+function inflateDeclared(chunks: Iterable<Uint8Array>, expected: number, what: string): Uint8Array {
+  const parts = [...chunks];
+  const input = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  let output: Buffer;
+  try {
+    output = inflateRawSync(input, { maxOutputLength: Math.max(1, expected) });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new AppError(
+        'bad_input',
+        `${what} inflates to more than its declared size of ${expected} bytes: the size is wrong or the data is damaged`,
+      );
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new AppError('bad_input', `${what} cannot be inflated: ${reason} (data damaged or cut short)`);
+  }
+  if (output.length !== expected) {
+    throw new AppError(
+      'bad_input',
+      `${what} inflates to ${output.length} bytes but declares ${expected}: the size is wrong or the data is cut short`,
+    );
+  }
+  return new Uint8Array(output.buffer, output.byteOffset, output.byteLength);
 }
