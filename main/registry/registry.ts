@@ -380,9 +380,8 @@ export function createModelRegistry(options: ModelRegistryOptions) {
         // A card's own validation results count as an evaluation (shipped cards carry them).
         const metrics = (card.metrics ?? {}) as Record<string, unknown>;
         const evaluatedOn = typeof metrics['evaluatedOn'] === 'string' ? metrics['evaluatedOn'] : null;
-        const hasCardEvaluation = db
-          .prepare("SELECT 1 FROM evaluations WHERE version_ref = ? AND origin = 'card'")
-          .get(row.id);
+        // Any evaluation already recorded: a card's results written by an evaluation here are not counted twice.
+        const hasCardEvaluation = db.prepare('SELECT 1 FROM evaluations WHERE version_ref = ?').get(row.id);
         if (evaluatedOn && !hasCardEvaluation) {
           const flat: Record<string, number | null> = {};
           for (const key of ['f1', 'auc'])

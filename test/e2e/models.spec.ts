@@ -58,7 +58,7 @@ test('the Models page shows each model card and checks files against their cards
   const q3 = cardOf('r2c-q3');
   const card = page.getByTestId('model-card');
   await expect(card.getByRole('heading', { level: 2 })).toContainText(`r2c-q3 ${q3.version}`);
-  await expect(rows.filter({ hasText: 'default' })).toHaveAttribute('data-model-id', 'r2c-q3');
+  await expect(rows.filter({ hasText: 'active' })).toHaveAttribute('data-model-id', 'r2c-q3');
   await expect(card.getByTestId('intended-use')).toContainText(q3.intendedUse);
   const metrics = card.getByTestId('model-metrics');
   for (const condition of ['clean', 'degraded', 'restored'])
@@ -79,7 +79,7 @@ test('the Models page shows each model card and checks files against their cards
   await expect(card.getByTestId('verify-result')).toHaveCount(0);
   await page.getByRole('button', { name: 'Altered local copy' }).click();
   await expect(page.getByRole('row', { name: /Altered local copy/ })).toContainText(
-    'trained on this workstation',
+    'installed on this workstation',
   );
   await card.getByRole('button', { name: 'Check file against card' }).click();
   await expect(card.getByTestId('verify-result')).toContainText(
@@ -110,10 +110,10 @@ test('fine-tuning from the Models page: stop keeps a checkpoint, a finished run 
   const panel = page.getByTestId('fine-tune');
   await panel.getByLabel('Start from').selectOption('r2c-compact');
   await panel.getByLabel('Name of the new model').fill('E2E ward');
-  await panel.getByLabel('Images', { exact: true }).fill('ward-images');
-  await expect(panel.getByText('Give the full path of the folder or CSV.')).toBeVisible();
+  await panel.getByLabel('Images to fine-tune on').fill('ward-images');
+  await expect(panel.getByText('Give the full path.')).toBeVisible();
   await expect(panel.getByRole('button', { name: 'Start fine-tuning' })).toBeDisabled();
-  await panel.getByLabel('Images', { exact: true }).fill(images);
+  await panel.getByLabel('Images to fine-tune on').fill(images);
   await panel.getByLabel('Steps', { exact: true }).fill('2000');
   await panel.getByRole('button', { name: 'Start fine-tuning' }).click();
   await expect(panel.getByTestId('fine-tune-progress')).toContainText(/step [1-9]\d* of 2000, loss/, {
@@ -136,7 +136,7 @@ test('fine-tuning from the Models page: stop keeps a checkpoint, a finished run 
     { timeout: 120_000 },
   );
   const row = page.getByRole('row', { name: /E2E short/ });
-  await expect(row).toContainText('trained on this workstation');
+  await expect(row).toContainText('installed on this workstation');
   const card = page.getByTestId('model-card');
   await expect(card.getByRole('heading', { level: 2 })).toContainText('local-e2e-short draft-step-4');
   await expect(card.getByTestId('not-evaluated')).toBeVisible();
@@ -147,7 +147,7 @@ test('fine-tuning from the Models page: stop keeps a checkpoint, a finished run 
   // Evaluating the new model on the same images writes the results into its card.
   const evaluate = card.getByTestId('evaluate');
   await evaluate.getByLabel('Labelled images to evaluate on').fill(images);
-  await evaluate.getByLabel(/Only the held-out 20%/).uncheck();
+  await evaluate.getByLabel(/Only the held-out part/).uncheck();
   await evaluate.getByRole('button', { name: 'Evaluate' }).click();
   await expect(evaluate.getByTestId('evaluation-result')).toContainText(
     /^\s*8 images at threshold 0\.5: F1 clean/,
