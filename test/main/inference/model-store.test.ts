@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -9,6 +9,7 @@ import {
   defaultModel,
   findModel,
   listModels,
+  REGISTRY_STATE_FILE,
   readVerifiedModel,
 } from '../../../main/inference/model-store.ts';
 import { AppError } from '../../../main/util/errors.ts';
@@ -89,5 +90,68 @@ test('a tampered, truncated or missing model file is refused with the reason', a
   await assert.rejects(
     readVerifiedModel(findModel(models, 'missing')),
     refusal(/missing\.onnx .* is missing/, 'not_found'),
+  );
+});
+
+test("the registry's state: the active model, the effective threshold with its source, retired versions; cards on disk unchanged", async () => {
+  const shipped = mkdtempSync(join(root, 'state-shipped-'));
+  const local = mkdtempSync(join(root, 'state-local-'));
+  const q3 = install(shipped, 'q3', Buffer.from('b'), { default: true });
+  const compact = install(shipped, 'compact', Buffer.from('a'));
+  const tuned = install(local, 'q3-tuned', Buffer.from('c'));
+  const cardText = readFileSync(join(shipped, 'q3.model.json'), 'utf8');
+  const key = (c: ModelCard) => ({ id: c.id, version: c.version, sha256: c.sha256 });
+  const state = {
+    format: 'r2c-model-registry-state/1',
+    active: key(tuned),
+    versions: [
+      {
+        ...key(q3),
+        retired: false,
+        threshold: {
+          value: 0.31,
+          method: 'target sensitivity 0.9',
+          chosenAt: '2026-12-01T10:00:00Z',
+          chosenBy: 'admin',
+        },
+      },
+      { ...key(compact), retired: true, threshold: null },
+      // A version whose file changed since (another SHA-256) is not this file: its threshold does not apply.
+      {
+        ...key(tuned),
+        sha256: 'f'.repeat(64),
+        retired: false,
+        threshold: { value: 0.9, method: 'x', chosenAt: 'x', chosenBy: 'x' },
+      },
+    ],
+  };
+  writeFileSync(join(local, REGISTRY_STATE_FILE), JSON.stringify(state));
+  const { models } = await listModels(shipped, local);
+  const by = (id: string) => models.find((m) => m.card.id === id)!;
+  assert.equal(defaultModel(models)?.card.id, 'q3-tuned', 'the active model is the default');
+  assert.equal(by('q3').card.threshold, 0.31);
+  assert.deepEqual(by('q3').thresholdSource, {
+    kind: 'registry',
+    cardThreshold: 0.5,
+    method: 'target sensitivity 0.9',
+    chosenAt: '2026-12-01T10:00:00Z',
+    chosenBy: 'admin',
+  });
+  assert.equal(by('q3-tuned').card.threshold, 0.5);
+  assert.deepEqual(by('q3-tuned').thresholdSource, { kind: 'card' });
+  assert.equal(by('compact').retired, true);
+  assert.equal(readFileSync(join(shipped, 'q3.model.json'), 'utf8'), cardText, 'the card file is not edited');
+  // Without an active choice: the shipped default, never a retired model.
+  writeFileSync(
+    join(local, REGISTRY_STATE_FILE),
+    JSON.stringify({ ...state, active: null, versions: [{ ...key(q3), retired: true, threshold: null }] }),
+  );
+  assert.equal(defaultModel((await listModels(shipped, local)).models)?.card.id, 'compact');
+  // A damaged state file is an integrity error (the registry rewrites it on open).
+  writeFileSync(join(local, REGISTRY_STATE_FILE), '{"format": "r2c-model-registry-state/1", "active": 3');
+  await assert.rejects(
+    listModels(shipped, local),
+    (e: unknown) =>
+      e instanceof AppError && e.code === 'integrity' && /registry-state\.json is unreadable/.test(e.message),
   );
 });
