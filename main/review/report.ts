@@ -1,6 +1,7 @@
 // The one-click study report: one standalone HTML page (no scripts, no remote content) with the
 // study's set-up, the statistics with their methods, and the plots inline.
 import { escapeXml } from '../util/svg.ts';
+import type { StudyStatistics } from './results.ts';
 import type { StudyDetails, StudyResults } from './types.ts';
 
 const f = (v: number | null | undefined, digits = 3): string =>
@@ -17,42 +18,58 @@ function table(head: string[], rows: string[][]): string {
     .join('')}</tbody></table>`;
 }
 
-export function studyReportHtml(details: StudyDetails, results: StudyResults): string {
-  const { config } = details;
+/**
+ * The report of a study on this workstation (details and results), or of statistics alone (from an
+ * MRMC CSV: `r2c study stats --html`, titled by `title`).
+ */
+export function studyReportHtml(
+  details: StudyDetails | null,
+  results: StudyResults | (StudyStatistics & { generatedAt?: string }),
+  title = details?.name ?? 'Reader study',
+): string {
   const parts: string[] = [];
-  parts.push(
-    `<h1>${esc(details.name)}</h1>`,
-    `<p>Reader study report generated ${esc(results.generatedAt)}. ${results.readers.length} readers, ${results.cases} cases, ${results.ratings} ratings. ${details.closed ? 'The study is closed.' : 'The study is still open: results are interim.'}</p>`,
-    '<h2>Set-up</h2>',
-    table(
-      ['Item', 'Value'],
-      [
-        ['Images', String(config.images.length)],
+  const generatedAt = results.generatedAt ?? new Date().toISOString();
+  if (!details || !('timing' in results))
+    parts.push(
+      `<h1>${esc(title)}</h1>`,
+      `<p>Reader study report generated ${esc(generatedAt)}. ${results.readers.length} readers, ${results.cases} cases, ${results.ratings} ratings.</p>`,
+    );
+  else {
+    const { config } = details;
+    parts.push(
+      `<h1>${esc(title)}</h1>`,
+      `<p>Reader study report generated ${esc(generatedAt)}. ${results.readers.length} readers, ${results.cases} cases, ${results.ratings} ratings. ${details.closed ? 'The study is closed.' : 'The study is still open: results are interim.'}</p>`,
+      '<h2>Set-up</h2>',
+      table(
+        ['Item', 'Value'],
         [
-          'Ground truth',
-          ['covid', 'normal', 'unknown']
-            .map((t) => `${t}: ${config.images.filter((i) => (i.truth ?? 'unknown') === t).length}`)
-            .join(', '),
+          ['Images', String(config.images.length)],
+          [
+            'Ground truth',
+            ['covid', 'normal', 'unknown']
+              .map((t) => `${t}: ${config.images.filter((i) => (i.truth ?? 'unknown') === t).length}`)
+              .join(', '),
+          ],
+          ['Variants', config.variants.map((v) => v.label).join('; ')],
+          ['Comparisons', String(config.comparisons.length)],
+          [
+            'Blinding',
+            `method names ${config.blinding.hideMethodNames ? 'hidden' : 'shown'}, patient identifiers ${config.blinding.hidePatientIdentifiers ? 'hidden' : 'shown'}, display ${config.blinding.lockWindowLevel ? 'locked' : 'free'}`,
+          ],
+          ['Randomisation', `per reader, seed ${config.seed}`],
         ],
-        ['Variants', config.variants.map((v) => v.label).join('; ')],
-        ['Comparisons', String(config.comparisons.length)],
-        [
-          'Blinding',
-          `method names ${config.blinding.hideMethodNames ? 'hidden' : 'shown'}, patient identifiers ${config.blinding.hidePatientIdentifiers ? 'hidden' : 'shown'}, display ${config.blinding.lockWindowLevel ? 'locked' : 'free'}`,
-        ],
-        ['Randomisation', `per reader, seed ${config.seed}`],
-      ],
-    ),
-    '<h2>Readers</h2>',
-    table(
-      ['Reader', 'Cases finished', 'Median time per case'],
-      results.timing.map((t) => [
-        t.reader,
-        `${t.completedCases} of ${details.cases}`,
-        t.medianMsPerCase === null ? '—' : `${(t.medianMsPerCase / 1000).toFixed(1)} s`,
-      ]),
-    ),
-  );
+      ),
+      '<h2>Readers</h2>',
+      table(
+        ['Reader', 'Cases finished', 'Median time per case'],
+        results.timing.map((t) => [
+          t.reader,
+          `${t.completedCases} of ${details.cases}`,
+          t.medianMsPerCase === null ? '—' : `${(t.medianMsPerCase / 1000).toFixed(1)} s`,
+        ]),
+      ),
+    );
+  }
   for (const q of results.scores) {
     parts.push(`<h2>${esc(q.prompt)} (score)</h2>`);
     parts.push(
@@ -158,7 +175,7 @@ export function studyReportHtml(details: StudyDetails, results: StudyResults): s
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
-    `<title>${esc(details.name)}: reader study report</title>`,
+    `<title>${esc(title)}: reader study report</title>`,
     '<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#111}table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left}th{background:#f2f2f2}.method{color:#444;font-size:.9em}figure{margin:1em 0}</style>',
     '</head><body>',
     ...parts,

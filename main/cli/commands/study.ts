@@ -1,14 +1,39 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { analyseRatings, parseRatingsCsv, type StudyStatistics } from '../../review/index.ts';
-import { type CliCommand, UsageError } from '../command.ts';
+import { threadTransport } from '../../app/jobs.ts';
+import { dataDir, localModelsDir, shippedModelsDir } from '../../app/paths.ts';
+import { renderFullResolution } from '../../app/review-images.ts';
+import { createServices } from '../../app/services.ts';
+import {
+  analyseRatings,
+  openReviewStore,
+  parseRatingsCsv,
+  presentationImage,
+  type ReviewStore,
+  type StudyStatistics,
+  studyReportHtml,
+} from '../../review/index.ts';
+import { AppError } from '../../util/errors.ts';
+import { type CliCommand, type CliIo, UsageError } from '../command.ts';
 
 const usage = [
   'r2c study stats <scores.csv> [--json] [--svg-dir <dir>] [--original <variant>]',
+  'r2c study list',
+  'r2c study export-kit <study-id> --out <kit.zip> [--reader <id>]... [--no-sign]',
+  'r2c study import-kit <kit.zip>',
+  'r2c study export-answers <study-id> --reader <id> --out <answers.json>',
+  'r2c study merge <study-id> <answers.json>...',
+  'r2c study report <study-id> --out <report.html>',
+  'r2c study close <study-id>',
+  '',
+  '  The owner passphrase (export-kit, merge, close, and report before close) is read from the',
+  '  environment variable R2C_OWNER_PASSPHRASE or from the file given with --passphrase-file,',
+  '  never from the command line. Studies are those of the data folder (R2C_DATA_DIR or the policy).',
   '',
   '  <scores.csv>     MRMC long format: reader,case,variant,truth,rating[,question] (see main/review/csv.ts)',
   '  --json           print the statistics as JSON instead of text',
+  '  --html <file>    also write the HTML study report (statistics, plots, methods)',
   '  --svg-dir <dir>  also write the plots there (score-<question>.svg, preference-<question>.svg)',
   "  --original <id>  the unprocessed variant, for 'restored over original' (default: original)",
 ].join('\n');
@@ -94,18 +119,157 @@ function writeAtomic(path: string, text: string): void {
 
 const safeName = (id: string): string => id.replace(/[^A-Za-z0-9_.-]/g, '_');
 
+function ownerPassphrase(file: string | undefined): string | undefined {
+  if (file !== undefined) return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  return process.env['R2C_OWNER_PASSPHRASE'] || undefined;
+}
+
+/** The reader-study sub-commands on the data folder's studies (kits, answers, merge, report, close). */
+async function studyAction(sub: string, rest: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      reader: { type: 'string', multiple: true },
+      'no-sign': { type: 'boolean' },
+      'passphrase-file': { type: 'string' },
+    },
+  });
+  const access = { ownerPassphrase: ownerPassphrase(values['passphrase-file']) };
+  const folder = dataDir();
+  const needStudy = (): string => {
+    const id = positionals[0];
+    if (!id) throw new UsageError('give the study id (r2c study list)');
+    return id;
+  };
+  const needOut = (): string => {
+    if (!values.out) throw new UsageError('give --out <file>');
+    return values.out;
+  };
+  if (sub === 'export-kit') {
+    const studyId = needStudy();
+    const out = needOut();
+    const services = createServices({
+      dataDir: folder,
+      modelsDir: shippedModelsDir(),
+      workerTransport: threadTransport,
+      logSource: 'cli',
+    });
+    try {
+      const context = {
+        library: services.library,
+        jobs: services.jobs,
+        shippedDir: shippedModelsDir(),
+        localDir: localModelsDir(folder),
+      };
+      const summary = await services.review.exportKit(studyId, access, out, {
+        readerIds: values.reader,
+        sign: !values['no-sign'],
+        signal: io.signal,
+        renderImage: (imageId, variant) =>
+          renderFullResolution(
+            context,
+            imageId,
+            presentationImage({ studyId, imageId, variant }).variant,
+            io.signal,
+          ),
+        onProgress: (done, total) => {
+          if (io.isTty) io.err(`rendering image ${done} of ${total}`);
+        },
+      });
+      io.out(
+        `wrote ${out}: kit ${summary.kitId}, ${summary.readers} reader(s), ${summary.images} image(s), ${summary.bytes} bytes${summary.signed ? ', signed (Ed25519)' : ''}`,
+      );
+      return 0;
+    } finally {
+      await services.close();
+    }
+  }
+  const review: ReviewStore = openReviewStore({ dataDir: folder });
+  try {
+    switch (sub) {
+      case 'list':
+        for (const s of review.listStudies())
+          io.out(
+            `${s.id}\t${s.name}\t${s.images} images, ${s.cases} cases, ${s.readers} readers${s.origin === 'kit' ? ', from a reading kit' : ''}${s.closed ? ', closed' : ''}`,
+          );
+        return 0;
+      case 'import-kit': {
+        const file = positionals[0];
+        if (!file) throw new UsageError('give the kit file');
+        const kit = review.importKit(file);
+        io.out(
+          `imported '${kit.name}' (${kit.studyId}), ${kit.images} image(s); readers: ${kit.readers.map((r) => `${r.name} (${r.id})`).join(', ')}`,
+        );
+        io.out(kit.signed ? `signed; signer key SHA-256 ${kit.signerFingerprint}` : 'not signed');
+        return 0;
+      }
+      case 'export-answers': {
+        const studyId = needStudy();
+        const [reader] = values.reader ?? [];
+        if (!reader) throw new UsageError('give --reader <id>');
+        const { text, cases } = review.exportAnswers(studyId, reader);
+        writeAtomic(needOut(), text);
+        io.out(`wrote ${values.out}: ${cases} finished case(s)`);
+        return 0;
+      }
+      case 'merge': {
+        const studyId = needStudy();
+        const files = positionals.slice(1);
+        if (files.length === 0) throw new UsageError('give one or more answers files');
+        let failed = 0;
+        for (const file of files) {
+          try {
+            const m = review.mergeAnswers(studyId, access, readFileSync(file, 'utf8'));
+            io.out(
+              `${file}: ${m.reader}: ${m.merged} case(s) merged, ${m.alreadyMerged} already merged; ${m.completed} of ${m.total} finished`,
+            );
+          } catch (error) {
+            if (!(error instanceof AppError)) throw error;
+            io.err(`${file}: refused (${error.code}): ${error.message}`);
+            failed++;
+          }
+        }
+        return failed > 0 ? 1 : 0;
+      }
+      case 'report': {
+        const studyId = needStudy();
+        writeAtomic(needOut(), studyReportHtml(review.getStudy(studyId), review.results(studyId, access)));
+        io.out(`wrote ${values.out}`);
+        return 0;
+      }
+      case 'close': {
+        const closed = review.closeStudy(needStudy(), access);
+        io.out(`closed '${closed.name}': results and the audit trail are open on this workstation`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown sub-command '${sub}'`);
+    }
+  } finally {
+    review.close();
+  }
+}
+
 export const studyCommand: CliCommand = {
   name: 'study',
-  summary: 'reader-study statistics from an MRMC long-format CSV (MOS, preference, agreement, plots)',
+  summary:
+    'reader studies: statistics from an MRMC CSV (OR-MRMC, preference, agreement, plots); reading kits, merging, report',
   usage,
   async run(argv, io) {
     const [sub, ...rest] = argv;
-    if (sub !== 'stats')
-      throw new UsageError(sub === undefined ? 'no sub-command given' : `unknown sub-command '${sub}'`);
+    if (sub === undefined) throw new UsageError('no sub-command given');
+    if (sub !== 'stats') return studyAction(sub, rest, io);
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { json: { type: 'boolean' }, 'svg-dir': { type: 'string' }, original: { type: 'string' } },
+      options: {
+        json: { type: 'boolean' },
+        'svg-dir': { type: 'string' },
+        original: { type: 'string' },
+        html: { type: 'string' },
+      },
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one CSV file');
     const file = positionals[0]!;
@@ -129,6 +293,7 @@ export const studyCommand: CliCommand = {
       for (const q of stats.preferences)
         writeAtomic(join(dir, `preference-${safeName(q.questionId)}.svg`), q.svg);
     }
+    if (values.html) writeAtomic(values.html, studyReportHtml(null, stats, file));
     if (values.json) io.out(JSON.stringify(stats, null, 2));
     else for (const line of textReport(stats)) io.out(line);
     return 0;

@@ -214,7 +214,6 @@ describe('review channels', () => {
     const base = { name: 'Bad', instanceIds, ownerPassphrase };
     const studiesBefore = services.review.listStudies().length;
     const both = await call('reviewCreateStudy', {
-      ownerPassphrase,
       ...base,
       passes: 1,
       variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'r2c-q3', passes: 1 }],
@@ -225,20 +224,17 @@ describe('review channels', () => {
     const one = await call('reviewCreateStudy', { ...base, variants: [{ kind: 'original' }] });
     assert.equal(one.ok ? 'ok' : one.error.code, 'invalid_payload', 'a single variant');
     const fourPasses = await call('reviewCreateStudy', {
-      ownerPassphrase,
       ...base,
       variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'r2c-q3', passes: 4 }],
     });
     assert.equal(fourPasses.ok ? 'ok' : fourPasses.error.code, 'invalid_payload', 'passes above 3');
     const unknown = await call('reviewCreateStudy', {
-      ownerPassphrase,
       ...base,
       variants: [{ kind: 'original' }, { kind: 'restored', modelId: 'no-such-model', passes: 1 }],
     });
     assert.equal(unknown.ok ? 'ok' : unknown.error.code, 'not_found', 'a model that is not installed');
     assert.match(unknown.ok ? '' : unknown.error.message, /no-such-model/);
     const twice = await call('reviewCreateStudy', {
-      ownerPassphrase,
       ...base,
       variants: [
         { kind: 'restored', modelId: 'r2c-q3', passes: 2 },
@@ -247,7 +243,6 @@ describe('review channels', () => {
     });
     assert.equal(twice.ok ? 'ok' : twice.error.code, 'bad_input', 'the same variant twice');
     const badOption = await call('reviewCreateStudy', {
-      ownerPassphrase,
       ...base,
       passes: 1,
       questions: [{ id: 'q', kind: 'choice', prompt: 'Q', options: ['a b', 'c'] }],
