@@ -212,7 +212,11 @@ test('effective settings: policy over the user, users change only what the polic
     await assert.rejects(store.update({ fineTuningAllowed: true } as never), { code: 'bad_input' });
     const fixedEnv = { ...env, R2C_POLICY_FILE: policyFile(dir.path, { retentionDays: 365 }) };
     const fixed = openSettings(resolveWorkstation({ env: fixedEnv, platform: 'linux' }));
-    assert.deepEqual(fixed.get().retentionDays, { value: 365, source: 'policy' }, 'the policy wins over the user');
+    assert.deepEqual(
+      fixed.get().retentionDays,
+      { value: 365, source: 'policy' },
+      'the policy wins over the user',
+    );
     await assert.rejects(fixed.update({ retentionDays: 7 }), {
       code: 'forbidden',
       message: /retentionDays is set by the administrator's policy/,
