@@ -21,15 +21,24 @@ interface EvaluationImage {
 }
 const [modelId, calibrationFile, validationFile] = process.argv.slice(2);
 if (!modelId || !calibrationFile || !validationFile) {
-  console.error('usage: calibrate-model.ts <model-id> <calibration evaluation.json> <validation evaluation.json> [--write]');
+  console.error(
+    'usage: calibrate-model.ts <model-id> <calibration evaluation.json> <validation evaluation.json> [--write]',
+  );
   process.exit(2);
 }
 const dataRoot = join(shippedModelsDir(), '..', '..', '..', 'shared', 'data');
 const model = findModel((await listModels(shippedModelsDir())).models, modelId);
 const { card } = model;
-const calibration = JSON.parse(readFileSync(calibrationFile, 'utf8')) as { report: { images: EvaluationImage[] } };
-const validation = JSON.parse(readFileSync(validationFile, 'utf8')) as { report: { images: EvaluationImage[] } };
-const cases = calibration.report.images.map((i) => ({ score: i.scores.clean, positive: i.label === 'covid' }));
+const calibration = JSON.parse(readFileSync(calibrationFile, 'utf8')) as {
+  report: { images: EvaluationImage[] };
+};
+const validation = JSON.parse(readFileSync(validationFile, 'utf8')) as {
+  report: { images: EvaluationImage[] };
+};
+const cases = calibration.report.images.map((i) => ({
+  score: i.scores.clean,
+  positive: i.label === 'covid',
+}));
 const band = indeterminateBand(cases, card.threshold);
 
 const val = validation.report.images;

@@ -28,7 +28,8 @@ const features: Float64Array[] = [];
 for (const item of train) features.push(appearanceFeatures(await readModelInputImage(item.path)));
 const { mean, std } = fitAppearance(features);
 const distances: number[] = [];
-for (const item of calibration) distances.push(appearanceDistance(await readModelInputImage(item.path), { mean, std }));
+for (const item of calibration)
+  distances.push(appearanceDistance(await readModelInputImage(item.path), { mean, std }));
 const threshold = quantile(distances, CALIBRATION_QUANTILE);
 const reference: AppearanceReference = appearanceReferenceSchema.parse({
   format: 'r2c-chest-appearance/1',

@@ -211,7 +211,11 @@ export async function createSecondaryCapture(options: SecondaryCaptureOptions): 
  * The source's Pixel Spacing and Imager Pixel Spacing, scaled when the derived image has another
  * matrix size (a full-resolution result keeps them unchanged), so measurements stay in millimetres.
  */
-function spacingAttributes(source: Uint8Array, header: DicomHeader, image: GrayImage): Record<string, unknown> {
+function spacingAttributes(
+  source: Uint8Array,
+  header: DicomHeader,
+  image: GrayImage,
+): Record<string, unknown> {
   let ds: ReturnType<typeof parseDicomBytes>['dataSet'];
   try {
     ds = parseDicomBytes(source).dataSet;
@@ -229,7 +233,10 @@ function spacingAttributes(source: Uint8Array, header: DicomHeader, image: GrayI
     if (values?.length === 2 && values.every((v) => Number.isFinite(v) && v > 0)) {
       const same = rowScale === 1 && columnScale === 1;
       out[keyword] = same
-        ? ds.string(tag)!.split('\\').map((v) => v.trim())
+        ? ds
+            .string(tag)!
+            .split('\\')
+            .map((v) => v.trim())
         : [formatDs(values[0]! * rowScale), formatDs(values[1]! * columnScale)];
     }
   }

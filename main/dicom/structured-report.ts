@@ -222,7 +222,12 @@ function numItem(codeValue: string, meaning: string, value: number): Record<stri
   };
 }
 
-function textItem(codeValue: string, scheme: string, meaning: string, value: string): Record<string, unknown> {
+function textItem(
+  codeValue: string,
+  scheme: string,
+  meaning: string,
+  value: string,
+): Record<string, unknown> {
   return {
     RelationshipType: 'CONTAINS',
     ValueType: 'TEXT',

@@ -60,7 +60,8 @@ export function appearanceFeatures(image: GrayImage): Float64Array {
 export function appearanceDistance(image: GrayImage, reference: Pick<AppearanceReference, 'mean' | 'std'>) {
   const features = appearanceFeatures(image);
   let sum = 0;
-  for (let i = 0; i < FEATURE_COUNT; i++) sum += ((features[i]! - reference.mean[i]!) / reference.std[i]!) ** 2;
+  for (let i = 0; i < FEATURE_COUNT; i++)
+    sum += ((features[i]! - reference.mean[i]!) / reference.std[i]!) ** 2;
   return sum / FEATURE_COUNT;
 }
 

@@ -80,7 +80,10 @@ export type BatchItem =
     };
 
 /** The DICOM attributes the input gate reads, from a decoded header and the file's bytes. */
-export function gateAttributes(dicom: { bytes: Uint8Array; header: IntendedUseAttributes }): IntendedUseAttributes {
+export function gateAttributes(dicom: {
+  bytes: Uint8Array;
+  header: IntendedUseAttributes;
+}): IntendedUseAttributes {
   const age = readPatientAge(dicom.bytes);
   return { ...dicom.header, ...(age ? { patientAge: age } : {}) };
 }

@@ -66,10 +66,10 @@ export function readPatientAge(bytes: Uint8Array): string | undefined {
 
 /** Age in years from Patient Age ("nnnD/W/M/Y"), else from birth date and study date. */
 export function ageInYears(attributes: IntendedUseAttributes): number | undefined {
-  const age = attributes.patientAge?.match(/^(\d{1,3})([DWMY])$/i);
+  const age = attributes.patientAge?.match(/^(\d{1,3})([DWMY])?$/i);
   if (age) {
     const n = Number(age[1]);
-    const unit = age[2]!.toUpperCase();
+    const unit = (age[2] ?? 'Y').toUpperCase(); // a bare number (seen in the wild) is years
     return unit === 'Y' ? n : unit === 'M' ? n / 12 : unit === 'W' ? n / 52.18 : n / 365.25;
   }
   const birth = dicomDate(attributes.patientBirthDate);
@@ -100,7 +100,12 @@ export function checkIntendedUse(
   const list = (values: readonly string[]) => values.join(' or ');
   const modality = norm(attributes.modality);
   if (modality && !intended.modalities.includes(modality))
-    reasons.push({ check: 'attribute', attribute: 'Modality', value: modality, expected: list(intended.modalities) });
+    reasons.push({
+      check: 'attribute',
+      attribute: 'Modality',
+      value: modality,
+      expected: list(intended.modalities),
+    });
   const bodyPart = norm(attributes.bodyPartExamined);
   if (bodyPart && !intended.bodyParts.includes(bodyPart))
     reasons.push({
@@ -111,7 +116,12 @@ export function checkIntendedUse(
     });
   const view = norm(attributes.viewPosition);
   if (view && !intended.views.includes(view))
-    reasons.push({ check: 'attribute', attribute: 'ViewPosition', value: view, expected: list(intended.views) });
+    reasons.push({
+      check: 'attribute',
+      attribute: 'ViewPosition',
+      value: view,
+      expected: list(intended.views),
+    });
   const colour = (attributes.samplesPerPixel ?? 1) > 1;
   if (colour)
     reasons.push({

@@ -110,6 +110,7 @@ export function camToHeatmap(
     if (v > max) max = v;
   }
   const scale = fixedMax !== undefined && fixedMax > 0 ? fixedMax : max;
-  if (scale > 0) for (let i = 0; i < positive.data.length; i++) positive.data[i] = Math.min(1, positive.data[i]! / scale);
+  if (scale > 0)
+    for (let i = 0; i < positive.data.length; i++) positive.data[i] = Math.min(1, positive.data[i]! / scale);
   return resizeGray(positive, width, height);
 }

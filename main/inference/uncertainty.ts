@@ -54,7 +54,12 @@ export function isotonicBlocks(cases: readonly CalibrationCase[]): IsotonicBlock
       const b = stack.at(-1)!;
       const a = stack.at(-2)!;
       if (a.positives / a.n < b.positives / b.n) break;
-      stack.splice(-2, 2, { minScore: a.minScore, maxScore: b.maxScore, n: a.n + b.n, positives: a.positives + b.positives });
+      stack.splice(-2, 2, {
+        minScore: a.minScore,
+        maxScore: b.maxScore,
+        n: a.n + b.n,
+        positives: a.positives + b.positives,
+      });
     }
   }
   return stack.map((b) => ({

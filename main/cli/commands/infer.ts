@@ -16,6 +16,8 @@ const options = {
   'working-size': { type: 'string' },
   format: { type: 'string' },
   'tile-pixels': { type: 'string' },
+  'override-intended-use': { type: 'boolean' },
+  'override-reason': { type: 'string' },
 } as const;
 
 function integer(value: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -26,12 +28,22 @@ function integer(value: string | undefined, name: string, min: number, max: numb
   return n;
 }
 
+const pct = (p: number, digits = 1) => `${(p * 100).toFixed(digits)}%`;
+
 function summarize(item: BatchItem): string {
-  if ('error' in item) return `FAILED  ${item.file}: ${item.error.message}`;
-  const pct = (item.probabilities.covid * 100).toFixed(1);
-  const label = item.label === 'covid' ? 'COVID-19' : 'normal';
+  if ('error' in item) return `${item.refused ? 'REFUSED' : 'FAILED '} ${item.file}: ${item.error.message}`;
+  const band = item.indeterminate
+    ? `, indeterminate ${pct(item.indeterminate.low)}-${pct(item.indeterminate.high)}`
+    : ', no indeterminate band (uncalibrated model)';
+  const validation = item.validation
+    ? `; validation sensitivity ${pct(item.validation.sensitivity, 0)}, specificity ${pct(item.validation.specificity, 0)}`
+    : '';
+  const override = item.intendedUse.override ? ' [classified on override: outside the intended use]' : '';
   const outputs = [item.output, item.report].filter(Boolean).join(', ');
-  return `${label.padEnd(8)} p(COVID-19)=${pct}%  ${item.file}${outputs ? ` -> ${outputs}` : ''}`;
+  return (
+    `${item.decisionText}: p(COVID-19)=${pct(item.probabilities.covid)} (threshold ${pct(item.threshold)}${band}${validation})${override}  ` +
+    `${item.file}${outputs ? ` -> ${outputs}` : ''}  [${item.model.id} ${item.model.version} sha256:${item.model.sha256.slice(0, 12)}]`
+  );
 }
 
 async function runBatch(argv: string[], io: CliIo, restore: boolean): Promise<number> {
@@ -41,6 +53,8 @@ async function runBatch(argv: string[], io: CliIo, restore: boolean): Promise<nu
   const format = values.format;
   if (format !== undefined && format !== 'png' && format !== 'dicom')
     throw new UsageError(`--format must be dicom or png, got ${format}`);
+  if (values['override-reason'] !== undefined && !values['override-intended-use'])
+    throw new UsageError('--override-reason goes with --override-intended-use');
   if (!restore && (format || values.passes || values.out))
     throw new UsageError('--out, --passes and --format belong to r2c restore');
   const passes = integer(values.passes, 'passes', 1, 3);
@@ -68,11 +82,21 @@ async function runBatch(argv: string[], io: CliIo, restore: boolean): Promise<nu
         outDir: restore ? values.out : undefined,
         format,
         tilePixelBudget,
+        ...(values['override-intended-use']
+          ? {
+              overrideIntendedUse: {
+                by: 'CLI --override-intended-use',
+                ...(values['override-reason'] ? { reason: values['override-reason'] } : {}),
+              },
+            }
+          : {}),
       },
       { signal: io.signal, onProgress: (p) => bar.update(p.done, p.total, p.message) },
     );
     bar.finish();
     for (const item of items) io.out(values.json ? JSON.stringify(item) : summarize(item));
+    if (!values.json && items.some((i) => !('error' in i)))
+      io.out('\nDecision support for research use only; not a diagnosis.');
     const failed = items.filter((i) => 'error' in i);
     if (failed.length > 0 && !values.json) {
       io.err(`\n${failed.length} of ${files.length} input(s) failed:`);
@@ -85,21 +109,32 @@ async function runBatch(argv: string[], io: CliIo, restore: boolean): Promise<nu
   }
 }
 
+const OVERRIDE_USAGE =
+  "  Images outside the model's intended use (DICOM Modality, Body Part, View Position or age other than\n" +
+  '  adult frontal chest CR/DX, or an image unlike a chest radiograph) are refused; --override-intended-use\n' +
+  '  classifies them anyway and records the override in every output.';
+
 export const restoreCommand: CliCommand = {
   name: 'restore',
   summary: 'restore (and classify) chest X-rays with an R2C-GAN model',
   usage:
-    'r2c restore <files|folders...> --out <dir> [--model <id>] [--passes 1-3] [--format dicom|png] [--working-size <px>] [--tile-pixels <n>] [--json]\n' +
+    'r2c restore <files|folders...> --out <dir> [--model <id>] [--passes 1-3] [--format dicom|png] [--working-size <px>] [--tile-pixels <n>] [--override-intended-use [--override-reason <text>]] [--json]\n' +
     '  Inputs: PNG/JPEG/TIFF, DICOM with or without the 128-byte preamble (first frame), folders, DICOMDIRs.\n' +
     '  --format: dicom (default for DICOM inputs: derived Secondary Capture + classification SR) or png.\n' +
     '  --working-size: long side restored at (default from the model card, up to native size).\n' +
-    '  --tile-pixels: restore in tiles above this many working pixels (default 1048576).',
+    '  --tile-pixels: restore in tiles above this many working pixels (default 1048576).\n' +
+    "  The restored image keeps the original's size and pixel spacing, marked 'AI restored - not for primary diagnosis'.\n" +
+    OVERRIDE_USAGE,
   run: (argv, io) => runBatch(argv, io, true),
 };
 
 export const classifyCommand: CliCommand = {
   name: 'classify',
   summary: 'classify chest X-rays as COVID-19 or normal (decision support, not a diagnosis)',
-  usage: 'r2c classify <files|folders...> [--model <id>] [--json]',
+  usage:
+    'r2c classify <files|folders...> [--model <id>] [--override-intended-use [--override-reason <text>]] [--json]\n' +
+    '  Results: positive / negative / indeterminate (inside the calibrated band around the threshold),\n' +
+    '  with the validation sensitivity and specificity at the threshold.\n' +
+    OVERRIDE_USAGE,
   run: (argv, io) => runBatch(argv, io, false),
 };

@@ -50,7 +50,11 @@ test('classify --json: one object per input with model, provider, probabilities,
     [join(inputs, 'a.png'), join(inputs, 'broken.png'), join(inputs, 'nested', 'b.png')],
   );
   const [good, broken] = lines;
-  assert.deepEqual(good.model, { id: card.id, version: card.version });
+  assert.deepEqual(good.model, { id: card.id, version: card.version, sha256: card.sha256 });
+  assert.match(good.decision, /^(positive|negative|indeterminate)$/);
+  assert.equal(good.threshold, card.threshold);
+  assert.equal(good.intendedUse.accepted, true);
+  assert.match(good.statement, /not a diagnosis/);
   assert.equal(good.provider, 'cpu');
   assert.ok(Math.abs(good.probabilities.normal + good.probabilities.covid - 1) < 1e-5);
   assert.equal(good.label, good.probabilities.covid > card.threshold ? 'covid' : 'normal');
@@ -60,7 +64,7 @@ test('classify --json: one object per input with model, provider, probabilities,
   assert.ok(lines[2].probabilities, 'the file after the broken one is still processed');
 });
 
-test('restore writes restored images at the working size and reports the output path', async () => {
+test("restore writes restored images at the original's size and reports the output path", async () => {
   const out = join(dir, 'restored');
   const input = join(data, 'cxr/covid/cxrdb_COVID-2001.png');
   const run = r2c('restore', input, '--out', out, '--passes', '2', '--json');
@@ -72,7 +76,38 @@ test('restore writes restored images at the working size and reports the output 
   assert.equal(line.output, join(out, 'cxrdb_COVID-2001_restored.png'));
   assert.ok(existsSync(line.output));
   const restored = await readGrayImage(line.output);
-  assert.deepEqual([restored.width, restored.height], [96, 96]);
+  const original = await readGrayImage(input);
+  assert.deepEqual([restored.width, restored.height], [original.width, original.height]);
+  assert.deepEqual(line.outputSize, { width: original.width, height: original.height });
+});
+
+test('classify: a non-chest DICOM is refused naming the attribute; --override-intended-use classifies it and records it', () => {
+  const mr = join(data, 'dicom/dicom-test-files/MR_small.dcm');
+  const refused = r2c('classify', mr);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stdout,
+    /^REFUSED .*MR_small\.dcm is outside the model's intended use: Modality is MR \(expected CR or DX\)/m,
+  );
+  const json = jsonLines(r2c('classify', mr, '--json').stdout)[0];
+  assert.equal(json.error.code, 'unsupported');
+  assert.deepEqual(
+    json.refused.map((r: { attribute: string }) => r.attribute),
+    ['Modality', 'Image appearance'],
+  );
+  const forced = r2c(
+    'classify',
+    mr,
+    '--json',
+    '--override-intended-use',
+    '--override-reason',
+    'phantom study',
+  );
+  assert.equal(forced.code, 0, forced.stderr);
+  const line = jsonLines(forced.stdout)[0];
+  assert.deepEqual(line.intendedUse.override, { by: 'CLI --override-intended-use', reason: 'phantom study' });
+  assert.equal(line.intendedUse.accepted, false);
+  assert.equal(r2c('classify', mr, '--override-reason', 'x').code, 2, 'a reason needs the override flag');
 });
 
 test('usage errors exit 2 with a reason', () => {
@@ -118,10 +153,16 @@ test('restore DICOM inputs: derived images + SR, valid for dciodvfy, re-importab
     'a non-DICOM extension-less file in a folder is not an input',
   );
   // The malformed set has one file our parser tolerates (bad_sequence.dcm: a broken sequence outside
-  // the image attributes); every other one must fail with a reason.
+  // the image attributes); every other one must fail with a reason. Fake_MONOHR1 (a chest image
+  // whose photometric interpretation was flipped, so it reads inverted) is refused by the input gate.
   const good = lines.filter((l) => !l.error && !l.file.includes('/malformed/'));
-  const failed = lines.filter((l) => l.error);
-  assert.equal(good.length, 5, `restored: ${good.map((l) => basename(l.file)).join(', ')}`);
+  const refused = lines.filter((l) => l.refused);
+  assert.deepEqual(
+    refused.map((l) => basename(l.file)),
+    ['Fake_MONOHR1.dcm'],
+  );
+  const failed = lines.filter((l) => l.error && !l.refused);
+  assert.equal(good.length, 4, `restored: ${good.map((l) => basename(l.file)).join(', ')}`);
   assert.ok(failed.length >= 14, `malformed files are reported (${failed.length})`);
   for (const f of failed) {
     assert.ok(f.file.includes('/malformed/'), `only malformed files fail: ${f.file}: ${f.error.message}`);
@@ -152,6 +193,8 @@ test('restore DICOM inputs: derived images + SR, valid for dciodvfy, re-importab
       source.sopInstanceUid,
       'Source Image Sequence references the source',
     );
+    assert.deepEqual([derived.rows, derived.columns], [source.rows, source.columns], "the original's matrix");
+    assert.equal(ds.string('x00280301'), 'YES', 'Burned In Annotation: the AI marking');
     const sr = readDicomHeader(new Uint8Array(readFileSync(item.report)));
     assert.equal(sr.sopClassUid, '1.2.840.10008.5.1.4.1.1.88.33', 'Comprehensive SR');
     if (hasDciodvfy) {
