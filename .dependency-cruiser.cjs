@@ -14,7 +14,7 @@ const data = [...dicom, 'main/data'];
 const inference = [...data, 'models', 'main/inference'];
 const models = [...inference, 'main/evaluation', 'main/training'];
 const registry = [...models, 'main/registry'];
-const services = [...registry, 'main/library', 'main/review', 'main/viewer'];
+const services = [...registry, 'main/library', 'main/review', 'main/viewer', 'main/pacs'];
 
 /** folder → the folders it may import from (besides its own files). */
 const allowed = {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
-import { createModelCatalog, type ModelCatalog } from '../inference/model-catalog.ts';
-import { defaultModel, listModels } from '../inference/model-store.ts';
+import { createModelCatalog, defaultModel, listModels, type ModelCatalog } from '../inference/index.ts';
 import { createJobRunner, type TransportFactory } from '../jobs/runner.ts';
 import { type Library, openLibrary, type RetentionSummary } from '../library/index.ts';
 import { AppError } from '../util/errors.ts';
 import { createModelRegistry, type ModelRegistry } from '../registry/index.ts';
+import { createPacsService, type PacsService, type SecretCipher } from '../pacs/index.ts';
 import { openReviewStore, type ReviewStore } from '../review/index.ts';
 import {
   type ActivityLog,
@@ -31,6 +31,8 @@ export interface AppConfig {
   workstation?: Workstation;
   /** Who writes the activity log ('app' by default). */
   logSource?: 'app' | 'cli' | 'test';
+  /** Encrypts PACS passwords/tokens: Electron's safeStorage in the shell; absent, a 0600 file (pacs/secrets.ts). */
+  pacsCipher?: SecretCipher;
 }
 
 export interface AppIdentity {
@@ -66,6 +68,8 @@ export interface Services {
   settings: SettingsStore;
   /** The activity log in <dataDir>/logs (no patient data). */
   log: ActivityLog;
+  /** PACS connections, search, retrieve into the library, sending results, watch (<dataDir>/pacs). */
+  pacs: PacsService;
   /** Retention with the effective period (bad_input when retention is off). */
   applyRetention(options?: { dryRun?: boolean; now?: Date }): RetentionSummary & { days: number };
   /** Id of the default model, without loading it (null when none is installed). */
@@ -131,6 +135,11 @@ export function createServices(config: AppConfig): Services {
     registry,
     settings: openSettings({ ...workstation, dataDir: { ...workstation.dataDir, value: library.dataDir } }),
     log,
+    pacs: createPacsService({
+      dataDir: config.dataDir,
+      library,
+      ...(config.pacsCipher ? { cipher: config.pacsCipher } : {}),
+    }),
     applyRetention(options = {}) {
       const days = this.settings.get().retentionDays.value;
       if (days === null) throw new AppError('bad_input', 'retention is off: no retention period is set');

@@ -6,6 +6,7 @@ import { jobChannels } from './jobs.ts';
 import { libraryChannels } from './library.ts';
 import { modelChannels } from './models.ts';
 import type { ChannelName } from './names.ts';
+import { pacsChannels } from './pacs.ts';
 import { reviewChannels } from './review.ts';
 import { settingsChannels } from './settings.ts';
 import { viewerChannels } from './viewer.ts';
@@ -20,4 +21,5 @@ export const contract = {
   ...viewerChannels,
   ...jobChannels,
   ...settingsChannels,
+  ...pacsChannels,
 } satisfies Record<ChannelName, ChannelSchemas>;

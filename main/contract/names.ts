@@ -61,6 +61,15 @@ export const channelNames = [
   'exportLogs',
   'deleteFromLibrary',
   'applyRetention',
+  'pacsListConnections',
+  'pacsSaveConnection',
+  'pacsDeleteConnection',
+  'pacsEcho',
+  'pacsSearch',
+  'pacsSeries',
+  'pacsRetrieve',
+  'pacsSend',
+  'pacsWatch',
 ] as const;
 export type ChannelName = (typeof channelNames)[number];
 

@@ -5,6 +5,7 @@ import type { HandlerTable } from './dispatch.ts';
 import { createJobCalls } from './jobs.ts';
 import { libraryHandlers } from './library.ts';
 import { modelHandlers } from './models.ts';
+import { pacsHandlers } from './pacs.ts';
 import { reviewHandlers } from './review.ts';
 import { settingsHandlers } from './settings.ts';
 import { viewerHandlers } from './viewer.ts';
@@ -26,6 +27,7 @@ export function createHandlers(services: Services, shell: { pickPath?: PathPicke
       ...viewerHandlers(services, jobs),
       ...jobs.handlers,
       ...settingsHandlers(services),
+      ...pacsHandlers(services, jobs),
     },
     services.log,
   );

@@ -43,22 +43,29 @@ async function writePrivateFile(path: string, data: string): Promise<void> {
 
 /** A JSON file of secrets (mode 0600); with a cipher each value is stored encrypted (base64). */
 export function fileSecretStore(path: string, cipher?: SecretCipher): SecretStore {
-  let values: Record<string, string> = {};
-  if (existsSync(path)) {
+  // Read on first use, so a damaged file fails the PACS call that needs it, not the app's start.
+  let loaded: Record<string, string> | undefined;
+  const load = (): Record<string, string> => {
+    if (loaded) return loaded;
+    if (!existsSync(path)) {
+      loaded = {};
+      return loaded;
+    }
     try {
-      values = JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>;
+      loaded = JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>;
     } catch {
       throw new AppError(
         'integrity',
         `the PACS secrets file ${path} is damaged; delete it and enter the passwords again`,
       );
     }
-  }
-  const save = () => writePrivateFile(path, `${JSON.stringify(values)}\n`);
+    return loaded as Record<string, string>;
+  };
+  const save = () => writePrivateFile(path, `${JSON.stringify(load())}\n`);
   return {
     protection: cipher ? 'os-keychain' : 'file-permissions',
     get(key) {
-      const stored = values[key];
+      const stored = load()[key];
       if (stored === undefined) return undefined;
       if (!cipher) return stored;
       try {
@@ -71,10 +78,11 @@ export function fileSecretStore(path: string, cipher?: SecretCipher): SecretStor
       }
     },
     async set(key, secret) {
-      values[key] = cipher ? cipher.encrypt(secret).toString('base64') : secret;
+      load()[key] = cipher ? cipher.encrypt(secret).toString('base64') : secret;
       await save();
     },
     async delete(key) {
+      const values = load();
       if (!(key in values)) return;
       delete values[key];
       await save();
