@@ -80,7 +80,10 @@ export function deleteFromLibrary(
 ): DeleteSummary {
   for (const target of targets) {
     if (!libraryLevels.includes(target.level))
-      throw new AppError('bad_input', `cannot delete a '${target.level}': use patient, study, series or instance`);
+      throw new AppError(
+        'bad_input',
+        `cannot delete a '${target.level}': use patient, study, series or instance`,
+      );
     if (!Number.isInteger(target.id) || target.id < 1)
       throw new AppError('bad_input', `${target.level} id must be a positive integer`);
   }
@@ -119,21 +122,31 @@ export function deleteFromLibrary(
       for (const s of db.prepare('SELECT id FROM series WHERE study_ref = ?').pluck().all(id) as number[])
         seriesIds.add(s);
     for (const id of patientIds)
-      for (const st of db.prepare('SELECT id FROM studies WHERE patient_ref = ?').pluck().all(id) as number[]) {
+      for (const st of db
+        .prepare('SELECT id FROM studies WHERE patient_ref = ?')
+        .pluck()
+        .all(id) as number[]) {
         studyIds.add(st);
         for (const s of db.prepare('SELECT id FROM series WHERE study_ref = ?').pluck().all(st) as number[])
           seriesIds.add(s);
       }
     for (const id of seriesIds) {
-      const study = db.prepare('SELECT study_ref FROM series WHERE id = ?').pluck().get(id) as number | undefined;
+      const study = db.prepare('SELECT study_ref FROM series WHERE id = ?').pluck().get(id) as
+        | number
+        | undefined;
       if (study === undefined) continue;
-      const left = db.prepare('SELECT COUNT(*) FROM instances WHERE series_ref = ?').pluck().get(id) as number;
+      const left = db
+        .prepare('SELECT COUNT(*) FROM instances WHERE series_ref = ?')
+        .pluck()
+        .get(id) as number;
       if (left > 0) continue;
       summary.series += db.prepare('DELETE FROM series WHERE id = ?').run(id).changes;
       studyIds.add(study);
     }
     for (const id of studyIds) {
-      const patient = db.prepare('SELECT patient_ref FROM studies WHERE id = ?').pluck().get(id) as number | undefined;
+      const patient = db.prepare('SELECT patient_ref FROM studies WHERE id = ?').pluck().get(id) as
+        | number
+        | undefined;
       if (patient === undefined) continue;
       const left = db.prepare('SELECT COUNT(*) FROM series WHERE study_ref = ?').pluck().get(id) as number;
       if (left > 0) continue;

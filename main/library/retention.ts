@@ -33,7 +33,10 @@ export function applyRetention(db: Db, dataDir: string, options: RetentionOption
   const cutoff = new Date(now.getTime() - options.days * dayMs).toISOString();
   const protectedInstances = options.protectedInstances ?? new Map();
   // imported_at is an ISO-8601 UTC timestamp, so text order is time order.
-  const expired = db.prepare('SELECT id FROM instances WHERE imported_at < ? ORDER BY id').pluck().all(cutoff) as number[];
+  const expired = db
+    .prepare('SELECT id FROM instances WHERE imported_at < ? ORDER BY id')
+    .pluck()
+    .all(cutoff) as number[];
   const due = expired.filter((id) => !protectedInstances.has(id));
   const summary: RetentionSummary = {
     cutoff,

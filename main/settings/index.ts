@@ -8,7 +8,14 @@ export {
   logFileName,
   openActivityLog,
 } from './log.ts';
-export { type LoadedPolicy, loadPolicy, type Policy, policyLocation, policySchema, systemPolicyPath } from './policy.ts';
+export {
+  type LoadedPolicy,
+  loadPolicy,
+  type Policy,
+  policyLocation,
+  policySchema,
+  systemPolicyPath,
+} from './policy.ts';
 export {
   type EffectiveSettings,
   effectiveSettings,

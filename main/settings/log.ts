@@ -6,7 +6,16 @@
 // before the process goes on (a crash right after a deletion still leaves its audit line), and
 // those libraries rotate per process through async streams.
 import { createHmac, randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { AppError, serializeError } from '../util/errors.ts';
 
@@ -82,7 +91,9 @@ export function openActivityLog(options: ActivityLogOptions): ActivityLog {
     `h:${createHmac('sha256', hashKey()).update(String(value)).digest('hex').slice(0, 16)}`;
 
   const scrub = (message: string) =>
-    message.replace(quotedPattern, (q) => `'${hash(q.slice(1, -1))}'`).replace(pathPattern, (p) => `<path ${hash(p)}>`);
+    message
+      .replace(quotedPattern, (q) => `'${hash(q.slice(1, -1))}'`)
+      .replace(pathPattern, (p) => `<path ${hash(p)}>`);
 
   const rotate = () => {
     rmSync(rotated(keep - 1), { force: true });
@@ -155,7 +166,8 @@ export function openActivityLog(options: ActivityLogOptions): ActivityLog {
           const entry = parseLine(lines[i]!);
           if (!entry) continue;
           if (query.level && entry.level !== query.level) continue;
-          if (query.event && entry.event !== query.event && !entry.event.startsWith(`${query.event}.`)) continue;
+          if (query.event && entry.event !== query.event && !entry.event.startsWith(`${query.event}.`))
+            continue;
           out.push(entry);
         }
         if (out.length >= limit) break;
@@ -163,13 +175,22 @@ export function openActivityLog(options: ActivityLogOptions): ActivityLog {
       return out;
     },
     files,
-    exportText: () => files().map((f) => readLines(f).map((l) => `${l}\n`).join('')).join(''),
+    exportText: () =>
+      files()
+        .map((f) =>
+          readLines(f)
+            .map((l) => `${l}\n`)
+            .join(''),
+        )
+        .join(''),
   };
 }
 
 function readLines(file: string): string[] {
   try {
-    return readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0);
   } catch {
     return [];
   }

@@ -18,7 +18,11 @@ function assertNoOrphans(dataDir: string) {
     const store = join(dataDir, 'store');
     const files = readdirSync(store, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
-      .map((e) => relative(dataDir, join(e.parentPath ?? '', e.name)).split(sep).join('/'));
+      .map((e) =>
+        relative(dataDir, join(e.parentPath ?? '', e.name))
+          .split(sep)
+          .join('/'),
+      );
     for (const file of files) assert.ok(managed.has(file), `orphaned store file ${file}`);
     for (const file of managed) assert.ok(existsSync(join(dataDir, file)), `row without its file ${file}`);
     const results = join(dataDir, 'results');
@@ -80,7 +84,9 @@ test('deleting a study removes its rows, store copies and analyses, nothing else
     assert.ok(existsSync(otherDir), 'another instance keeps its analysis');
     assert.equal(library.listStudies().length, 5);
     assert.deepEqual(
-      allInstances(library).map((i) => i.id).sort(),
+      allInstances(library)
+        .map((i) => i.id)
+        .sort(),
       others.map((i) => i.id).sort(),
     );
     assert.equal(library.listResults(others[0]!.id).length, 1);
@@ -91,7 +97,10 @@ test('deleting a study removes its rows, store copies and analyses, nothing else
     const sibling = library.listStudies().find((s) => s.patient.id === target.patient.id)!;
     const second = library.delete([{ level: 'study', id: sibling.id }]);
     assert.equal(second.patients, 1);
-    assert.equal(library.listPatients().some((p) => p.id === target.patient.id), false);
+    assert.equal(
+      library.listPatients().some((p) => p.id === target.patient.id),
+      false,
+    );
     assertNoOrphans(library.dataDir);
 
     // One instance of a series: the series stays with the rest.
@@ -117,7 +126,9 @@ test('deleting a referenced instance keeps the original file; deleting a series 
   const work = tempDir('delete-ref');
   const library = openLibrary({ dataDir: join(work.path, 'data') });
   try {
-    const real = ['CT_small.dcm', 'MR_small_jpeg_ls_lossless.dcm', 'JPEG2000.dcm'].map((f) => join(realDir, f));
+    const real = ['CT_small.dcm', 'MR_small_jpeg_ls_lossless.dcm', 'JPEG2000.dcm'].map((f) =>
+      join(realDir, f),
+    );
     const imported = await library.importPaths(real, { mode: 'reference' });
     assert.ok(imported.added >= 2);
     for (const instance of allInstances(library)) {
@@ -191,7 +202,9 @@ test('retention removes what was imported before the cutoff, keeps the rest and 
     assert.equal(applied.removed.storeFiles, old.length - 1);
     assert.equal(applied.removed.resultFolders, old.length - 1);
     assert.deepEqual(
-      allInstances(library).map((i) => i.id).sort((a, b) => a - b),
+      allInstances(library)
+        .map((i) => i.id)
+        .sort((a, b) => a - b),
       [old[0]!.id, ...recent.map((i) => i.id)].sort((a, b) => a - b),
     );
     for (const i of recent) assert.equal(library.listResults(i.id).length, 1, 'recent analyses stay');
