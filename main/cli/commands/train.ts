@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { type ConfigOverrides, loadRunConfig } from '../../training/config.ts';
 import { type TrainProgress, train } from '../../training/run.ts';
+import { loadPolicy } from '../../settings/index.ts';
+import { AppError } from '../../util/errors.ts';
 import { type CliCommand, UsageError } from '../command.ts';
 
 const fmtLoss = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
@@ -49,6 +51,13 @@ export const trainCommand: CliCommand = {
     '  emaDecay (e.g. 0.999: export an exponential moving average of the weights).\n' +
     '  Running it again on the same --out resumes from the checkpoint there (same config required).',
   async run(argv, io) {
+    // The admin's policy may switch training and fine-tuning on this workstation off (as the app does).
+    const policy = loadPolicy();
+    if (policy.policy.fineTuningAllowed === false)
+      throw new AppError(
+        'forbidden',
+        `training and fine-tuning are switched off by the policy file ${policy.location.path}`,
+      );
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,

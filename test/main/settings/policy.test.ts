@@ -243,3 +243,31 @@ test('effective settings: policy over the user, users change only what the polic
     dir.remove();
   }
 });
+
+test('r2c train is refused when the policy switches fine-tuning off', () => {
+  const dir = temp();
+  try {
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      R2C_POLICY_FILE: policyFile(dir.path, { fineTuningAllowed: false }),
+      R2C_DATA_DIR: join(dir.path, 'data'),
+    };
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(repoRoot, 'bin/r2c.js'),
+        'train',
+        '--data',
+        join(dir.path, 'none.csv'),
+        '--out',
+        join(dir.path, 'run'),
+      ],
+      { env, encoding: 'utf8' },
+    );
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /switched off by the policy file .*policy\.json/);
+  } finally {
+    dir.remove();
+  }
+});
