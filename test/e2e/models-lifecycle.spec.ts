@@ -74,9 +74,12 @@ test('a fine-tune keeps running across page changes; the job list shows it; the 
   const list = page.getByTestId('job-list');
   const item = list.getByTestId('job-item');
   await expect(item).toContainText('Fine-tune Ward 3');
-  await expect(item).toContainText(/step \d+ of 30, loss .*· (about \d+ (s|min) left|estimating…)/, {
-    timeout: 180_000,
-  });
+  await expect(item).toContainText(
+    /step \d+ of 30, loss [\d.]+(, about \d+ min left| · (about \d+ (s|min) left|estimating…))/,
+    {
+      timeout: 180_000,
+    },
+  );
   await expect(item.getByRole('button', { name: 'Cancel Fine-tune Ward 3' })).toBeEnabled();
   await page.screenshot({ path: join(screenshotDir, 'models-job-list.png') });
   await page.getByRole('link', { name: 'Review' }).click();
