@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultDataDir, type ImportSummary, openLibrary } from '../../library/index.ts';
+import { loadPolicy } from '../../settings/index.ts';
 import { type CliCommand, UsageError } from '../command.ts';
 import { progressBar } from '../progress.ts';
 
@@ -20,6 +22,14 @@ export const importCommand: CliCommand = {
     }
     const { values, positionals } = parsed;
     if (positionals.length === 0) throw new UsageError('no paths given');
+    // A data folder fixed by the admin's policy is the only library (retention and deletion apply there).
+    const policy = loadPolicy();
+    if (
+      values.library !== undefined &&
+      policy.policy.dataDir !== undefined &&
+      resolve(values.library) !== resolve(policy.policy.dataDir)
+    )
+      throw new UsageError(`--library: the data folder is fixed by the policy file ${policy.location.path}`);
     const dataDir = values.library ?? defaultDataDir();
     const library = openLibrary({ dataDir });
     const bar = values.json ? undefined : progressBar(io, 'importing');

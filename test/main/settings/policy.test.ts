@@ -182,6 +182,17 @@ test('the app and the CLI resolve the same data folder, and the policy file wins
     });
     assert.equal(imported.status, 0, imported.stderr);
     assert.equal(JSON.parse(imported.stdout).library, policyData);
+    // ... and nowhere else: --library cannot open a second library beside the policy's.
+    const elsewhere = spawnSync(
+      process.execPath,
+      [join(repoRoot, 'bin/r2c.js'), 'import', source, '--library', join(dir.path, 'other')],
+      {
+        env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...cases[1] },
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(elsewhere.status, 2);
+    assert.match(elsewhere.stderr, /data folder is fixed by the policy file/);
   } finally {
     dir.remove();
   }
