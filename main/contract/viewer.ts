@@ -80,6 +80,35 @@ const analysisSummary = z.object({
   working: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
   createdAt: z.string(),
   reused: z.boolean(),
+  modelSha256: z.string().optional(),
+  /** How sure: positive / negative / indeterminate, the band, validation figures at the threshold. */
+  certainty: z
+    .object({
+      decision: z.enum(['positive', 'negative', 'indeterminate']),
+      threshold: z.number(),
+      indeterminate: z.object({ low: z.number(), high: z.number() }).optional(),
+      validation: z.object({ sensitivity: z.number(), specificity: z.number(), on: z.string() }).optional(),
+    })
+    .optional(),
+  /** The input gate's finding; `override` when it refused and the user classified anyway. */
+  intendedUse: z
+    .object({
+      accepted: z.boolean(),
+      reasons: z.array(
+        z.object({
+          check: z.enum(['attribute', 'appearance']),
+          attribute: z.string(),
+          value: z.string(),
+          expected: z.string(),
+        }),
+      ),
+      override: z.object({ by: z.string(), reason: z.string().optional() }).optional(),
+    })
+    .optional(),
+  /** The heat map's fixed scale for this model (class-activation value drawn as full heat), or per image. */
+  heatmapScale: z
+    .union([z.object({ max: z.number(), chosenOn: z.string() }), z.literal('per-image')])
+    .optional(),
 });
 
 export const viewerChannels = {
@@ -180,6 +209,11 @@ export const viewerChannels = {
         passes: z.number().int().min(1).max(3),
         /** Return a stored analysis (same model file, enough passes) instead of running again. */
         reuse: z.boolean(),
+        /** Classify images the input gate refuses ("outside the model's intended use"); recorded. */
+        overrideIntendedUse: z
+          .object({ reason: z.string().max(500).optional() })
+          .strict()
+          .optional(),
       })
       .strict(),
     output: z.object({

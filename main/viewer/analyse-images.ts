@@ -21,20 +21,35 @@ export interface AnalysedImages {
 export async function analyseImages(
   viewer: Pick<ViewerService, 'analyse'>,
   instanceIds: readonly number[],
-  request: { modelId?: string | undefined; passes: number; reuse: boolean },
+  request: {
+    modelId?: string | undefined;
+    passes: number;
+    reuse: boolean;
+    /** The user classifies images the input gate refuses (recorded in each result). */
+    overrideIntendedUse?: { reason?: string | undefined } | undefined;
+  },
   run: { signal: AbortSignal; onProgress?: (progress: JobProgress) => void },
 ): Promise<AnalysedImages> {
   const { signal, onProgress } = run;
   const items: AnalysedImage[] = [];
   const total = instanceIds.length;
-  const { modelId, passes, reuse } = request;
+  const { modelId, passes, reuse, overrideIntendedUse } = request;
   for (const [index, instanceId] of instanceIds.entries()) {
     if (signal.aborted) break;
     onProgress?.({ done: index, total, message: `image ${index + 1} of ${total}` });
     try {
       const analysis = await viewer.analyse(
         instanceId,
-        { ...(modelId ? { modelId } : {}), passes, reuse },
+        {
+          ...(modelId ? { modelId } : {}),
+          passes,
+          reuse,
+          ...(overrideIntendedUse
+            ? {
+                overrideIntendedUse: overrideIntendedUse.reason ? { reason: overrideIntendedUse.reason } : {},
+              }
+            : {}),
+        },
         {
           signal,
           onProgress: (p) => {

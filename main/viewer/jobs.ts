@@ -4,7 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dicomFrameToModelInput } from '../data/input/index.ts';
 import { decodeFrame, readDicomHeader } from '../dicom/index.ts';
-import { inferWithWorkerService } from '../inference/batch.ts';
+import { gateAttributes, inferWithWorkerService } from '../inference/batch.ts';
+import { IntendedUseRefusal, type IntendedUseOverride } from '../inference/intended-use.ts';
 import type { JobHandler } from '../jobs/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { AppError, cancelledError, serializeError } from '../util/errors.ts';
@@ -49,6 +50,12 @@ export interface AnalysisRecord {
   working: { width: number; height: number };
   /** How model-domain values map back to the original's units. */
   mapping: ModelInputMapping;
+  /** Positive / negative / indeterminate with the band and validation figures (absent on older records). */
+  certainty?: Awaited<ReturnType<typeof inferWithWorkerService>>['certainty'];
+  /** What the input gate found, and the user's override when it refused. */
+  intendedUse?: Awaited<ReturnType<typeof inferWithWorkerService>>['intendedUse'];
+  /** The heat map's fixed model-wide scale, or 'per-image' (absent on older records: per image). */
+  heatmapScale?: Awaited<ReturnType<typeof inferWithWorkerService>>['heatmapScale'];
   /** The original's metadata (its pixels excluded), for building restored ViewerImages. */
   original: Omit<ViewerImage, 'pixels'>;
   instanceSha256: string;
@@ -65,6 +72,8 @@ export interface AnalyseInput extends ViewerFileInput {
   workingLongSide: number;
   /** Folder the restored passes, heat map and record go to (created). */
   outDir: string;
+  /** The user classifies an image the input gate refuses (recorded in the record). */
+  overrideIntendedUse?: IntendedUseOverride;
 }
 
 export const restoredFile = (pass: number) => `restored-pass${pass}.f32`;
@@ -88,9 +97,13 @@ export const analyseForViewer: JobHandler<AnalyseInput, AnalysisRecord> = async 
   step(1, `restoring (${input.passes} pass${input.passes > 1 ? 'es' : ''}) and classifying`);
   let result: Awaited<ReturnType<typeof inferWithWorkerService>>;
   try {
-    result = await inferWithWorkerService(input, image, context.signal, input.label);
+    result = await inferWithWorkerService(input, image, context.signal, input.label, {
+      attributes: gateAttributes({ bytes, header }),
+      override: input.overrideIntendedUse,
+    });
   } catch (error) {
     if (context.signal.aborted) throw cancelledError('restoration');
+    if (error instanceof IntendedUseRefusal) throw error;
     const { code, message } = serializeError(error);
     throw new AppError(code, `${input.label} could not be restored: ${message}`);
   }
@@ -113,6 +126,9 @@ export const analyseForViewer: JobHandler<AnalyseInput, AnalysisRecord> = async 
     threshold: result.threshold,
     probabilities: result.probabilities,
     label: result.label,
+    certainty: result.certainty,
+    ...(result.intendedUse ? { intendedUse: result.intendedUse } : {}),
+    heatmapScale: result.heatmapScale,
     passes: result.restored.length,
     workingLongSide: input.workingLongSide,
     working: { width: last.width, height: last.height },

@@ -62,6 +62,12 @@ export interface AnalysisSummary {
   createdAt: string;
   /** True when a stored analysis was returned instead of running the model again. */
   reused: boolean;
+  /** The model file's SHA-256 (absent on records from before it was stored). */
+  modelSha256?: string;
+  /** Positive / negative / indeterminate with the band and validation figures (absent on older records). */
+  certainty?: AnalysisRecord['certainty'];
+  intendedUse?: AnalysisRecord['intendedUse'];
+  heatmapScale?: AnalysisRecord['heatmapScale'];
 }
 
 export interface Heatmap {
@@ -203,6 +209,10 @@ export function createViewerService(options: ViewerServiceOptions) {
       working: record.working,
       createdAt: record.createdAt,
       reused,
+      ...(record.model.sha256 ? { modelSha256: record.model.sha256 } : {}),
+      ...(record.certainty ? { certainty: record.certainty } : {}),
+      ...(record.intendedUse ? { intendedUse: record.intendedUse } : {}),
+      ...(record.heatmapScale ? { heatmapScale: record.heatmapScale } : {}),
     };
   }
 
@@ -340,7 +350,12 @@ export function createViewerService(options: ViewerServiceOptions) {
     /** Restores (all passes up to `passes`) and classifies, or returns the stored analysis. */
     async analyse(
       instanceId: number,
-      request: { modelId?: string; passes: number; reuse: boolean },
+      request: {
+        modelId?: string;
+        passes: number;
+        reuse: boolean;
+        overrideIntendedUse?: { reason?: string };
+      },
       run: { signal?: AbortSignal; onProgress?: (progress: JobProgress) => void } = {},
     ): Promise<AnalysisSummary> {
       const all = await models();
@@ -365,6 +380,9 @@ export function createViewerService(options: ViewerServiceOptions) {
           passes: request.passes,
           workingLongSide: model.card.input.workingLongSide,
           outDir: resultDir(instance.sha256, model.card.id),
+          ...(request.overrideIntendedUse
+            ? { overrideIntendedUse: { by: 'viewer: classify anyway', ...request.overrideIntendedUse } }
+            : {}),
         },
         { signal: run.signal, onProgress: run.onProgress },
       );
