@@ -189,6 +189,16 @@ const registryChannels = {
       signed: z.boolean(),
     }),
   },
+  /** What a stored result's model (id, version, SHA-256) is now: e.g. retired, or not installed any more. */
+  modelProvenance: {
+    input: z.object({ modelId, version, sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
+    output: z.object({
+      known: z.boolean(),
+      status: z.enum(['installed', 'evaluated', 'active', 'retired']).nullable(),
+      present: z.boolean(),
+      note: z.string(),
+    }),
+  },
   importModelPackage: {
     input: z.object({ file: absolutePath }).strict(),
     output: z.object({

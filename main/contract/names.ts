@@ -44,6 +44,7 @@ export const channelNames = [
   'compareModels',
   'exportModelPackage',
   'importModelPackage',
+  'modelProvenance',
   'getViewerImage',
   'listAnalyses',
   'analyseImages',

@@ -95,6 +95,10 @@ export function modelHandlers(services: Services, jobs: JobCalls): DomainHandler
     async exportModelPackage({ signingKey, ...request }) {
       return registry.exportPackage({ ...request, ...(signingKey ? { signingKeyFile: signingKey } : {}) });
     },
+    async modelProvenance({ modelId, version, sha256 }) {
+      await registry.sync();
+      return registry.provenance({ id: modelId, version, sha256 });
+    },
     async importModelPackage({ file }) {
       return registry.importPackage({ file });
     },

@@ -995,6 +995,31 @@ export function createModelRegistry(options: ModelRegistryOptions) {
       };
     },
 
+    /**
+     * What a stored result's model is now (results name id, version and SHA-256): still installed, its
+     * status, and a note a result view shows (e.g. that it came from a retired model).
+     */
+    provenance(model: { id: string; version: string; sha256: string }) {
+      const row = db
+        .prepare('SELECT * FROM model_versions WHERE model_id = ? AND version = ? AND sha256 = ?')
+        .get(model.id, model.version, model.sha256) as VersionRow | undefined;
+      if (!row)
+        return {
+          known: false,
+          status: null,
+          present: false,
+          note: `${model.id} ${model.version} (SHA-256 ${model.sha256.slice(0, 12)}…) is not in this workstation's model registry`,
+        };
+      const version = toVersion(row, activeVersion()?.id ?? null);
+      const note =
+        version.status === 'retired'
+          ? `from ${label(row)}, retired on ${row.retired_at?.slice(0, 10)}: the model is no longer in use`
+          : !version.present
+            ? `from ${label(row)}, which is no longer installed`
+            : `from ${label(row)} (${version.status})`;
+      return { known: true, status: version.status, present: version.present, note };
+    },
+
     /** Lineage of a fine-tune, recorded when it is installed (the data manifest's hash is taken here). */
     async recordFineTune(request: {
       modelId: string;

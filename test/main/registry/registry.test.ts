@@ -361,3 +361,26 @@ test('policy: a pinned active model refuses another; fine-tuning can be switched
   assert.throws(() => registry.assertFineTuningAllowed(), isCode('forbidden', /fine-tuning/));
   registry.close();
 });
+
+test('provenance: a result names its exact model; a retired or unknown model says so', async () => {
+  const ws = workstation(root, 'provenance');
+  const shipped = shipDefault(ws.shippedDir);
+  const local = installLocal(ws.localDir);
+  const registry = open(ws);
+  await registry.sync();
+  const key = (c: typeof local) => ({ id: c.id, version: c.version, sha256: c.sha256 });
+  assert.deepEqual(registry.provenance(key(shipped)), {
+    known: true,
+    status: 'active',
+    present: true,
+    note: 'from shipped-a 1.0.0 (active)',
+  });
+  await registry.retire({ modelId: local.id, reason: 'superseded' });
+  const retired = registry.provenance(key(local));
+  assert.equal(retired.status, 'retired');
+  assert.match(retired.note, /retired on \d{4}-\d\d-\d\d: the model is no longer in use/);
+  const unknown = registry.provenance({ ...key(local), sha256: '0'.repeat(64) });
+  assert.equal(unknown.known, false);
+  assert.match(unknown.note, /not in this workstation's model registry/);
+  registry.close();
+});
