@@ -1,7 +1,8 @@
 // Zip archives and files that are not what they claim, as an importer meets them: every defect is
 // a failed item with its reason (counted in the total), never a silent loss or a silent truncation.
 import assert from 'node:assert/strict';
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Library } from '../../../main/library/index.ts';
@@ -179,6 +180,28 @@ describe('zip and file safety on import', () => {
     const summary = await library.importPaths([path]);
     assert.equal(summary.added, 0);
     assert.match(summary.failed[0]!.reason, /not a PNG, JPEG, TIFF or DICOM file/);
+  });
+
+  test('archives made by Info-ZIP with zip64 fields (-fz) and a streamed entry (data descriptor) import', async (t) => {
+    if (spawnSync('zip', ['-v']).error) {
+      t.skip('Info-ZIP zip is not installed (apt install zip)');
+      return;
+    }
+    const folder = join(work.path, 'infozip');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'a.dcm'), dicom('INFOZIP', 1));
+    writeFileSync(join(folder, 'b.dcm'), dicom('INFOZIP', 2));
+    const zip64 = join(work.path, 'zip64.zip');
+    const made = spawnSync('zip', ['-q', '-fz', zip64, 'a.dcm', 'b.dcm'], { cwd: folder, encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const streamed = join(work.path, 'streamed.zip');
+    const piped = spawnSync('zip', ['-q', '-fz', streamed, '-'], { input: dicom('INFOZIP', 3) });
+    assert.equal(piped.status, 0, String(piped.stderr));
+    const summary = await library.importPaths([zip64, streamed]);
+    assert.deepEqual(
+      { total: summary.total, added: summary.added, failed: summary.failed },
+      { total: 3, added: 3, failed: [] },
+    );
   });
 
   test('a file that is not a zip archive but ends like a damaged one fails with the reason', async () => {
