@@ -114,7 +114,7 @@ test('activate an unevaluated model only when confirmed, roll back in one step, 
   page,
   app,
 }) => {
-  test.setTimeout(300_000);
+  test.setTimeout(600_000);
   test.skip(!existsSync(cxr), `shared chest X-rays not found at ${cxr}`);
   installLocalCopy(app.dataDir);
   const images = labelledImages(app.dataDir, 4);
@@ -180,6 +180,35 @@ test('activate an unevaluated model only when confirmed, roll back in one step, 
     /chosen by .*target sensitivity 0\.75 on validation evaluation/,
   );
   await page.screenshot({ path: join(screenshotDir, 'models-threshold.png'), fullPage: true });
+
+  // The shipped default on the same images, then both side by side with their ROC curves overlaid.
+  await page.getByRole('button', { name: /R2C-GAN operational Q=3 \(default\)/ }).click();
+  await evaluate.getByLabel('Labelled images to evaluate on').fill(images);
+  await evaluate.getByLabel(/Only the held-out part/).uncheck();
+  await evaluate.getByRole('button', { name: 'Evaluate' }).click();
+  await expect(evaluate.getByTestId('evaluation-result')).toContainText(/recorded as evaluation #\d+/, {
+    timeout: 240_000,
+  });
+  const compare = page.getByTestId('compare');
+  const choices = compare.getByRole('checkbox');
+  await expect(choices).toHaveCount(2);
+  await choices.nth(0).check();
+  await choices.nth(1).check();
+  await compare.getByTestId('compare-run').click();
+  const result = compare.getByTestId('compare-result');
+  await expect(result.getByRole('columnheader')).toHaveText([
+    'Metric',
+    /^r2c-q3 /,
+    'local-ward3 draft-step-40',
+  ]);
+  await expect(
+    result.getByRole('row', { name: /^classification\.degraded\.auc/ }).getByRole('cell'),
+  ).toHaveText([/^\d\.\d{4}$/, /^\d\.\d{4}$/]);
+  await expect(
+    result.getByRole('img', { name: /ROC curves of r2c-q3 .*, local-ward3 draft-step-40/ }),
+  ).toBeVisible();
+  await compare.scrollIntoViewIfNeeded();
+  await compare.screenshot({ path: join(screenshotDir, 'models-compare.png') });
   // The shipped files are untouched.
   expect(readdirSync(localModelsDir(app.dataDir)).filter((f) => f.endsWith('.model.json'))).toEqual([
     'local-ward3.model.json',

@@ -97,7 +97,7 @@ test('fine-tuning from the Models page: stop keeps a checkpoint, a finished run 
   page,
   app,
 }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(480_000);
   const cxr = join(repoRoot, '..', 'shared', 'data', 'cxr');
   test.skip(!existsSync(cxr), `shared chest X-rays not found at ${cxr}`);
   const images = join(app.dataDir, 'ward-images');
