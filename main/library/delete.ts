@@ -160,22 +160,34 @@ export function deleteFromLibrary(
     }
   }).immediate();
 
-  const stillStored = db.prepare("SELECT 1 FROM instances WHERE storage = 'managed' AND file_path = ?");
-  const stillAnalysed = db.prepare('SELECT 1 FROM instances WHERE sha256 = ?');
+  // What other rows still use (one scan for the whole batch: file_path and sha256 have no index).
+  const still = db
+    .prepare(
+      `SELECT storage, file_path AS filePath, sha256 FROM instances
+       WHERE sha256 IN (SELECT value FROM json_each(?)) OR file_path IN (SELECT value FROM json_each(?))`,
+    )
+    .all(JSON.stringify(removed.map((f) => f.sha256)), JSON.stringify(removed.map((f) => f.filePath))) as {
+    storage: string;
+    filePath: string;
+    sha256: string;
+  }[];
+  const stillStored = new Set(still.filter((r) => r.storage === 'managed').map((r) => r.filePath));
+  const stillAnalysed = new Set(still.map((r) => r.sha256));
   for (const files of removed) {
-    if (files.storage === 'managed' && !stillStored.get(files.filePath)) {
+    if (files.storage === 'managed' && !stillStored.has(files.filePath)) {
       const path = join(dataDir, ...files.filePath.split('/'));
       if (removeFile(path)) {
         summary.storeFiles += 1;
         summary.bytes += files.size;
       }
     }
-    if (!stillAnalysed.get(files.sha256)) {
+    if (!stillAnalysed.has(files.sha256)) {
       const dir = join(resultsRoot(dataDir), files.sha256);
       if (exists(dir)) {
         rmSync(dir, { recursive: true, force: true });
         summary.resultFolders += 1;
       }
+      stillAnalysed.add(files.sha256); // removed once
     }
   }
   return summary;
