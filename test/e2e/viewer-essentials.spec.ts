@@ -89,7 +89,7 @@ test('overlays, navigation, measurements and reports as a clinical viewer has th
     await expect(page.getByTestId('overlay-series')).toHaveText('Se 3 · Chest PA');
     await expect(page.getByTestId('overlay-instance')).toContainText('Im 7');
     await expect(page.getByTestId('overlay-modality')).toContainText('DX PA R');
-    await expect(page.getByTestId('overlay-wl')).toHaveText('W 4096 L 2048');
+    await expect(page.getByTestId('wl-readout')).toHaveText('W 4096 L 2048');
     // Patient Orientation L\F: rows run to the patient's left, columns to the feet.
     for (const [edge, letter] of [
       ['right', 'L'],
@@ -131,10 +131,10 @@ test('overlays, navigation, measurements and reports as a clinical viewer has th
     await expect(page.getByTestId('marker-left')).toHaveText('L');
     await page.keyboard.press('l');
     await page.getByTestId('one-to-one').click();
-    await expect(page.getByTestId('overlay-zoom')).toHaveText('Zoom 100% (1:1)');
+    await expect(page.getByTestId('zoom-readout')).toHaveText('Zoom 100% (1:1)');
     // The 256-pixel image is drawn 256 device pixels high (one image pixel per screen pixel).
     await page.getByTestId('fit').click();
-    await expect(page.getByTestId('overlay-zoom')).not.toContainText('1:1');
+    await expect(page.getByTestId('zoom-readout')).not.toContainText('1:1');
     await page.keyboard.press('2');
     const second = await page.getByTestId('preset-select').locator('option').nth(1).textContent();
     await expect(page.getByTestId('overlay-preset')).toHaveText(second!.replace(/^2\. /, ''));
