@@ -50,7 +50,9 @@ export function truthFromSource(sourcePath: string): Truth {
 }
 
 function attributesOf(instance: CandidateInstance): IntendedUseAttributes {
-  if (instance.sourceFormat !== 'dicom') return { modality: instance.modality ?? undefined };
+  // A PNG/JPEG import is wrapped as a secondary capture (Modality OT) by our importer: that says
+  // nothing about the image, so nothing contradicts the intended use; the owner judges it.
+  if (instance.sourceFormat !== 'dicom') return {};
   try {
     const header = readDicomHeader(readFileSync(instance.filePath));
     return {
