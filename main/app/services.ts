@@ -124,6 +124,7 @@ export function createServices(config: AppConfig): Services {
   });
   let provider: string | null = null;
   let loading: Promise<void> | undefined;
+  let loadedKey: string | null = null;
   return {
     config,
     identity: readIdentity(),
@@ -151,6 +152,13 @@ export function createServices(config: AppConfig): Services {
     async activeModel() {
       const model = defaultModel((await listModels(config.modelsDir, localDir)).models);
       if (!model) return null;
+      // The active model changed (activation, rollback in the registry): load the new one.
+      const key = `${model.card.id}:${model.card.sha256}`;
+      if (key !== loadedKey) {
+        loadedKey = key;
+        loading = undefined;
+        provider = null;
+      }
       if (loading === undefined) {
         loading = jobs
           .run('prepareModel', { shippedDir: config.modelsDir, localDir, modelId: model.card.id })
