@@ -69,7 +69,8 @@ function summarise(entry: AuditEntry, row: Omit<AuditRow, 'summary'>, names: Nam
     case 'session_finished':
       return `session finished: ${count(d['cases']) ?? '?'} cases`;
     default:
-      return entry.action.replaceAll('_', ' ');
+      // Owner actions (closing, kits, merges, refused passphrases) say who did them.
+      return `${entry.action.replaceAll('_', ' ')}${d['actor'] === 'owner' ? ' (by the study owner)' : ''}`;
   }
 }
 

@@ -109,6 +109,6 @@ export function requireUnblinded(
   const owner = ownerRow(ctx, studyId);
   if (!owner || closedAt !== null) return;
   if (access.ownerPassphrase === undefined)
-    throw new AppError('forbidden', `${what} stay hidden until the study owner closes the study`);
+    throw new AppError('forbidden', `${what}: hidden until the study owner closes the study`);
   requireOwner(ctx, studyId, access, what);
 }

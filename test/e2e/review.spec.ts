@@ -17,6 +17,7 @@ function pngs(folder: string, count: number): string[] {
     .map((name) => join(dir, name));
 }
 
+const ownerPassphrase = 'keyboard owner';
 const fixed = (value: number | null) => (value === null ? '–' : value.toFixed(2));
 const pct = (value: number | null) => (value === null ? '–' : `${(100 * value).toFixed(1)}%`);
 
@@ -56,6 +57,7 @@ test('a five-case reader study, read by keyboard, with results that match the ma
     await page.getByRole('button', { name: 'New study' }).click();
     await page.getByLabel('Study name').fill('Keyboard study');
     await page.getByLabel('Reader name').fill('Dr Keys');
+    await page.getByLabel('Owner passphrase').fill(ownerPassphrase);
     const boxes = page.getByTestId('image-picker').getByRole('checkbox');
     await expect(boxes).toHaveCount(5);
     for (const box of await boxes.all()) await box.check();
@@ -94,9 +96,14 @@ test('a five-case reader study, read by keyboard, with results that match the ma
   });
 
   await test.step('the results are the main process results', async () => {
+    // The reader who finished sees no results: the owner opens them with the passphrase.
+    await expect(page.getByTestId('results-hidden')).toBeVisible();
+    await page.getByRole('button', { name: 'All reader studies' }).click();
+    await page.getByLabel('Owner passphrase').fill(ownerPassphrase);
+    await page.getByTestId('review-studies').getByRole('button', { name: 'Owner' }).click();
     await expect(page.getByTestId('results-view')).toBeVisible();
     const studyId = app.services.review.listStudies()[0]!.id;
-    const results = app.services.review.results(studyId);
+    const results = app.services.review.results(studyId, { ownerPassphrase });
     expect(results.cases, 'five cases analysed').toBe(5);
     const quality = results.scores.find((s) => s.questionId === 'quality')!;
     for (const variant of quality.perVariant) {
@@ -161,10 +168,11 @@ test('a five-case reader study, read by keyboard, with results that match the ma
       view = review.next(studyId, second.id);
     }
     await page.getByRole('button', { name: 'All reader studies' }).click();
-    await page.getByTestId('review-studies').getByRole('button', { name: 'Results' }).click();
+    await page.getByLabel('Owner passphrase').fill(ownerPassphrase);
+    await page.getByTestId('review-studies').getByRole('button', { name: 'Owner' }).click();
     await expect(page.getByTestId('results-view')).toContainText('2 reader(s)');
     const { weightedKappa, icc } = review
-      .results(studyId)
+      .results(studyId, { ownerPassphrase })
       .scores.find((s) => s.questionId === 'quality')!.agreement;
     const range = (ci: [number, number] | null) => (ci ? `${fixed(ci[0])} – ${fixed(ci[1])}` : '–');
     expect(weightedKappa?.quadratic.ci95, 'ten items: a bootstrap interval').not.toBeNull();
@@ -181,8 +189,8 @@ test('a five-case reader study, read by keyboard, with results that match the ma
   });
 
   expect(
-    app.calls.filter((c) => !c.ok),
-    'no call failed',
+    app.calls.filter((c) => !c.ok && c.channel !== 'reviewResults' && c.channel !== 'reviewAuditTrail'),
+    'no call failed (results and the audit trail are refused to the reader before close)',
   ).toEqual([]);
   expect(consoleErrors, 'no console errors, CSP violations included').toEqual([]);
 });

@@ -1,0 +1,107 @@
+// Roles on the Review page: the owner sets a passphrase; a reader who finished sees no results and no
+// audit trail, not even from the study list, until the owner closes the study; the owner sees them
+// with the passphrase before that. Also the case picker (thumbnails, filters, ground truth).
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, repoRoot, screenshotDir, test } from './harness.ts';
+
+mkdirSync(screenshotDir, { recursive: true });
+const cxrDir = join(repoRoot, '..', 'shared', 'data', 'cxr');
+const ownerPassphrase = 'department owner';
+
+const pngs = (folder: string, count: number) =>
+  readdirSync(join(cxrDir, folder))
+    .filter((name) => name.endsWith('.png'))
+    .sort()
+    .slice(0, count)
+    .map((name) => join(cxrDir, folder, name));
+
+test('a reader cannot see results or the audit trail before the owner closes the study', async ({
+  page,
+  app,
+}) => {
+  test.skip(!existsSync(cxrDir), `shared chest radiographs not found at ${cxrDir}`);
+  test.setTimeout(240_000);
+  const imported = await app.services.library.importPaths([...pngs('covid', 1), ...pngs('normal', 1)], {
+    mode: 'copy',
+  });
+  expect(imported.added).toBe(2);
+
+  await app.open(page, '#/review');
+  await page.getByLabel('Image size').selectOption('256');
+
+  await test.step('the owner sets up a study: thumbnails, ground truth from the library, a passphrase', async () => {
+    await page.getByRole('button', { name: 'New study' }).click();
+    await page.getByLabel('Study name').fill('Department study');
+    await page.getByLabel('Reader name').fill('Dr Reader');
+    const picker = page.getByTestId('image-picker');
+    await expect(picker.getByRole('checkbox')).toHaveCount(2);
+    await expect(picker.getByTestId('case-thumb').locator('img')).toHaveCount(2);
+    const truths = picker.getByRole('combobox');
+    await expect(truths.nth(0)).toHaveValue('covid');
+    await expect(truths.nth(1)).toHaveValue('normal');
+    await page.getByTestId('picker-filters').getByLabel('Label').selectOption('covid');
+    await expect(picker.getByRole('checkbox')).toHaveCount(1);
+    await page.getByTestId('picker-filters').getByLabel('Label').selectOption('');
+    for (const box of await picker.getByRole('checkbox').all()) await box.check();
+    await expect(page.getByRole('button', { name: 'Create study' })).toBeDisabled();
+    await page.getByLabel('Owner passphrase').fill(ownerPassphrase);
+    await page.getByTestId('image-picker').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(screenshotDir, 'review-case-picker.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Create study' }).click();
+  });
+
+  await test.step('the reader reads both cases', async () => {
+    for (let k = 1; k <= 2; k++) {
+      await expect(page.getByTestId('case-progress')).toHaveText(`Case ${k} of 2`);
+      await expect(page.getByTestId('review-image')).toHaveCount(2, { timeout: 90_000 });
+      await page.keyboard.press('4');
+      await page.keyboard.press('y');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('3');
+      await page.keyboard.press('y');
+      await page.keyboard.press('ArrowLeft');
+      await expect(page.getByTestId('next-case')).toBeEnabled();
+      await page.keyboard.press('Enter');
+    }
+  });
+
+  await test.step('finished: no results for the reader, neither after reading nor from the list', async () => {
+    await expect(page.getByTestId('results-hidden')).toBeVisible();
+    await expect(page.getByTestId('results-view')).toHaveCount(0);
+    await expect(page.getByTestId('audit-trail')).toHaveCount(0);
+    await page.getByRole('button', { name: 'All reader studies' }).click();
+    await page.getByTestId('review-studies').getByRole('button', { name: 'Results' }).click();
+    await expect(page.getByTestId('results-hidden')).toContainText(
+      'hidden until the study owner closes the study',
+    );
+    await expect(page.getByTestId('audit-trail')).toHaveCount(0);
+    await page.screenshot({ path: join(screenshotDir, 'review-results-hidden.png'), fullPage: true });
+  });
+
+  await test.step('a wrong passphrase is refused; the owner sees results and closes the study', async () => {
+    await page.getByRole('button', { name: 'All reader studies' }).click();
+    await page.getByLabel('Owner passphrase').fill('not the owner');
+    await page.getByTestId('review-studies').getByRole('button', { name: 'Owner' }).click();
+    await expect(page.getByTestId('review-problem')).toContainText('passphrase is wrong');
+    await page.getByLabel('Owner passphrase').fill(ownerPassphrase);
+    await page.getByTestId('review-studies').getByRole('button', { name: 'Owner' }).click();
+    await expect(page.getByTestId('owner-panel')).toContainText('2 of 2');
+    await expect(page.getByTestId('results-view')).toBeVisible();
+    await page.screenshot({ path: join(screenshotDir, 'review-owner.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Close the study' }).click();
+    await expect(page.getByTestId('study-closed')).toBeVisible();
+  });
+
+  await test.step('closed: every reader sees results and the audit trail', async () => {
+    await page.getByRole('button', { name: 'All reader studies' }).click();
+    await page.getByLabel('Owner passphrase').fill('');
+    await expect(page.getByTestId('study-status')).toHaveText('closed');
+    await page.getByTestId('review-studies').getByRole('button', { name: 'Results' }).click();
+    await expect(page.getByTestId('results-view')).toBeVisible();
+    await expect(page.getByTestId('audit-trail')).toContainText('study closed');
+    const csv = app.services.review.exportCsv(app.services.review.listStudies()[0]!.id);
+    expect(csv).toMatch(/,covid,/);
+    expect(csv).toMatch(/,normal,/);
+  });
+});
