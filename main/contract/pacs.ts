@@ -1,8 +1,81 @@
 // PACS channels: connections (secrets go in, never out), search, retrieve into the library, sending
 // derived results back, and the watch loop as a job.
+// The shapes are declared here rather than imported from main/pacs: the renderer's type check follows
+// the contract's imports, and main/pacs reaches main/dicom (dcmjs, no renderer typings).
+// test/main/pacs/contract.test.ts checks they accept and refuse what the service does.
 import { z } from 'zod';
-import { connectionSchema, seriesResultSchema, studyQuerySchema, studyResultSchema } from '../pacs/index.ts';
 import { absolutePath, type ChannelSchemas, jobId } from './common.ts';
+
+const aeTitle = z
+  .string()
+  .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'an AE title is 1 to 16 printable characters without backslash')
+  .refine((s) => s.trim().length > 0, 'an AE title is not blank');
+export const connectionSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a connection id is lower-case letters, digits, - and _'),
+  name: z.string().min(1).max(128),
+  dicomweb: z
+    .strictObject({
+      baseUrl: z.url({ protocol: /^https?$/ }),
+      auth: z.enum(['none', 'basic', 'bearer']).default('none'),
+      username: z.string().max(256).optional(),
+      caFile: z.string().max(4096).optional(),
+      timeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+    })
+    .optional(),
+  dimse: z
+    .strictObject({
+      host: z.string().min(1).max(255),
+      port: z.number().int().min(1).max(65535),
+      calledAet: aeTitle,
+      callingAet: aeTitle,
+      retrieve: z.enum(['get', 'move']).default('get'),
+      movePort: z.number().int().min(1).max(65535).optional(),
+      timeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+    })
+    .optional(),
+  prefer: z.enum(['dicomweb', 'dimse']).default('dicomweb'),
+});
+const keyText = z
+  .string()
+  .max(64)
+  .regex(/^[^\\\r\n]*$/, 'no backslash or line breaks');
+const dicomDate = z.string().regex(/^\d{8}$/, 'a date is YYYYMMDD');
+export const studyQuerySchema = z.strictObject({
+  patientName: keyText.optional(),
+  patientId: keyText.optional(),
+  accessionNumber: keyText.optional(),
+  dateFrom: dicomDate.optional(),
+  dateTo: dicomDate.optional(),
+  modalities: z
+    .array(z.string().regex(/^[A-Z]{2,16}$/, 'a modality is an upper-case code like CR'))
+    .max(16)
+    .optional(),
+  bodyPart: keyText.optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+  offset: z.number().int().min(0).max(1_000_000).default(0),
+});
+const studyResultSchema = z.strictObject({
+  studyInstanceUid: z.string(),
+  patientName: z.string(),
+  patientId: z.string(),
+  accessionNumber: z.string(),
+  studyDate: z.string(),
+  studyDescription: z.string(),
+  modalities: z.array(z.string()),
+  numberOfSeries: z.number().nullable(),
+  numberOfInstances: z.number().nullable(),
+});
+const seriesResultSchema = z.strictObject({
+  studyInstanceUid: z.string(),
+  seriesInstanceUid: z.string(),
+  modality: z.string(),
+  seriesNumber: z.string(),
+  seriesDescription: z.string(),
+  bodyPart: z.string(),
+  numberOfInstances: z.number().nullable(),
+});
 
 const connectionId = z
   .string()
