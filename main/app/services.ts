@@ -164,7 +164,7 @@ export function createServices(config: AppConfig): Services {
           .run('prepareModel', { shippedDir: config.modelsDir, localDir, modelId: model.card.id })
           .then(
             (loaded) => {
-              provider = loaded.provider;
+              if (loadedKey === key) provider = loaded.provider;
             },
             () => {
               loading = undefined; // a later call tries again
