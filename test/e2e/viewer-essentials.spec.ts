@@ -146,6 +146,12 @@ test('overlays, navigation, measurements and reports as a clinical viewer has th
     await page.mouse.up();
     await expect(page.getByTestId('overlay-preset')).toHaveText('Custom window');
     await expect(page.getByTestId('preset-select')).toHaveValue('custom');
+    // Chosen from the menu, the preset is applied and named.
+    const third = page.getByTestId('preset-select').locator('option').nth(2);
+    await page.getByTestId('preset-select').selectOption((await third.getAttribute('value'))!);
+    await expect(page.getByTestId('overlay-preset')).toHaveText(
+      ((await third.textContent()) ?? '').replace(/^3\. /, ''),
+    );
     await page.keyboard.press('1');
   });
 
