@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadInferenceModel } from '../models/index.ts';
 import { shippedModelsDir } from '../main/app/paths.ts';
+import { loadManifest, splitThreeWay } from '../main/data/index.ts';
 import { readModelInputImage } from '../main/data/input/index.ts';
 import { quantile } from '../main/inference/appearance.ts';
 import { modelCalibrationSchema } from '../main/inference/model-card.ts';
@@ -20,6 +21,9 @@ interface EvaluationImage {
   scores: { clean: number };
 }
 const [modelId, calibrationFile, validationFile] = process.argv.slice(2);
+/** --note <text>: a caveat carried into calibratedOn (e.g. the images were seen in training). */
+const noteAt = process.argv.indexOf('--note');
+const note = noteAt > 0 ? process.argv[noteAt + 1] : undefined;
 if (!modelId || !calibrationFile || !validationFile) {
   console.error(
     'usage: calibrate-model.ts <model-id> <calibration evaluation.json> <validation evaluation.json> [--write]',
@@ -29,17 +33,19 @@ if (!modelId || !calibrationFile || !validationFile) {
 const dataRoot = join(shippedModelsDir(), '..', '..', '..', 'shared', 'data');
 const model = findModel((await listModels(shippedModelsDir())).models, modelId);
 const { card } = model;
-const calibration = JSON.parse(readFileSync(calibrationFile, 'utf8')) as {
-  report: { images: EvaluationImage[] };
-};
+// '-': score the calibration split's clean images here (classification only) instead of reading an eval.
+const calibration =
+  calibrationFile === '-'
+    ? { report: { images: await calibrationSplit() } }
+    : (JSON.parse(readFileSync(calibrationFile, 'utf8')) as { report: { images: EvaluationImage[] } });
+async function calibrationSplit(): Promise<EvaluationImage[]> {
+  const items = await loadManifest(join(dataRoot, 'MANIFEST.csv'), { includeDicom: false });
+  const split = splitThreeWay(items, { seed: 20261126, validationFraction: 0.2, calibrationFraction: 0.15 });
+  return split.calibration.map((i) => ({ id: i.id, label: i.label, scores: { clean: Number.NaN } }));
+}
 const validation = JSON.parse(readFileSync(validationFile, 'utf8')) as {
   report: { images: EvaluationImage[] };
 };
-const cases = calibration.report.images.map((i) => ({
-  score: i.scores.clean,
-  positive: i.label === 'covid',
-}));
-const band = indeterminateBand(cases, card.threshold);
 
 const val = validation.report.images;
 const tp = val.filter((i) => i.label === 'covid' && i.scores.clean > card.threshold).length;
@@ -51,10 +57,16 @@ const size = card.input.classificationSize;
 const camValues: number[] = [];
 for (const image of calibration.report.images) {
   const gray = await readModelInputImage(join(dataRoot, image.id));
-  const { cam } = await runner.run(toClassificationTensor(gray, size), [1, 1, size, size]);
+  const { cam, probabilities } = await runner.run(toClassificationTensor(gray, size), [1, 1, size, size]);
   for (const v of cam) if (v > 0) camValues.push(v);
+  if (Number.isNaN(image.scores.clean)) image.scores.clean = probabilities[1]!;
 }
 await runner.release();
+const cases = calibration.report.images.map((i) => ({
+  score: i.scores.clean,
+  positive: i.label === 'covid',
+}));
+const band = indeterminateBand(cases, card.threshold);
 
 const round = (v: number) => Number(v.toFixed(4));
 const field = modelCalibrationSchema.parse({
@@ -63,7 +75,7 @@ const field = modelCalibrationSchema.parse({
     high: round(band.high),
     method: `isotonic (PAV) calibration of the calibration split's clean-image scores; band = the blocks around the threshold whose Wilson 95% interval contains the calibrated probability at the threshold (${band.level.toFixed(3)})`,
   },
-  calibratedOn: `calibration split (${cases.length} clean images, split seed 20261126, validation 0.2, calibration 0.15)`,
+  calibratedOn: `calibration split (${cases.length} clean images, split seed 20261126, validation 0.2, calibration 0.15)${note ? `; ${note}` : ''}`,
   validation: {
     sensitivity: round(tp / positives),
     specificity: round(tn / (val.length - positives)),

@@ -346,7 +346,7 @@ describe('batch (CLI and jobs): restored DICOM and refusals', {
     assert.equal(ds.string('x00181164'), sourceDs.string('x00181164'), 'Imager Pixel Spacing');
     assert.equal(ds.string('x00280301'), 'YES', 'Burned In Annotation');
     const derivation = ds.string('x00082111') ?? '';
-    assert.match(derivation, /tiny-q3 0\.0\.1/);
+    assert.match(derivation, /\(tiny-q3\) 0\.0\.1/);
     assert.ok(derivation.includes(item.model.sha256));
     // The marking: the written pixels, read back and mapped to display, are bright where the text
     // mask is set and dark elsewhere in its box (MONOCHROME1: low display = high stored).
