@@ -1,5 +1,6 @@
 // Electron entry: a thin shell that wires windows, the app:// protocol, security and IPC to the
 // plain-Node services. No business logic here.
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -34,7 +35,10 @@ let workstation: Workstation | undefined;
 let startupError: string | undefined;
 try {
   workstation = resolveWorkstation();
+  // Electron's setPath (below) throws for a folder that does not exist yet (first start).
+  if (cliArgs === null) mkdirSync(join(workstation.dataDir.value, 'chromium'), { recursive: true });
 } catch (error) {
+  workstation = undefined;
   startupError = error instanceof Error ? error.message : String(error);
 }
 
