@@ -152,7 +152,7 @@ test('fine-tuning from the Models page: stop keeps a checkpoint, a finished run 
   await expect(evaluate.getByTestId('evaluation-result')).toContainText(
     /^\s*8 images at threshold 0\.5: F1 clean/,
     {
-      timeout: 120_000,
+      timeout: 360_000,
     },
   );
   await expect(evaluate.getByTestId('evaluation-result')).toContainText('saved to the model card');
