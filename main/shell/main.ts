@@ -9,7 +9,7 @@ import { shippedModelsDir } from '../app/paths.ts';
 import { createServices } from '../app/services.ts';
 import { channelNames, EVENT_CHANNEL, ipcChannel } from '../contract/names.ts';
 import { dispatch } from '../ipc/dispatch.ts';
-import { resolveWorkstation, type Workstation } from '../settings/index.ts';
+import { platformDataDir, resolveWorkstation, type Workstation } from '../settings/index.ts';
 import { cliArguments } from './cli-entry.ts';
 import { createHandlers } from '../ipc/handlers.ts';
 import {
@@ -33,10 +33,14 @@ const cliArgs = cliArguments(process.argv);
 // The admin's policy and THE data folder, resolved exactly as the CLI resolves them (settings/).
 let workstation: Workstation | undefined;
 let startupError: string | undefined;
+// Electron's own folder (single-instance lock, Chromium's caches): the data folder, except when the
+// policy makes that one folder for every user: then each user keeps their own (the lock is per user).
+let electronDir: string | undefined;
 try {
   workstation = resolveWorkstation();
+  electronDir = workstation.dataDir.source === 'policy' ? platformDataDir() : workstation.dataDir.value;
   // Electron's setPath (below) throws for a folder that does not exist yet (first start).
-  if (cliArgs === null) mkdirSync(join(workstation.dataDir.value, 'chromium'), { recursive: true });
+  if (cliArgs === null) mkdirSync(join(electronDir, 'chromium'), { recursive: true });
 } catch (error) {
   workstation = undefined;
   startupError = error instanceof Error ? error.message : String(error);
@@ -61,9 +65,8 @@ if (cliArgs !== null) {
     app.exit(1);
   });
 } else {
-  // Electron's own user-data folder is the shared data folder (Chromium's caches in a sub-folder).
-  app.setPath('userData', workstation.dataDir.value);
-  app.setPath('sessionData', join(workstation.dataDir.value, 'chromium'));
+  app.setPath('userData', electronDir ?? workstation.dataDir.value);
+  app.setPath('sessionData', join(electronDir ?? workstation.dataDir.value, 'chromium'));
   startGui(workstation);
 }
 

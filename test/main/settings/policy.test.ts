@@ -167,7 +167,12 @@ test('the app and the CLI resolve the same data folder, and the policy file wins
     const shell = readFileSync(join(repoRoot, 'main/shell/main.ts'), 'utf8');
     assert.match(shell, /resolveWorkstation\(\)/, 'the shell resolves the data folder like the CLI');
     assert.match(shell, /dataDir: workstation\.dataDir\.value/);
-    assert.match(shell, /app\.setPath\('userData', workstation\.dataDir\.value\)/);
+    assert.match(shell, /app\.setPath\('userData', electronDir \?\? workstation\.dataDir\.value\)/);
+    assert.match(
+      shell,
+      /electronDir = workstation\.dataDir\.source === 'policy' \? platformDataDir\(\) : workstation\.dataDir\.value/,
+      "Electron's folder is the data folder, per user when the policy shares one folder",
+    );
     assert.doesNotMatch(shell, /getPath\('userData'\)/, "the shell does not use Electron's own folder");
 
     // An import by the CLI lands in the folder the policy names.
