@@ -77,14 +77,22 @@ export function openActivityLog(options: ActivityLogOptions): ActivityLog {
 
   const hashKey = (): Buffer => {
     if (key) return key;
-    mkdirSync(dir, { recursive: true });
     const keyPath = join(dir, '.key');
     try {
-      writeFileSync(keyPath, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      mkdirSync(dir, { recursive: true });
+      try {
+        // Group-readable: a policy data folder is shared by the users of a group.
+        writeFileSync(keyPath, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o640 });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const read = Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'hex');
+      if (read.length < 16) throw new Error('key too short');
+      key = read;
+    } catch {
+      // Unreadable or damaged key: hashes stay one-way, only not comparable with other processes'.
+      key = randomBytes(32);
     }
-    key = Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'hex');
     return key;
   };
   const hash = (value: string | number) =>
@@ -132,7 +140,7 @@ export function openActivityLog(options: ActivityLogOptions): ActivityLog {
           // another process rotated at the same moment
         }
       }
-      appendFileSync(current, line, { mode: 0o640 });
+      appendFileSync(current, line, { mode: 0o660 });
     } catch (error) {
       process.stderr.write(`r2c: cannot write the activity log in ${dir}: ${error}\n`);
     }

@@ -211,3 +211,18 @@ test('log lines carry no patient names or IDs of the shared DICOMs (imports, del
     dir.remove();
   }
 });
+
+test('a damaged or unreadable key never stops the caller: hashing goes on with a key of its own', () => {
+  const dir = temp();
+  try {
+    // Unreadable as a file (as for a user outside the group of a shared folder).
+    mkdirSync(join(dir.path, 'logs', '.key'), { recursive: true });
+    const log = openActivityLog({ dataDir: dir.path, source: 'test' });
+    assert.match(log.hash('1.2.3'), /^h:[0-9a-f]{16}$/);
+    assert.equal(log.hash('1.2.3'), log.hash('1.2.3'));
+    log.info('import', { added: 1 });
+    assert.equal(log.read().length, 1);
+  } finally {
+    dir.remove();
+  }
+});
