@@ -37,13 +37,31 @@ const rejectsWith = async (promise: Promise<unknown>, code: string) =>
   assert.rejects(promise, (e: unknown) => e instanceof AppError && e.code === code);
 
 describe('planStudy', () => {
+  test('ground truth: set per case, else from the library; unknown left out; the passphrase passed on', async () => {
+    const { ctx } = context({
+      libraryTruth: (id: number) => (id === 1 ? 'covid' : id === 2 ? 'normal' : 'unknown'),
+    });
+    const input = await planStudy(
+      {
+        name: 'Truth',
+        instanceIds: [1, 2, 3],
+        passes: 1,
+        truth: { '2': 'covid' },
+        ownerPassphrase: 'owner passphrase',
+      },
+      ctx,
+    );
+    assert.deepEqual(input.images, [{ id: '1', truth: 'covid' }, { id: '2', truth: 'covid' }, { id: '3' }]);
+    assert.equal(input.ownerPassphrase, 'owner passphrase');
+  });
+
   test('the passes shorthand: the original beside the default model, blinded, display locked', async () => {
     const { ctx, asked } = context();
     const input = await planStudy({ name: 'Chest', instanceIds: [3, 1], passes: 2 }, ctx);
     assert.deepEqual(asked, ['image 3', 'image 1', 'default']);
     assert.deepEqual(input, {
       name: 'Chest',
-      images: ['3', '1'],
+      images: [{ id: '3' }, { id: '1' }],
       variants: [
         { id: 'original', kind: 'original', label: 'Original' },
         { id: 'restored', kind: 'restored', modelId: 'r2c-q3', passes: 2, label: 'Restored, 2 passes' },
