@@ -15,13 +15,13 @@ const events: Record<string, string> = {
 };
 
 export function logCommand(name: string, argv: string[], outcome: number | unknown): void {
-  const event = events[name];
+  const sub = argv[0] !== undefined && /^[a-z][a-z-]{0,30}$/.test(argv[0]) ? argv[0] : null;
+  const event = sub?.includes('export') ? 'export' : events[name];
   const failed = typeof outcome !== 'number';
   if (!event && !failed) return;
   if (outcome instanceof UsageError) return; // a typo on the command line is not an activity
   try {
     const log = openActivityLog({ dataDir: dataDir(), source: 'cli' });
-    const sub = argv[0] !== undefined && /^[a-z][a-z-]{0,30}$/.test(argv[0]) ? argv[0] : null;
     const fields = { command: name, subcommand: sub };
     if (failed) log.error('error', outcome, fields);
     else log.info(event ?? `cli.${name}`, { ...fields, exitCode: outcome as number });
