@@ -117,14 +117,16 @@ test('a study set up in the form: two models, a custom question, display locked,
     expect(config.blinding.lockZoom && config.blinding.lockWindowLevel, 'display locked').toBe(true);
   });
 
-  await test.step('read both cases by keyboard; the display stays locked', async () => {
+  await test.step('read both cases by keyboard; the locked display zooms both images together', async () => {
     for (let k = 1; k <= 2; k++) {
       await expect(progress).toHaveText(`Case ${k} of 2`);
       const images = page.getByTestId('review-image');
       await expect(images).toHaveCount(2, { timeout: 120_000 });
-      await expect(page.getByTestId('display-lock')).toHaveText('Display locked (window/level and zoom)');
+      await expect(page.getByTestId('display-lock')).toContainText('Display locked together');
       await wheelOver(page, images.first(), -400);
-      expect(await styleOf(images.first(), 'transform'), 'no zoom when locked').toBe('none');
+      const zoomed = await styleOf(images.first(), 'transform');
+      expect(zoomed, 'zoom works with the display locked').not.toBe('none');
+      expect(await styleOf(images.nth(1), 'transform'), 'on both images together').toBe(zoomed);
       await page.keyboard.press('r');
       await page.keyboard.press(String(3 + k)); // quality, image A
       await page.keyboard.press('s'); // heart border of image A: only that question takes S
