@@ -102,9 +102,9 @@ test('overlays, navigation, measurements and reports as a clinical viewer has th
     await expect(page.getByTestId('scale-label')).toHaveText(/^\d+ (mm|cm)$/);
     // The CJK name is drawn with the shipped font (no system CJK font on the test machine).
     const fontFaces = await page.evaluate(async () =>
-      (await document.fonts.load('13px "Noto Sans SC"', '山田太郎')).map((f) => f.family),
+      (await document.fonts.load('13px "R2C CJK"', '山田太郎')).map((f) => f.family.replace(/"/g, '')),
     );
-    expect(fontFaces).toContain('Noto Sans SC');
+    expect(fontFaces).toContain('R2C CJK');
     await page.waitForTimeout(400);
     await shot(page, 'overlay', true);
   });
@@ -277,6 +277,27 @@ test('overlays, navigation, measurements and reports as a clinical viewer has th
     await expect(page.getByTestId('sr-view')).toContainText('r2c-q3 1.0.0');
     await expect(page.getByTestId('viewer-load-error')).toHaveCount(0);
     await shot(page, 'sr', true);
+  });
+  await test.step('the CJK name is drawn with the shipped font in the library too', async () => {
+    await app.open(page, '#/library');
+    await expect(page.getByText('山田, 太郎').first()).toBeVisible();
+    await page.waitForTimeout(1000);
+    // The fonts Chromium used for the name's glyphs (DevTools protocol): the shipped one, not boxes
+    // from a system font.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('DOM.enable');
+    await cdp.send('CSS.enable');
+    const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+    const { nodeIds } = await cdp.send('DOM.querySelectorAll', {
+      nodeId: root.nodeId,
+      selector: 'td button',
+    });
+    const used = await Promise.all(
+      nodeIds.map((nodeId) => cdp.send('CSS.getPlatformFontsForNode', { nodeId })),
+    );
+    const cjk = used.flatMap((u) => u.fonts).filter((f) => f.isCustomFont);
+    expect(cjk.map((f) => f.familyName).join(', ')).toMatch(/Noto Sans SC/);
+    await shot(page, 'library-cjk');
   });
   expect(consoleErrors).toEqual([]);
 });

@@ -3,7 +3,7 @@
 // study identifying (class "phi") is left out, and nothing else about the patient is in the file (a
 // PNG/JPEG carries only pixels). The browser's own canvas encoders are used.
 
-const FONT = '13px "Noto Sans SC", system-ui, "DejaVu Sans", sans-serif';
+const FONT = '13px "R2C CJK", system-ui, "DejaVu Sans", sans-serif';
 
 function loadImage(url: string): Promise<HTMLImageElement> {
   return new Promise((resolve, reject) => {
