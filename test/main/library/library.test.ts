@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { zipSync } from 'fflate';
 import sharp from 'sharp';
+import { schemaVersion } from '../../../main/library/database.ts';
 import { openLibrary } from '../../../main/library/index.ts';
 import type { Library } from '../../../main/library/index.ts';
 import { AppError } from '../../../main/util/errors.ts';
@@ -185,7 +186,7 @@ describe('library import (copy mode) of a synthetic folder', () => {
     const db = new Database(join(dataDir, 'library.sqlite'), { readonly: true });
     try {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(db.prepare('SELECT MAX(version) FROM schema_version').pluck().get(), 1);
+      assert.equal(db.prepare('SELECT MAX(version) FROM schema_version').pluck().get(), schemaVersion);
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
       for (const t of ['patients', 'studies', 'series', 'instances', 'results'])
         assert.ok(tables.includes(t), t);
