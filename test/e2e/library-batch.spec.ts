@@ -8,6 +8,12 @@ import { channelNames } from '../../main/contract/names.ts';
 import { sharedData as dataDir } from '../helpers/paths.ts';
 import { type AppHarness, expect, screenshotDir, test } from './harness.ts';
 
+/** A DICOM date as the app shows it: the system locale's format (renderer/src/lib/format.ts formatDate). */
+const shownDate = (da: string) =>
+  new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' }).format(
+    new Date(Date.UTC(Number(da.slice(0, 4)), Number(da.slice(4, 6)) - 1, Number(da.slice(6, 8)))),
+  );
+
 mkdirSync(screenshotDir, { recursive: true });
 const dicomDir = join(dataDir, 'dicom');
 // Two CR chest images of one study (NEMA WG04 "THORAX": JPEG 2000 and JPEG-LS).
@@ -300,8 +306,7 @@ test('date filters and paging narrow the studies table', async ({ page, app }) =
     // Newest first: the dated DICOM studies are on the last page, in the order the library gives.
     const lastPage = all.slice(50);
     for (const [index, study] of lastPage.entries()) {
-      const date = study.studyDate!.replace(/^(\d{4})(\d{2})(\d{2})$/, '$1-$2-$3');
-      await expect(rows.nth(index)).toContainText(date);
+      await expect(rows.nth(index)).toContainText(shownDate(study.studyDate!));
     }
     await page.getByTestId('study-count').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(screenshotDir, 'library-paging.png') });
@@ -322,8 +327,8 @@ test('date filters and paging narrow the studies table', async ({ page, app }) =
     const between = app.services.library.listStudies({ dateFrom: '2004-08-01', dateTo: '2015-12-31' });
     expect(between.length).toBe(2);
     await expect(rows).toHaveCount(2);
-    await expect(rows.nth(0)).toContainText('2013-02-19');
-    await expect(rows.nth(1)).toContainText('2004-08-26');
+    await expect(rows.nth(0)).toContainText(shownDate('20130219'));
+    await expect(rows.nth(1)).toContainText(shownDate('20040826'));
     await page.getByLabel('Search').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(screenshotDir, 'library-date-filter.png') });
     await page.getByLabel('Date from').fill('2016-01-01');
