@@ -19,7 +19,13 @@ import { type Library, openLibrary } from '../../../main/library/index.ts';
 import { createPacsService, memorySecretStore, type PacsService } from '../../../main/pacs/index.ts';
 import { AppError } from '../../../main/util/errors.ts';
 import { sharedDataDir, tempDir } from '../library/fixtures.ts';
-import { freePort, type OrthancServer, orthancMissing, startOrthanc } from './orthanc.ts';
+import {
+  freePort,
+  makeTestCertificates,
+  type OrthancServer,
+  orthancMissing,
+  startOrthanc,
+} from './orthanc.ts';
 
 const missing =
   orthancMissing() ?? (existsSync(join(sharedDataDir, 'dicom')) ? undefined : 'shared DICOM data is missing');
@@ -459,5 +465,65 @@ describe('PACS against a real Orthanc', { skip: missing }, () => {
     } finally {
       await lib.close();
     }
+  });
+});
+
+describe('PACS over https with a custom CA', { skip: missing }, () => {
+  const work = tempDir('pacs-tls');
+  let orthanc: OrthancServer | undefined;
+  let proxy: import('node:https').Server | undefined;
+  after(async () => {
+    proxy?.close();
+    await orthanc?.stop();
+    work.remove();
+  });
+
+  // The Debian Orthanc's own https (civetweb) resets connections under OpenSSL 3 here, so a TLS
+  // front (as hospitals put before a PACS) forwards to Orthanc's loopback HTTP.
+  test('trusted with the configured CA file; refused with a clear error without it', async (t) => {
+    const certificates = makeTestCertificates(work.path);
+    if (!certificates) return t.skip('openssl is not installed');
+    orthanc = await startOrthanc();
+    const { createServer } = await import('node:https');
+    const { request } = await import('node:http');
+    const target = new URL(orthanc.baseUrl);
+    proxy = createServer(
+      { cert: readFileSync(join(work.path, 'server.crt')), key: readFileSync(join(work.path, 'server.key')) },
+      (req, res) => {
+        const forward = request(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: req.url,
+            method: req.method,
+            headers: req.headers,
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        req.pipe(forward);
+      },
+    );
+    const port = await freePort();
+    await new Promise<void>((resolve) => proxy!.listen(port, '127.0.0.1', resolve));
+    const service = createPacsService({
+      dataDir: join(work.path, 'data'),
+      secrets: memorySecretStore({ tls: orthanc.password, plain: orthanc.password }),
+    });
+    const dicomweb = {
+      baseUrl: `https://127.0.0.1:${port}/dicom-web`,
+      auth: 'basic' as const,
+      username: orthanc.user,
+    };
+    await service.saveConnection({
+      id: 'tls',
+      name: 'TLS',
+      dicomweb: { ...dicomweb, caFile: certificates.caFile },
+    });
+    await service.saveConnection({ id: 'plain', name: 'No CA', dicomweb });
+    assert.equal((await service.echo('tls')).protocol, 'dicomweb');
+    await rejectsWith(service.echo('plain'), 'not_found', /TLS certificate is not trusted/);
   });
 });

@@ -1,8 +1,8 @@
 // Starts a real Orthanc (Debian packages orthanc + orthanc-dicomweb) for the PACS tests: loopback HTTP
 // and DICOM ports chosen free, a temporary storage folder, the DICOMweb plugin, HTTP basic
 // authentication with a test user, and our own AE registered for C-MOVE/C-GET. Stopped by stop().
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,64 @@ export interface OrthancServer {
   restart(): Promise<void>;
 }
 
+/** A throw-away CA and a server certificate for 127.0.0.1 (openssl), for the https tests. */
+export function makeTestCertificates(dir: string): { caFile: string; serverPem: string } | undefined {
+  const run = (args: string[]) => spawnSync('openssl', args, { cwd: dir, stdio: 'ignore' }).status === 0;
+  const ok =
+    run([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=r2c test CA',
+    ]) &&
+    run([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=127.0.0.1',
+    ]) &&
+    (writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n'), true) &&
+    run([
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '2',
+      '-extfile',
+      'ext.cnf',
+    ]);
+  if (!ok) return undefined;
+  // Orthanc wants the certificate and its key in one PEM file.
+  writeFileSync(
+    join(dir, 'server.pem'),
+    readFileSync(join(dir, 'server.crt'), 'utf8') + readFileSync(join(dir, 'server.key'), 'utf8'),
+  );
+  return { caFile: join(dir, 'ca.pem'), serverPem: join(dir, 'server.pem') };
+}
+
 export async function startOrthanc(options: { ourAet?: string } = {}): Promise<OrthancServer> {
   const storage = mkdtempSync(join(tmpdir(), 'r2c-orthanc-'));
   const httpPort = await freePort();
@@ -95,6 +153,7 @@ export async function startOrthanc(options: { ourAet?: string } = {}): Promise<O
   const configPath = join(storage, 'orthanc.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const baseUrl = `http://127.0.0.1:${httpPort}`;
+  const get = (url: string, init: RequestInit = {}) => fetch(url, init);
   const auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   let child: ChildProcess | undefined;
   let log = '';
@@ -109,7 +168,7 @@ export async function startOrthanc(options: { ourAet?: string } = {}): Promise<O
     while (Date.now() < deadline) {
       if (started.exitCode !== null) throw new Error(`Orthanc exited (${started.exitCode}):\n${log}`);
       try {
-        const response = await fetch(`${baseUrl}/system`, { headers: { authorization: auth } });
+        const response = await get(`${baseUrl}/system`, { headers: { authorization: auth } });
         if (response.ok) return;
       } catch {
         // not listening yet
@@ -133,7 +192,7 @@ export async function startOrthanc(options: { ourAet?: string } = {}): Promise<O
     dicomWebUrl: `${baseUrl}/dicom-web`,
     storage,
     rest: (path, init = {}) =>
-      fetch(`${baseUrl}${path}`, {
+      get(`${baseUrl}${path}`, {
         ...init,
         headers: { authorization: auth, ...(init.headers as Record<string, string> | undefined) },
       }),
