@@ -59,6 +59,7 @@ export interface OrthancServer {
 
 /** A throw-away CA and a server certificate for 127.0.0.1 (openssl), for the https tests. */
 export function makeTestCertificates(dir: string): { caFile: string; serverPem: string } | undefined {
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
   const run = (args: string[]) => spawnSync('openssl', args, { cwd: dir, stdio: 'ignore' }).status === 0;
   const ok =
     run([
@@ -88,7 +89,6 @@ export function makeTestCertificates(dir: string): { caFile: string; serverPem: 
       '-subj',
       '/CN=127.0.0.1',
     ]) &&
-    (writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n'), true) &&
     run([
       'x509',
       '-req',

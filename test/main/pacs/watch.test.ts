@@ -2,7 +2,7 @@
 // UID; one is killed mid-run and restarted; every study's results (one SC + one SR per original)
 // arrive exactly once. And, in-process, a crash between a store and its record is not a resend.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
