@@ -40,7 +40,10 @@ const reference: AppearanceReference = appearanceReferenceSchema.parse({
   thresholdChosenOn: `calibration split (${calibration.length} images), ${CALIBRATION_QUANTILE * 100}th percentile of their distances`,
   calibration: { count: distances.length, flagged: distances.filter((d) => d > threshold).length },
 });
-writeFileSync(join(root, 'main', 'inference', 'chest-appearance.json'), `${JSON.stringify(reference)}\n`);
+writeFileSync(
+  join(root, 'main', 'inference', 'chest-appearance.json'),
+  `${JSON.stringify(reference, null, 2)}\n`,
+);
 console.log(
   `train ${train.length}, calibration ${calibration.length}, threshold ${threshold.toFixed(3)} (calibration median ${quantile(distances, 0.5).toFixed(3)}, max ${Math.max(...distances).toFixed(3)})`,
 );

@@ -1,5 +1,5 @@
 import { evaluateInstalledModel } from '../evaluation/index.ts';
-import { prepareModel, processImages } from '../inference/batch.ts';
+import { prepareModel, processImages } from '../inference/index.ts';
 import { hashFiles } from '../jobs/hash-files.ts';
 import { type JobRunner, workerEntry, workerThreadTransport } from '../jobs/runner.ts';
 import type {

@@ -1,7 +1,7 @@
 // Review image job (runs in a job worker): one presentation of a reader study as a PNG. The original
 // goes through the thumbnail renderer (the viewer's display pipeline); a restored variant goes
 // through the worker's cached inference service (and model session), not a second one.
-import { restoreFile } from '../inference/batch.ts';
+import { restoreFile } from '../inference/index.ts';
 import type { JobHandler } from '../jobs/types.ts';
 import { AppError, cancelledError, serializeError } from '../util/errors.ts';
 import type { GrayImage } from '../util/image.ts';

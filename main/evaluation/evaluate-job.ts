@@ -7,9 +7,9 @@ import { writeFileAtomic } from '../../models/index.ts';
 import { cardMetrics, loadEvaluationItems, writeEvaluation } from './evaluation-run.ts';
 import type { JobContext } from '../jobs/types.ts';
 import { evaluateModel } from './evaluate-model.ts';
-import { modelCardSchema } from '../inference/model-card.ts';
-import { findModel, listModels } from '../inference/model-store.ts';
-import { createInferenceService } from '../inference/service.ts';
+import { modelCardSchema } from '../inference/index.ts';
+import { findModel, listModels } from '../inference/index.ts';
+import { createInferenceService } from '../inference/index.ts';
 
 export interface EvaluateInstalledInput {
   shippedDir: string;

@@ -2,7 +2,7 @@ import type { DatasetItem } from '../data/index.ts';
 import type { BaselineName } from './baselines.ts';
 import { type EvaluationReport, evaluate } from './evaluate.ts';
 import type { JobProgress } from '../jobs/types.ts';
-import type { InferenceService } from '../inference/service.ts';
+import type { InferenceService } from '../inference/index.ts';
 
 export interface EvaluateModelOptions {
   service: InferenceService;

@@ -1,6 +1,6 @@
 import { prepareForTest } from '../data/index.ts';
 import type { DatasetItem, Label } from '../data/index.ts';
-import { readDicomAsModelInput } from '../inference/batch.ts';
+import { readDicomAsModelInput } from '../inference/index.ts';
 import { loadItemImage } from '../data/index.ts';
 import type { ArtifactType, DegradationOptions, SampledArtifact } from '../data/index.ts';
 import { artifactTypes, degrade } from '../data/index.ts';

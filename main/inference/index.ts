@@ -34,3 +34,17 @@ export {
 } from './model-store.ts';
 export type { ModelCatalog, ModelDetails, ModelVerification } from './model-catalog.ts';
 export { architectureLabel, createModelCatalog, modelDetails } from './model-catalog.ts';
+export type { ResultCertainty } from './uncertainty.ts';
+export { certaintyOf, DECISION_SUPPORT_STATEMENT, DECISION_TEXT, decide } from './uncertainty.ts';
+export type { InferenceService, InferOptions, InferResult } from './service.ts';
+export { createInferenceService } from './service.ts';
+export type { BatchInput, BatchItem } from './batch.ts';
+export {
+  assessmentOf,
+  gateAttributes,
+  inferWithWorkerService,
+  prepareModel,
+  processImages,
+  readDicomAsModelInput,
+  restoreFile,
+} from './batch.ts';

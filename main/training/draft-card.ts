@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { parameterCount, type R2CGanTrainer, type SupervisedTrainer } from '../../models/index.ts';
-import type { ModelCard } from '../inference/model-card.ts';
+import type { ModelCard } from '../inference/index.ts';
 import { slug } from '../util/slug.ts';
 import type { RunConfig } from './config.ts';
 import type { MetricsRecord } from './metrics.ts';

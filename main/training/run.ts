@@ -18,7 +18,7 @@ import {
   type WeightMap,
   writeFileAtomic,
 } from '../../models/index.ts';
-import { readDicomAsModelInput } from '../inference/batch.ts';
+import { readDicomAsModelInput } from '../inference/index.ts';
 import { AppError } from '../util/errors.ts';
 import { slug } from '../util/slug.ts';
 import type { RunConfig } from './config.ts';

@@ -18,7 +18,7 @@ import {
   writeMeasurementReport,
   writePresentationState,
 } from '../dicom/index.ts';
-import { defaultModel, findModel, listModels } from '../inference/model-store.ts';
+import { defaultModel, findModel, listModels } from '../inference/index.ts';
 import type { JobProgress } from '../jobs/types.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { Library } from '../library/index.ts';

@@ -11,8 +11,8 @@ import {
   thresholdFromCalibration,
   writeEvaluation,
 } from '../../evaluation/index.ts';
-import { adHocModel } from '../../inference/model-store.ts';
-import { createInferenceService } from '../../inference/service.ts';
+import { adHocModel } from '../../inference/index.ts';
+import { createInferenceService } from '../../inference/index.ts';
 import { type CliCommand, UsageError } from '../command.ts';
 import { progressBar } from '../progress.ts';
 

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { localModelsDir, shippedModelsDir } from '../../app/paths.ts';
 import { collectImageInputs } from '../../data/input/index.ts';
-import type { BatchItem } from '../../inference/batch.ts';
+import type { BatchItem } from '../../inference/index.ts';
 import { type AppJobs, threadTransport } from '../../app/jobs.ts';
 import { createJobRunner } from '../../jobs/runner.ts';
 import { type CliCommand, type CliIo, UsageError } from '../command.ts';
