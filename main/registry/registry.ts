@@ -799,7 +799,12 @@ export function createModelRegistry(options: ModelRegistryOptions) {
           'bad_input',
           `these evaluations are not on the same labelled set (${columns.map((c) => `#${c.evaluationId} ${c.dataLabel}`).join(', ')}); evaluate the models on the same images`,
         );
-      const metricNames = [...new Set(columns.flatMap((c) => Object.keys(c.metrics)))].sort();
+      // The model's own results first (classification, then restoration), the classical baselines last.
+      const rank = (name: string) =>
+        name.includes('baseline') ? 2 : name.startsWith('classification.') ? 0 : 1;
+      const metricNames = [...new Set(columns.flatMap((c) => Object.keys(c.metrics)))].sort(
+        (a, b) => rank(a) - rank(b) || a.localeCompare(b),
+      );
       const rows = metricNames.map((name) => ({
         metric: name,
         values: columns.map((c) => c.metrics[name] ?? null),
