@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session } from 'electron';
 import { shippedModelsDir } from '../app/paths.ts';
 import { createServices } from '../app/services.ts';
 import { channelNames, EVENT_CHANNEL, ipcChannel } from '../contract/names.ts';
@@ -123,6 +123,15 @@ async function start(workstation: Workstation): Promise<void> {
     workstation,
     modelsDir,
     workerTransport: utilityTransport,
+    // PACS passwords/tokens encrypted by the OS key store where Electron has one (else a 0600 file).
+    ...(safeStorage.isEncryptionAvailable()
+      ? {
+          pacsCipher: {
+            encrypt: (plain: string) => safeStorage.encryptString(plain),
+            decrypt: (encrypted: Buffer) => safeStorage.decryptString(encrypted),
+          },
+        }
+      : {}),
   });
   services.log.info('app.start', {
     version: services.identity.version,

@@ -133,9 +133,10 @@ export function createViewerService(options: ViewerServiceOptions) {
   };
 
   /** One frame (0-based) of an instance in its own units, with the overlay's attributes. */
-  function getImage(instanceId: number, frame = 0): Promise<ViewerImage> {
-    return images.get(`${instanceId}:${frame}`, () => {
-      const instance = library.getDecodableInstance(instanceId);
+  async function getImage(instanceId: number, frame = 0): Promise<ViewerImage> {
+    // Keyed by content too: SQLite may give a deleted image's id to a later import.
+    const instance = library.getDecodableInstance(instanceId);
+    return images.get(`${instanceId}:${instance.sha256}:${frame}`, () => {
       return jobs.run('loadViewerImage', {
         path: instance.filePath,
         sha256: instance.sha256,

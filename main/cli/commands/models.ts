@@ -53,13 +53,6 @@ const fixed = (v: number | null | undefined, digits = 3) =>
 const percent = (v: number | null) =>
   v === null || !Number.isFinite(v) ? 'n/a' : `${(100 * v).toFixed(1)}%`;
 
-function describe(v: RegisteredVersion): string {
-  const threshold = v.threshold
-    ? `${fixed(v.threshold.value, 4)} (registry: ${v.threshold.method})`
-    : `${v.cardThreshold} (card)`;
-  return `${v.status === 'active' ? '*' : ' '} ${v.modelId} ${v.version}  [${v.status}${v.present ? '' : ', not installed'}] ${v.origin}, threshold ${threshold}, SHA-256 ${v.sha256.slice(0, 12)}…`;
-}
-
 async function list(values: { json?: boolean }, io: CliIo): Promise<number> {
   const { models, problems } = await listModels(shippedModelsDir(), localModelsDir());
   const registry = openRegistry();
