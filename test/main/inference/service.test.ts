@@ -21,7 +21,7 @@ test('restores and classifies a chest X-ray with the default model on CPU', asyn
   const service = createInferenceService({ shippedDir: dir, providers: ['cpu'] });
   const image = await readGrayImage(chest);
   const result = await service.infer(image, { passes: 2 });
-  assert.deepEqual(result.model, { id: card.id, version: card.version });
+  assert.deepEqual(result.model, { id: card.id, version: card.version, sha256: card.sha256 });
   assert.equal(result.provider, 'cpu');
   const { normal, covid } = result.probabilities;
   assert.ok(Math.abs(normal + covid - 1) < 1e-5, 'probabilities sum to 1');
