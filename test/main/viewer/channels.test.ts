@@ -146,9 +146,42 @@ describe('viewer channels', () => {
     assert.ok(forced.items[0]!.ok && !forced.items[0]!.analysis.reused, 'reuse: false runs the model again');
   });
 
+  test('the input gate: a colour Secondary Capture is refused naming the attributes; the override is recorded', async () => {
+    const refused = unwrap<Output<'analyseImages'>>(
+      await call('analyseImages', { jobId: 'job-gate-1', instanceIds: [rgb], passes: 1, reuse: false }),
+    );
+    const item = refused.items[0]!;
+    assert.ok(!item.ok, JSON.stringify(item));
+    assert.equal(item.error.code, 'unsupported');
+    assert.match(
+      item.error.message,
+      /outside the model's intended use: Modality is OT \(expected CR or DX\)/,
+    );
+    const forced = unwrap<Output<'analyseImages'>>(
+      await call('analyseImages', {
+        jobId: 'job-gate-2',
+        instanceIds: [rgb],
+        passes: 1,
+        reuse: false,
+        overrideIntendedUse: { reason: 'test' },
+      }),
+    );
+    const ok = forced.items[0]!;
+    assert.ok(ok.ok, JSON.stringify(ok));
+    assert.equal(ok.analysis.intendedUse?.accepted, false);
+    assert.deepEqual(ok.analysis.intendedUse?.override, { by: 'viewer: classify anyway', reason: 'test' });
+  });
+
   test('a batch reports each image; a failing one does not stop the rest', async () => {
+    // The colour image is outside the model's intended use: classified on override here.
     const batch = unwrap<Output<'analyseImages'>>(
-      await call('analyseImages', { jobId: 'job-batch-1', instanceIds: [9999, rgb], passes: 1, reuse: true }),
+      await call('analyseImages', {
+        jobId: 'job-batch-1',
+        instanceIds: [9999, rgb],
+        passes: 1,
+        reuse: true,
+        overrideIntendedUse: {},
+      }),
     );
     assert.equal(batch.items.length, 2);
     assert.equal(batch.items[0]!.ok, false);
@@ -166,6 +199,7 @@ describe('viewer channels', () => {
       instanceIds: [mono1, rgb, mono1, rgb],
       passes: 1,
       reuse: false,
+      overrideIntendedUse: {},
     });
     await new Promise((r) => setTimeout(r, 50));
     unwrap(await call('cancelJob', { jobId: 'job-cancel-1' }));
