@@ -102,6 +102,10 @@ test('a brain MR is refused naming the attribute; the override is recorded; a ch
     await expect(page.getByTestId('classification-model-sha256')).toContainText(
       analysis!.modelSha256!.slice(0, 16),
     );
+    // The result says what its exact model is on this workstation now (the model registry).
+    await expect(page.getByTestId('classification-model-provenance')).toContainText(
+      `from ${analysis!.model.id} ${analysis!.model.version}`,
+    );
     const scale = analysis!.heatmapScale;
     await expect(page.getByTestId('heatmap-scale')).toContainText(
       scale && scale !== 'per-image' ? `≥ ${scale.max} (fixed scale for this model)` : 'scaled per image',
