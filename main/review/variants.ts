@@ -9,6 +9,8 @@ export interface ModelInfo {
   id: string;
   name: string;
   version: string;
+  /** The ONNX file's SHA-256: results and exports name the exact model file. */
+  sha256?: string;
 }
 
 export type ComparisonRule = 'againstOriginal' | 'allPairs';
@@ -39,7 +41,7 @@ export function studyVariants(
         kind: 'restored',
         modelId: model.id,
         passes: choice.passes,
-        label: `${model.name} ${model.version}, ${passesText(choice.passes)}`,
+        label: `${model.name} ${model.version}${model.sha256 ? ` (SHA-256 ${model.sha256.slice(0, 12)})` : ''}, ${passesText(choice.passes)}`,
       };
     }
     const earlier = seen.get(variant.id);

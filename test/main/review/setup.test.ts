@@ -7,7 +7,7 @@ import { sampleStudy, tempDir } from './helpers.ts';
 
 const models = [
   { id: 'r2c-q3', name: 'R2C-GAN', version: '1.0.0' },
-  { id: 'r2c-q3-copy', name: 'R2C-GAN copy', version: '0.9.1' },
+  { id: 'r2c-q3-copy', name: 'R2C-GAN copy', version: '0.9.1', sha256: 'ab12'.repeat(16) },
 ];
 
 const code = (fn: () => unknown): string => {
@@ -37,7 +37,7 @@ describe('study variants from the set-up form', () => {
         kind: 'restored',
         modelId: 'r2c-q3-copy',
         passes: 1,
-        label: 'R2C-GAN copy 0.9.1, 1 pass',
+        label: 'R2C-GAN copy 0.9.1 (SHA-256 ab12ab12ab12), 1 pass',
       },
     ]);
   });
