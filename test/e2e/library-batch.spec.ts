@@ -117,7 +117,7 @@ test('drop two files to import them, then restore and classify both', async ({ p
     const startButton = detail.getByRole('button', { name: /Restore and classify selected/ });
     await expect(startButton).toHaveText('Restore and classify selected (0)');
     await expect(startButton).toBeDisabled();
-    await expect(detail.getByLabel('Model')).toHaveValue('r2c-q3');
+    await expect(detail.getByLabel('Model', { exact: true })).toHaveValue('r2c-q3');
     await detail
       .getByRole('checkbox', { name: /Select image/ })
       .first()

@@ -8,7 +8,11 @@ import {
   openDatabase as openLibraryDatabase,
   schemaVersion as librarySchemaVersion,
 } from '../../../main/library/database.ts';
-import { databaseFileName, openDatabase as openReviewDatabase } from '../../../main/review/db.ts';
+import {
+  databaseFileName,
+  openDatabase as openReviewDatabase,
+  schemaVersion as reviewSchemaVersion,
+} from '../../../main/review/db.ts';
 import { AppError } from '../../../main/util/errors.ts';
 import {
   migrate,
@@ -92,7 +96,7 @@ describe('databases already on disk keep opening', () => {
   test('reader studies: the version stays in PRAGMA user_version (no schema_version table)', () => {
     const dir = newDir();
     const fresh = openReviewDatabase(dir);
-    assert.equal(fresh.pragma('user_version', { simple: true }), 1);
+    assert.equal(fresh.pragma('user_version', { simple: true }), reviewSchemaVersion);
     assert.ok(!tables(fresh).includes('schema_version'));
     fresh.close();
 
@@ -112,7 +116,7 @@ describe('databases already on disk keep opening', () => {
     first.close();
     const reopened = openReviewDatabase(oldDir);
     assert.equal(reopened.prepare('SELECT name FROM readers').pluck().get(), 'Dr Old');
-    assert.equal(reopened.pragma('user_version', { simple: true }), 1);
+    assert.equal(reopened.pragma('user_version', { simple: true }), reviewSchemaVersion);
     reopened.close();
   });
 
