@@ -98,30 +98,16 @@ export function checkIntendedUse(
 ): IntendedUseResult {
   const reasons: IntendedUseReason[] = [];
   const list = (values: readonly string[]) => values.join(' or ');
-  const modality = norm(attributes.modality);
-  if (modality && !intended.modalities.includes(modality))
-    reasons.push({
-      check: 'attribute',
-      attribute: 'Modality',
-      value: modality,
-      expected: list(intended.modalities),
-    });
-  const bodyPart = norm(attributes.bodyPartExamined);
-  if (bodyPart && !intended.bodyParts.includes(bodyPart))
-    reasons.push({
-      check: 'attribute',
-      attribute: 'BodyPartExamined',
-      value: bodyPart,
-      expected: list(intended.bodyParts),
-    });
-  const view = norm(attributes.viewPosition);
-  if (view && !intended.views.includes(view))
-    reasons.push({
-      check: 'attribute',
-      attribute: 'ViewPosition',
-      value: view,
-      expected: list(intended.views),
-    });
+  const listed = [
+    ['Modality', attributes.modality, intended.modalities],
+    ['BodyPartExamined', attributes.bodyPartExamined, intended.bodyParts],
+    ['ViewPosition', attributes.viewPosition, intended.views],
+  ] as const;
+  for (const [attribute, raw, allowed] of listed) {
+    const value = norm(raw);
+    if (value && !allowed.includes(value))
+      reasons.push({ check: 'attribute', attribute, value, expected: list(allowed) });
+  }
   const colour = (attributes.samplesPerPixel ?? 1) > 1;
   if (colour)
     reasons.push({

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultDataDir, type ImportSummary, openLibrary } from '../../library/index.ts';
 import { loadPolicy } from '../../settings/index.ts';
-import { type CliCommand, UsageError } from '../command.ts';
+import { type CliCommand, parseUsage, UsageError } from '../command.ts';
 import { progressBar } from '../progress.ts';
 
 export const importCommand: CliCommand = {
@@ -14,13 +14,7 @@ export const importCommand: CliCommand = {
     '  --reference      record files where they are instead of copying them into the library\n' +
     '  --json           print the summary as JSON',
   async run(argv, io) {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(argv);
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseUsage(() => parse(argv));
     if (positionals.length === 0) throw new UsageError('no paths given');
     // A data folder fixed by the admin's policy is the only library (retention and deletion apply there).
     const policy = loadPolicy();

@@ -4,7 +4,7 @@ import { openStudyImages } from '../../app/services.ts';
 import { type DeleteTarget, type LibraryLevel, openLibrary } from '../../library/index.ts';
 import { openReviewStore } from '../../review/index.ts';
 import { openSettings, resolveWorkstation } from '../../settings/index.ts';
-import { type CliCommand, UsageError } from '../command.ts';
+import { type CliCommand, parseUsage, UsageError } from '../command.ts';
 
 const levels: LibraryLevel[] = ['patient', 'study', 'series', 'instance'];
 
@@ -20,13 +20,7 @@ export const libraryCommand: CliCommand = {
     '              setting; --days overrides it unless the admin policy fixes it)\n' +
     'Ids are the library ids the app shows (study, series, instance).',
   async run(argv, io) {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(argv);
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseUsage(() => parse(argv));
     const [action, ...rest] = positionals;
     if (action !== 'delete' && action !== 'retention') throw new UsageError("give 'delete' or 'retention'");
     const workstation = resolveWorkstation();

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dataDir } from '../../app/paths.ts';
 import { type LogEntry, type LogLevel, openActivityLog } from '../../settings/index.ts';
-import { type CliCommand, UsageError } from '../command.ts';
+import { type CliCommand, parseUsage, UsageError } from '../command.ts';
 
 const levels: LogLevel[] = ['info', 'warn', 'error'];
 
@@ -18,12 +18,7 @@ export const logsCommand: CliCommand = {
     '  --export <file>  write every kept line (oldest first, JSON lines) to <file>\n' +
     'The log holds no patient data: ids are hashed, paths in error messages replaced by hashes.',
   async run(argv, io) {
-    let values: ReturnType<typeof parse>['values'];
-    try {
-      ({ values } = parse(argv));
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
-    }
+    const { values } = parseUsage(() => parse(argv));
     const limit = values.limit === undefined ? 50 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
     const level = values.level as LogLevel | undefined;

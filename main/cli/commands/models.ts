@@ -7,12 +7,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataDir, localModelsDir, shippedModelsDir } from '../../app/paths.ts';
 import { defaultModel, listModels, readVerifiedModel } from '../../inference/index.ts';
-import {
-  createModelRegistry,
-  type ModelRegistry,
-  type RegisteredVersion,
-  type ThresholdTarget,
-} from '../../registry/index.ts';
+import { createModelRegistry, type ModelRegistry, type ThresholdTarget } from '../../registry/index.ts';
 import { resolveWorkstation } from '../../settings/index.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { AppError } from '../../util/errors.ts';

@@ -11,7 +11,7 @@ import {
   type Protocol,
 } from '../../pacs/index.ts';
 import { AppError } from '../../util/errors.ts';
-import { type CliCommand, type CliIo, UsageError } from '../command.ts';
+import { type CliCommand, type CliIo, parseUsage, UsageError } from '../command.ts';
 import { progressBar } from '../progress.ts';
 
 const usage = `r2c pacs <subcommand> [options]
@@ -155,13 +155,7 @@ export const pacsCommand: CliCommand = {
   summary: 'Query and retrieve from a PACS, send results back, and process a PACS query unattended (watch)',
   usage,
   async run(argv, io) {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(argv);
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseUsage(() => parse(argv));
     const [sub, id, ...rest] = positionals;
     if (!sub) throw new UsageError('no subcommand given');
     const dataDir = values.library ?? defaultDataDir();

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { openSettings, resolveWorkstation, type Setting } from '../../settings/index.ts';
-import { type CliCommand, UsageError } from '../command.ts';
+import { type CliCommand, parseUsage } from '../command.ts';
 
 export const settingsCommand: CliCommand = {
   name: 'settings',
@@ -8,12 +8,7 @@ export const settingsCommand: CliCommand = {
     'Show the effective settings (data folder, policy file, model, retention) and where each comes from',
   usage: 'r2c settings [--json]\n  --json  the effective settings as JSON',
   async run(argv, io) {
-    let values: { json?: boolean };
-    try {
-      ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } } }));
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
-    }
+    const { values } = parseUsage(() => parseArgs({ args: argv, options: { json: { type: 'boolean' } } }));
     const settings = openSettings(resolveWorkstation()).get();
     if (values.json) {
       io.out(JSON.stringify(settings));
