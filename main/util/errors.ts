@@ -12,6 +12,8 @@ export const errorCodes = [
   'unsupported',
   'integrity',
   'internal',
+  /** A server (PACS) could not be reached or dropped the connection: refused, timed out, TLS, reset. */
+  'unavailable',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
