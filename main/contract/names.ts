@@ -22,6 +22,7 @@ export const channelNames = [
   'reviewExportJson',
   'reviewAuditTrail',
   'getReviewImage',
+  'getReviewPixels',
   'reviewVerifyOwner',
   'reviewCloseStudy',
   'reviewCandidates',
@@ -71,6 +72,8 @@ export const channelNames = [
   'pacsRetrieve',
   'pacsSend',
   'pacsWatch',
+  'pacsSendResults',
+  'pacsWatchStatus',
 ] as const;
 export type ChannelName = (typeof channelNames)[number];
 

@@ -4,7 +4,7 @@
 // the contract's imports, and main/pacs reaches main/dicom (dcmjs, no renderer typings).
 // test/main/pacs/contract.test.ts checks they accept and refuse what the service does.
 import { z } from 'zod';
-import { absolutePath, type ChannelSchemas, jobId } from './common.ts';
+import { absolutePath, type ChannelSchemas, jobId, modelId, rowId } from './common.ts';
 
 const aeTitle = z
   .string()
@@ -87,6 +87,13 @@ const uid = z
 const protocol = z.enum(['dicomweb', 'dimse']);
 const connectionView = connectionSchema.extend({ hasSecret: z.boolean() });
 const appError = z.object({ code: z.string(), message: z.string() });
+const sendStatus = z.enum(['sent', 'already-stored', 'refused', 'failed']);
+const nodeShare = z
+  .object({ index: z.number().int().min(1).max(1024), count: z.number().int().min(1).max(1024) })
+  .strict()
+  .refine((n) => n.index <= n.count, { message: 'node k of n needs 1 <= k <= n', path: ['index'] });
+const watchStudyState = z.enum(['pending', 'processing', 'sent', 'failed']);
+const watchQuery = studyQuerySchema;
 
 export const pacsChannels = {
   pacsListConnections: {
@@ -175,10 +182,8 @@ export const pacsChannels = {
       .object({
         jobId,
         id: connectionId,
-        node: z
-          .object({ index: z.number().int().min(1).max(1024), count: z.number().int().min(1).max(1024) })
-          .strict(),
-        query: studyQuerySchema,
+        node: nodeShare,
+        query: watchQuery,
         since: z
           .string()
           .regex(/^\d{8}$/, 'a date is YYYYMMDD')
@@ -194,6 +199,76 @@ export const pacsChannels = {
       sent: z.number().int().nonnegative(),
       failed: z.number().int().nonnegative(),
       queue: z.string(),
+    }),
+  },
+  /**
+   * Sends the results of analysed library images (never the originals): per image its restored image
+   * (Secondary Capture) and its classification (SR), made once per image and model and reused, so a
+   * Retry or a second send reports 'already-stored'. An image that cannot be prepared is one item
+   * with kind null.
+   */
+  pacsSendResults: {
+    input: z
+      .object({
+        jobId,
+        id: connectionId,
+        instanceIds: z
+          .array(rowId)
+          .min(1)
+          .max(500)
+          .refine((ids) => new Set(ids).size === ids.length, 'an image is listed twice'),
+        /** The analysis by this model (default: each image's latest). */
+        modelId: modelId.optional(),
+        protocol: protocol.optional(),
+      })
+      .strict(),
+    output: z.object({
+      items: z.array(
+        z.object({
+          instanceId: rowId,
+          kind: z.enum(['sc', 'sr']).nullable(),
+          status: sendStatus,
+          sopInstanceUid: z.string(),
+          attempts: z.number().int().nonnegative(),
+          error: appError.optional(),
+        }),
+      ),
+      /** Cancelled before every image was sent (the items say which were). */
+      cancelled: z.boolean(),
+    }),
+  },
+  /** A watch queue as it is on disk (counts, last poll, recent studies) and the watch running on it. */
+  pacsWatchStatus: {
+    input: z.object({ id: connectionId, node: nodeShare }).strict(),
+    output: z.object({
+      running: z
+        .object({
+          jobId: z.string(),
+          startedAt: z.string(),
+          query: watchQuery,
+          since: z.string().optional(),
+          pollIntervalS: z.number(),
+        })
+        .nullable(),
+      queue: z.string(),
+      exists: z.boolean(),
+      counts: z.record(watchStudyState, z.number().int().nonnegative()),
+      results: z.object({ pending: z.number().int().nonnegative(), sent: z.number().int().nonnegative() }),
+      cursor: z.string().nullable(),
+      lastPoll: z.object({ at: z.string(), ok: z.boolean(), message: z.string() }).nullable(),
+      recent: z.array(
+        z.object({
+          studyInstanceUid: z.string(),
+          studyDate: z.string(),
+          state: watchStudyState,
+          attempts: z.number().int().nonnegative(),
+          error: z.string().nullable(),
+          updatedAt: z.string(),
+          results: z.array(
+            z.object({ kind: z.enum(['sc', 'sr']), state: z.enum(['pending', 'sent']), error: z.string().nullable() }),
+          ),
+        }),
+      ),
     }),
   },
 } satisfies Record<string, ChannelSchemas>;

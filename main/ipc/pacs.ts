@@ -1,12 +1,31 @@
 // PACS channels: thin calls into the PACS service; retrieve, send and watch run as cancellable jobs.
+// The watches running in this process are kept here (one per connection and node share), so a page
+// that was reloaded finds its watch again and can stop it.
 import { localModelsDir } from '../app/paths.ts';
 import type { Services } from '../app/services.ts';
 import type { pacsChannels } from '../contract/pacs.ts';
-import { processWith } from '../pacs/index.ts';
+import type { Output } from '../contract/types.ts';
+import {
+  pacsPaths,
+  prepareOutgoing,
+  processWith,
+  readWatchStatus,
+  recordWatchPoll,
+} from '../pacs/index.ts';
+import { AppError, serializeError } from '../util/errors.ts';
 import type { DomainHandlers, JobCalls } from './jobs.ts';
+
+type RunningWatch = NonNullable<Output<'pacsWatchStatus'>['running']>;
+type SentResult = Output<'pacsSendResults'>['items'][number];
 
 export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers<typeof pacsChannels> {
   const { pacs } = services;
+  const watches = new Map<string, RunningWatch>();
+  const watchKey = (id: string, node: { index: number; count: number }) => `${id}#${node.index}/${node.count}`;
+  const requireConnection = (id: string) => {
+    if (!pacs.listConnections().some((c) => c.id === id))
+      throw new AppError('not_found', `no PACS connection '${id}' (configure it in Settings)`);
+  };
   return {
     async pacsListConnections() {
       return { connections: pacs.listConnections(), secretProtection: pacs.secretProtection };
@@ -41,24 +60,109 @@ export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers
         }),
       }));
     },
-    async pacsWatch({ jobId, id, node, query, since, pollIntervalS, once }, { emit }) {
+    async pacsSendResults({ jobId, id, instanceIds, modelId, protocol }, { emit }) {
+      requireConnection(id);
       return jobs.run(jobId, emit, async (signal, onProgress) => {
-        let done = 0;
-        const process = processWith((input, s) => services.jobs.run('processImages', input, { signal: s }), {
-          shippedDir: services.config.modelsDir,
-          localDir: localModelsDir(services.config.dataDir),
-        });
-        return pacs.watch(id, {
-          node,
-          query,
-          process,
-          signal,
-          ...(since ? { since } : {}),
-          once: once ?? false,
-          pollIntervalMs: (pollIntervalS ?? 60) * 1000,
-          onStudyDone: () => onProgress({ done: ++done, total: 0, message: `${done} studies done` }),
-        });
+        const items: SentResult[] = [];
+        const total = instanceIds.length;
+        const root = `${pacsPaths(services.config.dataDir).root}/outgoing`;
+        for (const [index, instanceId] of instanceIds.entries()) {
+          if (signal.aborted) break;
+          const step = `image ${index + 1} of ${total}`;
+          onProgress({ done: index, total, message: `${step}: preparing the restored image and report` });
+          let pair: Awaited<ReturnType<typeof prepareOutgoing>>;
+          try {
+            pair = await prepareOutgoing({
+              library: services.library,
+              run: (input, s) => services.jobs.run('processImages', input, { signal: s }),
+              root,
+              shippedDir: services.config.modelsDir,
+              localDir: localModelsDir(services.config.dataDir),
+              instanceId,
+              ...(modelId ? { modelId } : {}),
+              signal,
+            });
+          } catch (error) {
+            if (signal.aborted) break;
+            items.push({
+              instanceId,
+              kind: null,
+              status: 'failed',
+              sopInstanceUid: '',
+              attempts: 0,
+              error: serializeError(error),
+            });
+            continue;
+          }
+          onProgress({ done: index, total, message: `${step}: sending` });
+          const sent = await pacs.send(id, [pair.sc, pair.sr], { signal, ...(protocol ? { protocol } : {}) });
+          for (const [i, item] of sent.entries())
+            items.push({
+              instanceId,
+              kind: i === 0 ? 'sc' : 'sr',
+              status: item.status,
+              sopInstanceUid: item.sopInstanceUid,
+              attempts: item.attempts,
+              ...(item.error ? { error: item.error } : {}),
+            });
+        }
+        const done = new Set(items.map((i) => i.instanceId)).size;
+        onProgress({ done, total, message: signal.aborted ? 'cancelled' : 'done' });
+        return { items, cancelled: signal.aborted };
       });
+    },
+    async pacsWatchStatus({ id, node }) {
+      requireConnection(id);
+      const status = readWatchStatus(pacsPaths(services.config.dataDir).queue(id, node));
+      return { ...status, running: watches.get(watchKey(id, node)) ?? null };
+    },
+    async pacsWatch({ jobId, id, node, query, since, pollIntervalS, once }, { emit }) {
+      requireConnection(id);
+      const key = watchKey(id, node);
+      const already = watches.get(key);
+      if (already)
+        throw new AppError(
+          'bad_input',
+          `a watch already runs for '${id}' as node ${node.index} of ${node.count} (since ${already.startedAt}); stop it first`,
+        );
+      const queuePath = pacsPaths(services.config.dataDir).queue(id, node);
+      watches.set(key, {
+        jobId,
+        startedAt: new Date().toISOString(),
+        query: { ...query, limit: query.limit ?? 100, offset: query.offset ?? 0 },
+        ...(since ? { since } : {}),
+        pollIntervalS: pollIntervalS ?? 60,
+      });
+      try {
+        return await jobs.run(jobId, emit, async (signal, onProgress) => {
+          let done = 0;
+          const process = processWith((input, s) => services.jobs.run('processImages', input, { signal: s }), {
+            shippedDir: services.config.modelsDir,
+            localDir: localModelsDir(services.config.dataDir),
+          });
+          // The loop's poll lines (counts only, no patient data) become the panel's "last poll".
+          const log = (line: string) => {
+            const ok = line.startsWith('poll:');
+            if (!ok && !line.startsWith('poll failed:')) return;
+            const message = line.replace(/^poll( failed)?:\s*/, '');
+            recordWatchPoll(queuePath, { at: new Date().toISOString(), ok, message });
+            onProgress({ done, total: 0, message: `${done} studies done; last poll: ${message}` });
+          };
+          return pacs.watch(id, {
+            node,
+            query,
+            process,
+            signal,
+            ...(since ? { since } : {}),
+            once: once ?? false,
+            pollIntervalMs: (pollIntervalS ?? 60) * 1000,
+            log,
+            onStudyDone: () => onProgress({ done: ++done, total: 0, message: `${done} studies done` }),
+          });
+        });
+      } finally {
+        watches.delete(key);
+      }
     },
   };
 }

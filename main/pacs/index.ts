@@ -30,8 +30,18 @@ export { fileSecretStore, memorySecretStore } from './secrets.ts';
 export type { SendItem, SendStatus } from './send.ts';
 export { isDerivedResultClass } from './send.ts';
 export type { NodeShare, ProcessedImage, ProcessImages, WatchSummary } from './watch.ts';
-export { parseNodeShare, shareOf, studyKey, watch as runWatch } from './watch.ts';
+export {
+  DEFAULT_LOOK_BACK_DAYS,
+  daysBefore,
+  parseNodeShare,
+  pollFrom,
+  shareOf,
+  studyKey,
+  watch as runWatch,
+} from './watch.ts';
 export { openWatchQueue } from './queue.ts';
+export { type OutgoingPair, prepareOutgoing, type RunOutgoingProcess } from './outgoing.ts';
+export { readWatchStatus, recordWatchPoll, type WatchQueueStatus, type WatchStudyState } from './watch-status.ts';
 
 /**
  * Inference's processImages job as the watch loop calls it (the CLI and the app pass their job
@@ -116,6 +126,8 @@ export interface PacsService {
       process: ProcessImages;
       signal: AbortSignal;
       since?: string;
+      /** Days behind the cursor each poll asks again (late arrivals); default 3. */
+      lookBackDays?: number;
       once?: boolean;
       pollIntervalMs?: number;
       protocol?: Protocol;
@@ -257,6 +269,7 @@ export function createPacsService(options: PacsServiceOptions): PacsService {
             query: o.query,
             node: o.node,
             since: o.since,
+            ...(o.lookBackDays !== undefined ? { lookBackDays: o.lookBackDays } : {}),
             once: o.once,
             pollIntervalMs: o.pollIntervalMs,
             signal: o.signal,
