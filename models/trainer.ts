@@ -356,6 +356,11 @@ export interface SupervisedTrainerConfig {
    * weights); absent = no average.
    */
   emaDecay?: number;
+  /**
+   * Parameter-name prefixes that train (e.g. ['dec'] refits only the output layer, so the encoder and
+   * class branch, and with them the classification, stay exactly as initialised); absent = all.
+   */
+  trainOnly?: string[];
 }
 
 /** EMA decay at a step: ramps up early so the average is not dominated by the initial weights. */
@@ -400,6 +405,18 @@ export class SupervisedTrainer {
     }
     scheduleVector(config.schedule);
     const { generator } = r2cGanNetworks(config.kind, config);
+    if (o.trainOnly !== undefined) {
+      const names = generator.params.map((p) => p.name);
+      for (const prefix of o.trainOnly)
+        if (!names.some((n) => n === prefix || n.startsWith(`${prefix}.`)))
+          throw new AppError(
+            'bad_input',
+            `trainOnly: the generator has no parameter ${prefix} (it has ${[...new Set(names.map((n) => n.split('.')[0]))].join(', ')})`,
+          );
+      if (o.trainOnly.length === 0)
+        throw new AppError('bad_input', 'trainOnly must name at least one parameter');
+      config.trainOnly = [...o.trainOnly];
+    }
     const state: TrainState = init?.state ?? {
       step: 0,
       weights: prefixed('G/', init?.weights ?? initWeights(generator, config.seed)),
@@ -422,6 +439,7 @@ export class SupervisedTrainer {
           size,
           l1Weight: this.config.l1Weight,
           classWeight: this.config.classWeight,
+          ...(this.config.trainOnly ? { trainOnly: this.config.trainOnly } : {}),
         }),
         this.session,
       );

@@ -141,7 +141,8 @@ export interface StepGraph extends ExportedModel {
 }
 
 export interface StepSpec {
-  trained: { prefix: string; net: Network }[];
+  /** `trainable` (default: all) picks the parameters that get gradients and Adam; the others are fed as frozen. */
+  trained: { prefix: string; net: Network; trainable?: (param: string) => boolean }[];
   frozen?: { prefix: string; net: Network }[];
   batch: Record<string, number[]>;
   objective: (
@@ -162,12 +163,18 @@ export function buildTrainingStep(spec: StepSpec): StepGraph {
     [spec.trained, trained],
     [spec.frozen ?? [], frozen],
   ] as const) {
-    for (const { prefix, net } of list) {
+    for (const entry of list) {
+      const { prefix, net } = entry;
+      const trainable = 'trainable' in entry ? entry.trainable : undefined;
       const { ctx, params } = inputContext(g, net, prefix);
-      out.push(...params);
+      for (const p of params) {
+        if (!trainable || trainable(p.name.slice(prefix.length))) out.push(p);
+        else frozen.push(p);
+      }
       nets[prefix] = (x) => net.forward(ctx, x);
     }
   }
+  if (trained.length === 0) throw new Error('training step has no trainable parameters');
   const batch: Record<string, Value> = {};
   for (const [name, shape] of Object.entries(spec.batch)) batch[name] = g.input(name, shape);
   const { total, terms, extras = {} } = spec.objective(g, nets, batch);
@@ -336,12 +343,23 @@ export function buildSupervisedStep(o: {
   batchSize?: number;
   l1Weight?: number;
   classWeight?: number;
+  /** Parameter-name prefixes to train (e.g. ['dec']); the rest stay fixed. Absent = all. */
+  trainOnly?: readonly string[];
   adam?: AdamConfig;
 }): StepGraph {
   const n = o.batchSize ?? 1;
   const shape = [n, o.generator.config.channels, o.size, o.size];
+  const only = o.trainOnly;
   return buildTrainingStep({
-    trained: [{ prefix: 'G/', net: o.generator }],
+    trained: [
+      {
+        prefix: 'G/',
+        net: o.generator,
+        ...(only
+          ? { trainable: (name: string) => only.some((p) => name === p || name.startsWith(`${p}.`)) }
+          : {}),
+      },
+    ],
     batch: { input: shape, target: shape, label: [n, 2] },
     adam: o.adam,
     objective(g, nets, b) {

@@ -104,6 +104,11 @@ export const runConfigSchema = z
     cropSteps: z.number().int('cropSteps must be a whole number').min(0, 'cropSteps must be >= 0').optional(),
     /** Paired objective: decay of an exponential moving average of the weights, which is exported. */
     emaDecay: z.number().gt(0, 'emaDecay must be in (0, 1)').lt(1, 'emaDecay must be in (0, 1)').optional(),
+    /**
+     * Paired objective: train only the parameters whose names start with these (e.g. ["dec"]: refit the
+     * output layer; the encoder and class branch, hence the classification, stay as initialised).
+     */
+    trainOnly: z.array(z.string().min(1, 'trainOnly entries must not be empty')).min(1).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.objective === 'paired' && c.realPoor !== undefined)
@@ -113,7 +118,7 @@ export const runConfigSchema = z
         message:
           'realPoor cannot be used with the paired objective: real poor-quality images have no clean counterpart',
       });
-    for (const key of ['cropSize', 'cropSteps', 'emaDecay'] as const)
+    for (const key of ['cropSize', 'cropSteps', 'emaDecay', 'trainOnly'] as const)
       if (c.objective !== 'paired' && c[key] !== undefined)
         ctx.addIssue({
           code: 'custom',
@@ -281,6 +286,7 @@ export const IDENTITY_KEYS = [
   'cropSize',
   'cropSteps',
   'emaDecay',
+  'trainOnly',
 ] as const;
 
 /** Identity fields added after runs were made: a saved config without them had these values. */

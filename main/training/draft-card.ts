@@ -58,6 +58,11 @@ export function draftCard(
           }
         : {}),
       ...(config.emaDecay !== undefined ? { weightAverage: `EMA, decay ${config.emaDecay} (exported)` } : {}),
+      ...(config.trainOnly !== undefined
+        ? {
+            trainedLayers: `only ${config.trainOnly.join(', ')}; every other weight kept from the initialisation`,
+          }
+        : {}),
       width: config.width,
       lr: config.lr,
       decayStart: config.decayStart,

@@ -82,6 +82,7 @@ export function trainerConfigFor(
         l1Weight: config.l1Weight,
         classWeight: config.classWeight,
         ...(config.emaDecay !== undefined ? { emaDecay: config.emaDecay } : {}),
+        ...(config.trainOnly !== undefined ? { trainOnly: config.trainOnly } : {}),
       }
     : { ...common, poolSize: config.poolSize };
 }

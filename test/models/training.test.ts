@@ -334,3 +334,41 @@ test('a supervised trainer steps crops and full images with the same weights', a
   await assert.rejects(trainer.step(new Float32Array(15 * 16), new Float32Array(15 * 16), 0), /not a square/);
   await trainer.release();
 });
+
+test('trainOnly: only the named layers change; the frozen encoder and class branch keep their exact weights', async () => {
+  const trainer = await SupervisedTrainer.create(
+    {
+      kind: 'operational',
+      q: 1,
+      width: 4,
+      size: 16,
+      upsampling: 'resize',
+      trainOnly: ['dec'],
+      classWeight: 1,
+    },
+    undefined,
+    { threads: 1 },
+  );
+  const before = new Map([...trainer.state.weights].map(([k, v]) => [k, Float32Array.from(v)]));
+  const rand = seededRandom(5);
+  for (let step = 0; step < 3; step++) {
+    const { clean, noisy } = syntheticPair(16, rand);
+    await trainer.step(noisy, clean, step % 2);
+  }
+  const changed = [...trainer.state.weights]
+    .filter(([k, v]) => v.some((x, i) => x !== (before.get(k) as Float32Array)[i]))
+    .map(([k]) => k);
+  assert.ok(changed.length > 0, 'the output layer trains');
+  assert.ok(
+    changed.every((k) => k.startsWith('G/dec.')),
+    `only dec.* changes, got ${changed.join(', ')}`,
+  );
+  // Frozen parameters carry no Adam state; the config (and so a checkpoint) names what trains.
+  assert.ok([...trainer.state.m.keys()].every((k) => k.startsWith('G/dec.')));
+  assert.deepEqual(trainer.config.trainOnly, ['dec']);
+  await trainer.release();
+  await assert.rejects(
+    SupervisedTrainer.create({ kind: 'operational', q: 1, width: 4, size: 16, trainOnly: ['decoder'] }),
+    /no parameter decoder/,
+  );
+});

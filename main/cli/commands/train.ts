@@ -48,7 +48,8 @@ export const trainCommand: CliCommand = {
     '  l1Weight (10), classWeight (1), cleanFraction (0.25) for the paired objective;\n' +
     '  upsampling (transposed: the reference | resize: nearest x2 + 3x3 conv, no checkerboard texture);\n' +
     '  paired only: cropSize + cropSteps (first cropSteps steps on cropSize crops, then full size),\n' +
-    '  emaDecay (e.g. 0.999: export an exponential moving average of the weights).\n' +
+    '  emaDecay (e.g. 0.999: export an exponential moving average of the weights),\n' +
+    '  trainOnly (e.g. ["dec"]: train only these layers; the others, the class branch included, stay as initialised).\n' +
     '  Running it again on the same --out resumes from the checkpoint there (same config required).',
   async run(argv, io) {
     // The admin's policy may switch training and fine-tuning on this workstation off (as the app does).
