@@ -106,7 +106,7 @@ export function multipartBody(parts: Uint8Array[], boundary: string): Buffer {
   return Buffer.concat(chunks);
 }
 
-/** Maps a network failure to an AppError that names the server, never the credentials. */
+/** Maps a network failure to an 'unavailable' AppError that names the server and the cause, never the credentials. */
 export function networkError(error: unknown, where: string, what: string, signal?: AbortSignal): AppError {
   if (error instanceof AppError) return error;
   if (signal?.aborted) return cancelledError(what);
@@ -129,8 +129,8 @@ export function networkError(error: unknown, where: string, what: string, signal
     ERR_TLS_CERT_ALTNAME_INVALID: "the server's TLS certificate does not name this host",
   };
   const text = reason[code] ?? (cause?.message || (error as Error)?.message || String(error));
-  // Unreachable / dropped: 'not_found' is the closest stable code (util/errors.ts has no network code).
-  return new AppError('not_found', `PACS ${where} is unreachable while ${what}: ${text}`);
+  // The cause's text comes from the socket layer (host, port, TLS reason), never from our headers.
+  return new AppError('unavailable', `PACS ${where} is unreachable while ${what}: ${text}`);
 }
 
 export function createDicomWebClient(connection: PacsConnection, secret: string | undefined): DicomWebClient {

@@ -81,8 +81,8 @@ function toolError(result: ToolResult, where: string, what: string): AppError {
     )
   )
     return new AppError(
-      'not_found',
-      `PACS ${where} is unreachable while ${what}: ${/Connection refused/i.test(out) ? 'connection refused (is the server running?)' : 'no connection'}`,
+      'unavailable',
+      `PACS ${where} is unreachable while ${what}: ${/Connection refused/i.test(out) ? 'connection refused (is the server running?)' : /timed out/i.test(out) ? 'connection timed out' : /Name or service not known/i.test(out) ? 'host not found' : /No route to host/i.test(out) ? 'host unreachable' : 'no connection'}`,
     );
   if (/Association Rejected|Association Request Failed/i.test(out))
     return new AppError(
@@ -90,7 +90,7 @@ function toolError(result: ToolResult, where: string, what: string): AppError {
       `PACS ${where} rejected the association while ${what} (check the AE titles and that the PACS knows our AE)`,
     );
   if (/Peer aborted Association|Network connection closed|Association Aborted/i.test(out))
-    return new AppError('not_found', `PACS ${where}: the connection dropped in the middle of ${what}`);
+    return new AppError('unavailable', `PACS ${where}: the connection dropped in the middle of ${what}`);
   const last = out
     .split('\n')
     .filter((l) => /^[EF]: /.test(l))

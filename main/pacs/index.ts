@@ -41,7 +41,12 @@ export {
 } from './watch.ts';
 export { openWatchQueue } from './queue.ts';
 export { type OutgoingPair, prepareOutgoing, type RunOutgoingProcess } from './outgoing.ts';
-export { readWatchStatus, recordWatchPoll, type WatchQueueStatus, type WatchStudyState } from './watch-status.ts';
+export {
+  readWatchStatus,
+  recordWatchPoll,
+  type WatchQueueStatus,
+  type WatchStudyState,
+} from './watch-status.ts';
 
 /**
  * Inference's processImages job as the watch loop calls it (the CLI and the app pass their job

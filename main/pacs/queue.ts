@@ -2,6 +2,9 @@
 // so a restart (or a crash) goes on where it stopped. A study's results are recorded, with their SOP
 // Instance UIDs, in the same transaction that marks it processed: after a crash it is either processed
 // again from scratch (nothing of it was recorded, so nothing was sent) or its recorded results are sent.
+// Every instance a study listed when it was processed is recorded as seen (same transaction), so an
+// instance that arrives later is processed alone, once: a done study whose PACS instance count
+// exceeds what we have seen and sent is queued again.
 import Database from 'better-sqlite3';
 import { migrate, versionTable } from '../util/sqlite-migrations.ts';
 import { AppError } from '../util/errors.ts';
@@ -31,6 +34,12 @@ const migrations = [
      sent_at TEXT
    );
    CREATE INDEX outbox_study ON outbox (study_uid, state);`,
+  // Instances (originals and anything else) a study listed when it was processed: late arrivals.
+  `CREATE TABLE seen_instances (
+     sop_instance_uid TEXT PRIMARY KEY,
+     study_uid TEXT NOT NULL REFERENCES studies (study_uid)
+   );
+   CREATE INDEX seen_study ON seen_instances (study_uid);`,
 ];
 
 export type StudyState = 'queued' | 'processed' | 'done' | 'failed';
@@ -60,11 +69,21 @@ export interface WatchQueue {
   /** Studies in a state with fewer than maxAttempts failed tries, oldest first. */
   list(state: 'queued' | 'processed', maxAttempts: number): QueuedStudy[];
   study(studyUid: string): QueuedStudy | undefined;
-  /** Records a study's results and marks it processed, in one transaction. */
+  /**
+   * Records a study's results and marks it processed, in one transaction; `seen`: the SOP Instance
+   * UIDs the study listed when it was processed (they are never processed again).
+   */
   recordResults(
     studyUid: string,
     results: { sopInstanceUid: string; path: string; kind: 'sc' | 'sr' }[],
+    seen?: string[],
   ): void;
+  /** SOP Instance UIDs seen in a study (listed when processed) and results recorded for it. */
+  known(studyUid: string): Set<string>;
+  /** Records instances as seen without processing them (nothing new to process, or a queue of an older version). */
+  markSeen(studyUid: string, sopInstanceUids: string[]): void;
+  /** A done study with instances not seen before goes back to the queue (its attempts start again). */
+  requeue(studyUid: string): void;
   outbox(studyUid: string): OutboxItem[];
   markSent(sopInstanceUid: string): void;
   markSendFailed(sopInstanceUid: string, error: string): void;
@@ -104,6 +123,12 @@ export function openWatchQueue(path: string): WatchQueue {
   const insertResult = db.prepare(
     `INSERT INTO outbox (sop_instance_uid, study_uid, path, kind, state) VALUES (?, ?, ?, ?, 'pending')`,
   );
+  const insertSeen = db.prepare(
+    'INSERT OR IGNORE INTO seen_instances (sop_instance_uid, study_uid) VALUES (?, ?)',
+  );
+  const markSeen = db.transaction((studyUid: string, sops: string[]) => {
+    for (const sop of sops) insertSeen.run(sop, studyUid);
+  });
   return {
     path,
     getMeta: (key) =>
@@ -131,13 +156,34 @@ export function openWatchQueue(path: string): WatchQueue {
           | undefined,
       ),
     recordResults: db.transaction(
-      (studyUid: string, results: { sopInstanceUid: string; path: string; kind: 'sc' | 'sr' }[]) => {
+      (
+        studyUid: string,
+        results: { sopInstanceUid: string; path: string; kind: 'sc' | 'sr' }[],
+        seen: string[] = [],
+      ) => {
         for (const r of results) insertResult.run(r.sopInstanceUid, studyUid, r.path, r.kind);
+        for (const sop of seen) insertSeen.run(sop, studyUid);
         db.prepare(
           `UPDATE studies SET state = 'processed', attempts = 0, error = NULL, updated_at = ? WHERE study_uid = ?`,
         ).run(now(), studyUid);
       },
     ),
+    known: (studyUid) =>
+      new Set(
+        (
+          db
+            .prepare(
+              'SELECT sop_instance_uid AS sop FROM seen_instances WHERE study_uid = ? UNION SELECT sop_instance_uid FROM outbox WHERE study_uid = ?',
+            )
+            .all(studyUid, studyUid) as { sop: string }[]
+        ).map((r) => r.sop),
+      ),
+    markSeen: (studyUid, sops) => markSeen(studyUid, sops),
+    requeue: (uid) => {
+      db.prepare(
+        `UPDATE studies SET state = 'queued', attempts = 0, error = NULL, updated_at = ? WHERE study_uid = ? AND state = 'done'`,
+      ).run(now(), uid);
+    },
     outbox: (studyUid) =>
       (
         db

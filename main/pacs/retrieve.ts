@@ -60,13 +60,21 @@ export async function stageStudy(options: {
   target: RetrieveTarget;
   signal?: AbortSignal;
   onProgress?: (progress: JobProgress) => void;
+  /** Stage only the listed instances this keeps (the watch loop: instances not seen before). */
+  only?: (ref: InstanceRef) => boolean;
+  /** Called with every instance the PACS lists, before anything is staged. */
+  onListed?: (listed: InstanceRef[]) => void;
 }): Promise<StagedStudy> {
   const { client, target, signal } = options;
   const dir = stagingDir(options.stagingRoot, target);
   await mkdir(dir, { recursive: true });
-  const listed = await client.listInstances(target.studyInstanceUid, target.seriesInstanceUid, signal);
-  if (listed.length === 0)
+  const all = await client.listInstances(target.studyInstanceUid, target.seriesInstanceUid, signal);
+  if (all.length === 0)
     throw new AppError('not_found', 'the PACS lists no instances for this study (or series)');
+  options.onListed?.(all);
+  const listed = options.only ? all.filter(options.only) : all;
+  // A whole study (or series) goes in one C-GET/C-MOVE only when all of it is wanted.
+  const whole = listed.length === all.length;
   const present = new Set((await readdir(dir)).filter((f) => f.endsWith('.dcm')));
   const missing = listed.filter((ref) => !present.has(stagedName(ref.sopInstanceUid)));
   const resumed = listed.length - missing.length;
@@ -102,7 +110,7 @@ export async function stageStudy(options: {
         .catch(() => {});
     }, 500);
     try {
-      if (resumed === 0) await dimse.retrieveInto(receiving, target, signal);
+      if (resumed === 0 && whole) await dimse.retrieveInto(receiving, target, signal);
       else
         for (const ref of missing) {
           if (signal?.aborted) throw cancelledError('retrieving from the PACS');

@@ -90,7 +90,7 @@ export async function sendFile(
       return { ...base, status: 'sent', attempts };
     } catch (error) {
       const retryable =
-        error instanceof AppError && (error.code === 'not_found' || error.code === 'internal');
+        error instanceof AppError && (error.code === 'unavailable' || error.code === 'internal');
       if (!retryable || attempts > retries || options.signal?.aborted)
         return { ...base, status: 'failed', attempts, error: serializeError(error) };
       await sleep((options.retryDelayMs ?? 1000) * 2 ** (attempts - 1), options.signal);

@@ -2,6 +2,9 @@
 // studies of its share (a hash of the Study Instance UID, node k of n), and for each one retrieves,
 // restores + classifies, imports into its library and sends the derived SC + SR back. The queue on
 // disk (queue.ts) makes a restart go on where it stopped; sending is idempotent by SOP Instance UID.
+// Late arrivals: each poll asks again from a look-back window behind the cursor (a study stored late
+// with an older date), and a done study whose instance count grew is queued again for its new
+// instances only (the queue remembers every instance it has seen, by SOP Instance UID).
 import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,8 +63,13 @@ export interface WatchOptions {
   process: ProcessImages;
   query: StudyQuery;
   node: NodeShare;
-  /** First cursor (YYYYMMDD) when the queue has none. */
+  /** First cursor (YYYYMMDD) when the queue has none; no poll asks before it. */
   since?: string;
+  /**
+   * Days before the cursor each poll asks again (default 3): a study that reaches the PACS late with
+   * an older Study Date is still found. 0: only from the cursor's day.
+   */
+  lookBackDays?: number;
   pollIntervalMs?: number;
   /** Poll once, work the queue empty, return (tests, cron). */
   once?: boolean;
@@ -74,7 +82,10 @@ export interface WatchOptions {
 
 export interface WatchSummary {
   polled: number;
+  /** Studies queued, new ones and done ones queued again for instances that arrived later. */
   queued: number;
+  /** Of `queued`: done studies queued again because instances arrived after they were processed. */
+  requeued: number;
   processed: number;
   sent: number;
   failed: number;
@@ -82,6 +93,29 @@ export interface WatchSummary {
 
 /** A short, non-identifying name for a study in logs. */
 export const studyKey = (uid: string) => createHash('sha256').update(uid).digest('hex').slice(0, 10);
+
+export const DEFAULT_LOOK_BACK_DAYS = 3;
+
+/** YYYYMMDD `days` before `date` (calendar days, no time zone involved). */
+export function daysBefore(date: string, days: number): string {
+  const d = new Date(
+    Date.UTC(Number(date.slice(0, 4)), Number(date.slice(4, 6)) - 1, Number(date.slice(6, 8))),
+  );
+  d.setUTCDate(d.getUTCDate() - days);
+  return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
+}
+
+/** Today as YYYYMMDD on this workstation's clock (study dates are local dates). */
+function today(now = new Date()): string {
+  return `${now.getFullYear()}${String(now.getMonth() + 1).padStart(2, '0')}${String(now.getDate()).padStart(2, '0')}`;
+}
+
+/** Where a poll starts: the look-back window behind the cursor, never before `since`. */
+export function pollFrom(cursor: string | undefined, since: string | undefined, lookBackDays: number) {
+  if (!cursor) return since;
+  const from = lookBackDays > 0 ? daysBefore(cursor, lookBackDays) : cursor;
+  return since && since > from ? since : from;
+}
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -100,47 +134,105 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
   const { client, queue, signal } = options;
   const log = options.log ?? (() => {});
   const maxAttempts = options.maxAttempts ?? 3;
-  const summary: WatchSummary = { polled: 0, queued: 0, processed: 0, sent: 0, failed: 0 };
-  const base = parseStudyQuery({ ...options.query, limit: 1000 });
+  const summary: WatchSummary = { polled: 0, queued: 0, requeued: 0, processed: 0, sent: 0, failed: 0 };
+  const lookBackDays = options.lookBackDays ?? DEFAULT_LOOK_BACK_DAYS;
+  if (!Number.isInteger(lookBackDays) || lookBackDays < 0 || lookBackDays > 3650)
+    throw new AppError('bad_input', `the look-back is 0 to 3650 days, got ${lookBackDays}`);
+  const pageSize = 1000;
+  const base = parseStudyQuery({ ...options.query, limit: pageSize });
+
+  const search = async (dateFrom: string | undefined) => {
+    const studies: Awaited<ReturnType<PacsClient['searchStudies']>> = [];
+    // Page until a short page: a busy window may hold more studies than one answer.
+    for (let offset = 0; ; offset += pageSize) {
+      const page = await client.searchStudies({ ...base, offset, ...(dateFrom ? { dateFrom } : {}) }, signal);
+      studies.push(...page);
+      if (page.length < pageSize || offset >= 100 * pageSize) return studies;
+    }
+  };
 
   const poll = async () => {
-    const cursor = queue.getMeta('cursor') ?? options.since;
-    const studies = await client.searchStudies({ ...base, ...(cursor ? { dateFrom: cursor } : {}) }, signal);
+    const cursor = queue.getMeta('cursor');
+    const from = pollFrom(cursor, options.since, lookBackDays);
+    const studies = await search(from);
     summary.polled++;
     const mine = studies.filter(
       (s) => shareOf(s.studyInstanceUid, options.node.count) === options.node.index,
     );
     const added = queue.enqueue(mine.map((s) => ({ studyUid: s.studyInstanceUid, studyDate: s.studyDate })));
     summary.queued += added;
-    // The cursor moves to the newest study date seen; the same day is asked again (dates have no time),
-    // and the queue's primary key keeps a study from being taken twice.
-    const newest = studies
+    // Done studies with more instances on the PACS than we have seen (and sent): queued again.
+    let requeued = 0;
+    for (const study of mine) {
+      if (study.numberOfInstances === null || queue.study(study.studyInstanceUid)?.state !== 'done') continue;
+      let known = queue.known(study.studyInstanceUid);
+      if (known.size === queue.outbox(study.studyInstanceUid).length) {
+        // Processed by an older queue version that did not record the instances it saw: adopt what
+        // the PACS holds now, once, so its originals are not processed a second time.
+        const listed = await client.listInstances(study.studyInstanceUid, undefined, signal);
+        queue.markSeen(
+          study.studyInstanceUid,
+          listed.map((i) => i.sopInstanceUid),
+        );
+        known = queue.known(study.studyInstanceUid);
+      }
+      if (study.numberOfInstances > known.size) {
+        queue.requeue(study.studyInstanceUid);
+        requeued++;
+        log(
+          `study ${studyKey(study.studyInstanceUid)}: ${study.numberOfInstances - known.size} instance(s) arrived after it was processed; queued again`,
+        );
+      }
+    }
+    summary.queued += requeued;
+    summary.requeued += requeued;
+    // The cursor moves to the newest study date seen (never past today: a mistyped future date must
+    // not hide today's studies); the look-back window and the queue's primary key do the rest.
+    const newestSeen = studies
       .map((s) => s.studyDate)
       .filter((d) => /^\d{8}$/.test(d))
       .sort()
       .at(-1);
+    const newest = newestSeen && [newestSeen, today()].sort()[0];
     if (newest && (!cursor || newest > cursor)) queue.setMeta('cursor', newest);
     log(
-      `poll: ${studies.length} studies, ${mine.length} of this node's share (${options.node.index}/${options.node.count}), ${added} new`,
+      `poll from ${from ?? 'the beginning'}: ${studies.length} studies, ${mine.length} of this node's share (${options.node.index}/${options.node.count}), ${added} new, ${requeued} with new instances`,
     );
   };
 
   const processStudy = async (studyUid: string) => {
     const key = studyKey(studyUid);
+    const known = queue.known(studyUid);
+    let listed: string[] = [];
     const staged = await stageStudy({
       client,
       stagingRoot: options.stagingRoot,
       target: { studyInstanceUid: studyUid },
       signal,
+      onListed: (refs) => {
+        listed = refs.map((r) => r.sopInstanceUid);
+      },
+      // Only instances not seen before, and never our own results (SC/SR) of an earlier run.
+      only: (ref) =>
+        !known.has(ref.sopInstanceUid) && !(ref.sopClassUid && isDerivedResultClass(ref.sopClassUid)),
     });
-    // Only originals are processed: our own results (SC/SR) of an earlier run may be in the study.
     const originals = staged.files.filter(
       (f) =>
         !isDerivedResultClass(
           f.ref.sopClassUid || readDicomHeader(new Uint8Array(readFileSync(f.path))).sopClassUid,
         ),
     );
-    const outDir = join(options.resultsRoot, key);
+    if (originals.length === 0) {
+      // Only derived objects (ours or another system's) arrived: nothing to process.
+      await rm(staged.dir, { recursive: true, force: true });
+      queue.markSeen(studyUid, listed);
+      queue.markDone(studyUid);
+      log(`study ${key}: no new original instance to process`);
+      return;
+    }
+    // One results folder per round (by how many instances were known), so a later round for
+    // instances that arrived late never touches the recorded results of an earlier one.
+    const outDir = join(options.resultsRoot, key, known.size === 0 ? 'first' : `after-${known.size}`);
     // Results of an attempt that crashed before being recorded are never sent: start clean.
     await rm(outDir, { recursive: true, force: true });
     await mkdir(outDir, { recursive: true });
@@ -167,9 +259,11 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
     const imported = await importStaged(options.library, staged, signal);
     if (imported.failed.length > 0)
       log(`study ${key}: ${imported.failed.length} instance(s) not imported into the library`);
-    queue.recordResults(studyUid, results);
+    queue.recordResults(studyUid, results, listed);
     summary.processed++;
-    log(`study ${key}: processed, ${results.length} results to send`);
+    log(
+      `study ${key}: processed${known.size > 0 ? ` (${originals.length} instance(s) that arrived later)` : ''}, ${results.length} results to send`,
+    );
   };
 
   const sendStudy = async (studyUid: string) => {

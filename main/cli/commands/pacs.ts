@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type AppJobs, threadTransport } from '../../app/jobs.ts';
-import { dataDir as defaultDataDir, localModelsDir, shippedModelsDir } from '../../app/paths.ts';
+import { localModelsDir, shippedModelsDir } from '../../app/paths.ts';
 import { createJobRunner } from '../../jobs/runner.ts';
 import { openLibrary } from '../../library/index.ts';
 import {
@@ -12,6 +12,7 @@ import {
 } from '../../pacs/index.ts';
 import { AppError } from '../../util/errors.ts';
 import { type CliCommand, type CliIo, parseUsage, UsageError } from '../command.ts';
+import { commandDataDir } from '../data-folder.ts';
 import { progressBar } from '../progress.ts';
 
 const usage = `r2c pacs <subcommand> [options]
@@ -27,8 +28,14 @@ const usage = `r2c pacs <subcommand> [options]
   retrieve <id> <StudyInstanceUID>... [--series <SeriesInstanceUID>]   into the library
   send <id> <file>...                    send derived results (SC, SR) back; originals are refused
   watch <id> --node <k/n> [--modality CR,DX] [--body-part CHEST] [--since YYYYMMDD] [--interval <s>]
-            [--once] [--model <id>]     poll, retrieve, restore + classify, send back (on-disk queue)
+            [--look-back <days>] [--once] [--model <id>]
+                                         poll, retrieve, restore + classify, send back (on-disk queue);
+                                         each poll asks again <days> (default 3) behind the newest study
+                                         date seen (late arrivals), and a done study whose instances grew
+                                         is processed again for its new instances only
 common: [--library <dir>] [--config <connections.json>] [--protocol dicomweb|dimse] [--json]
+  --library: the data folder (default: the policy's, else $R2C_DATA_DIR, else the per-user folder);
+  refused when the policy file fixes another one
 secrets: R2C_PACS_SECRET_<ID> in the environment overrides the stored one (headless nodes).`;
 
 const options = {
@@ -62,6 +69,7 @@ const options = {
   node: { type: 'string' },
   since: { type: 'string' },
   interval: { type: 'string' },
+  'look-back': { type: 'string' },
   once: { type: 'boolean' },
   model: { type: 'string' },
 } as const;
@@ -158,7 +166,8 @@ export const pacsCommand: CliCommand = {
     const { values, positionals } = parseUsage(() => parse(argv));
     const [sub, id, ...rest] = positionals;
     if (!sub) throw new UsageError('no subcommand given');
-    const dataDir = values.library ?? defaultDataDir();
+    // --library only where the admin's policy does not fix the data folder (as r2c import).
+    const dataDir = commandDataDir(values.library);
     const needsLibrary = sub === 'retrieve' || sub === 'watch';
     const library = needsLibrary ? openLibrary({ dataDir }) : undefined;
     const pacs = createPacsService({
@@ -254,6 +263,7 @@ export const pacsCommand: CliCommand = {
           if (!values.node) throw new UsageError('watch needs --node k/n (1/1 for a single node)');
           const node = parseNodeShare(values.node);
           const interval = intOption(values.interval, 'interval', 1, 86_400) ?? 60;
+          const lookBackDays = intOption(values['look-back'], 'look-back', 0, 3650);
           const runner = createJobRunner<AppJobs>(threadTransport);
           try {
             const process = processWith((input, signal) => runner.run('processImages', input, { signal }), {
@@ -268,6 +278,7 @@ export const pacsCommand: CliCommand = {
               process,
               signal: io.signal,
               ...(values.since ? { since: values.since } : {}),
+              ...(lookBackDays !== undefined ? { lookBackDays } : {}),
               once: values.once ?? false,
               pollIntervalMs: interval * 1000,
               protocol,
@@ -275,7 +286,7 @@ export const pacsCommand: CliCommand = {
             });
             print(summary, () =>
               io.out(
-                `polled ${summary.polled}x, ${summary.queued} queued, ${summary.processed} processed, ${summary.sent} results sent, ${summary.failed} failed (queue ${summary.queue})`,
+                `polled ${summary.polled}x, ${summary.queued} queued (${summary.requeued} for instances that arrived later), ${summary.processed} processed, ${summary.sent} results sent, ${summary.failed} failed (queue ${summary.queue})`,
               ),
             );
             return summary.failed > 0 ? 1 : 0;

@@ -419,12 +419,53 @@ describe('PACS against a real Orthanc', { skip: missing }, () => {
       dicomweb: { baseUrl: `http://127.0.0.1:${port}/dicom-web` },
       dimse: { host: '127.0.0.1', port, calledAet: 'GONE', callingAet: 'R2C', timeoutMs: 2000 },
     });
+    // The code is 'unavailable' (not 'not_found'); the message names the server and the cause.
     await rejectsWith(
       service.echo('gone', { protocol: 'dicomweb' }),
-      'not_found',
-      /unreachable.*connection refused/,
+      'unavailable',
+      new RegExp(`PACS 'Gone' \\(http://127\\.0\\.0\\.1:${port}\\) is unreachable.*connection refused`),
     );
-    if (dcmtk) await rejectsWith(service.echo('gone', { protocol: 'dimse' }), 'not_found', /unreachable/);
+    if (dcmtk)
+      await rejectsWith(
+        service.echo('gone', { protocol: 'dimse' }),
+        'unavailable',
+        new RegExp(`PACS 'Gone' \\(127\\.0\\.0\\.1:${port}\\) is unreachable.*connection refused`),
+      );
+  });
+
+  test('a server that accepts but never answers: an "unavailable" timeout naming the server, no credentials', async () => {
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    const port = await freePort();
+    await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
+    try {
+      const service = createPacsService({
+        dataDir: join(work.path, 'silent'),
+        secrets: memorySecretStore({ silent: 'silent-secret-77' }),
+      });
+      await service.saveConnection({
+        id: 'silent',
+        name: 'Silent',
+        dicomweb: {
+          baseUrl: `http://127.0.0.1:${port}/dicom-web`,
+          auth: 'basic',
+          username: 'someone',
+          timeoutMs: 1000,
+        },
+      });
+      await assert.rejects(service.echo('silent'), (error: unknown) => {
+        assert.ok(error instanceof AppError);
+        assert.equal(error.code, 'unavailable', error.message);
+        assert.match(error.message, new RegExp(`PACS 'Silent' \\(http://127\\.0\\.0\\.1:${port}\\)`));
+        assert.match(error.message, /did not answer in time/);
+        assert.doesNotMatch(error.message, /silent-secret-77|someone/);
+        return true;
+      });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   test('the server dies mid-transfer: a clear error, nothing imported; after its restart the retrieve resumes', async () => {
@@ -453,8 +494,8 @@ describe('PACS against a real Orthanc', { skip: missing }, () => {
             }
           },
         }),
-        'not_found',
-        /unreachable|dropped|reset/,
+        'unavailable',
+        /PACS 'Orthanc' \(http:\/\/127\.0\.0\.1:\d+\).*(unreachable|dropped|reset)/,
       );
       assert.ok(killed);
       assert.equal(lib.listInstances({ limit: 1000 }).length, 0, 'nothing half-imported');
@@ -524,6 +565,10 @@ describe('PACS over https with a custom CA', { skip: missing }, () => {
     });
     await service.saveConnection({ id: 'plain', name: 'No CA', dicomweb });
     assert.equal((await service.echo('tls')).protocol, 'dicomweb');
-    await rejectsWith(service.echo('plain'), 'not_found', /TLS certificate is not trusted/);
+    await rejectsWith(
+      service.echo('plain'),
+      'unavailable',
+      /PACS 'No CA' \(https:\/\/127\.0\.0\.1:\d+\).*TLS certificate is not trusted/,
+    );
   });
 });

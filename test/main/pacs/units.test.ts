@@ -10,9 +10,11 @@ import { multipartBody, multipartParts } from '../../../main/pacs/dicomweb.ts';
 import {
   createPacsService,
   fileSecretStore,
+  daysBefore,
   openWatchQueue,
   parseConnection,
   parseNodeShare,
+  pollFrom,
   shareOf,
 } from '../../../main/pacs/index.ts';
 import { AppError } from '../../../main/util/errors.ts';
@@ -147,6 +149,58 @@ test('watch queue: survives a reopen; results recorded with the processed state;
   } finally {
     queue.close();
   }
+});
+
+test('watch look-back: a poll asks from days before the cursor, never before --since', () => {
+  assert.equal(daysBefore('20260301', 1), '20260228');
+  assert.equal(daysBefore('20240301', 1), '20240229', 'leap year');
+  assert.equal(daysBefore('20260103', 3), '20251231');
+  assert.equal(pollFrom(undefined, '20260101', 3), '20260101', 'no cursor: from --since');
+  assert.equal(pollFrom(undefined, undefined, 3), undefined);
+  assert.equal(pollFrom('20260120', '20260101', 3), '20260117');
+  assert.equal(pollFrom('20260120', '20260119', 3), '20260119', 'never before --since');
+  assert.equal(pollFrom('20260120', undefined, 0), '20260120');
+});
+
+test('watch queue: instances seen and results are known per study; only a done study is queued again', () => {
+  const queue = openWatchQueue(join(work.path, 'seen.sqlite'));
+  try {
+    queue.enqueue([{ studyUid: '1.5', studyDate: '20260101' }]);
+    queue.recordResults('1.5', [{ sopInstanceUid: '9.5', path: '/r/sc.dcm', kind: 'sc' }], ['7.1', '7.2']);
+    assert.deepEqual([...queue.known('1.5')].sort(), ['7.1', '7.2', '9.5']);
+    queue.requeue('1.5');
+    assert.equal(queue.study('1.5')?.state, 'processed', 'a study waiting to send is not queued again');
+    queue.markSent('9.5');
+    queue.markDone('1.5');
+    queue.markSeen('1.5', ['7.2', '7.3']);
+    assert.equal(queue.known('1.5').size, 4);
+    queue.requeue('1.5');
+    assert.equal(queue.study('1.5')?.state, 'queued');
+    assert.equal(queue.outbox('1.5')[0]?.state, 'sent', 'what was sent stays sent');
+  } finally {
+    queue.close();
+  }
+});
+
+test('r2c pacs --library: refused when the policy fixes another data folder; the policy folder is the default', () => {
+  const fixed = join(work.path, 'policy-data');
+  const policy = join(work.path, 'policy.json');
+  writeFileSync(policy, JSON.stringify({ dataDir: fixed }));
+  const env = { ...process.env, R2C_POLICY_FILE: policy, R2C_DATA_DIR: join(work.path, 'env-data') };
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [r2c, 'pacs', ...args], { encoding: 'utf8', env });
+  const other = run('list', '--library', join(work.path, 'elsewhere'));
+  assert.equal(other.status, 2, other.stderr);
+  assert.match(other.stderr, /--library: the data folder is fixed by the policy file .*policy\.json/);
+  const added = run('add', '--id', 'p', '--name', 'P', '--dicomweb', 'http://127.0.0.1:9/dicom-web');
+  assert.equal(added.status, 0, added.stderr);
+  assert.ok(
+    readFileSync(join(fixed, 'pacs', 'connections.json'), 'utf8').includes('"p"'),
+    "without --library the connection goes into the policy's data folder (not $R2C_DATA_DIR)",
+  );
+  const same = run('list', '--library', `${fixed}/`);
+  assert.equal(same.status, 0, same.stderr);
+  assert.match(same.stdout, /^p\tP\t/m);
 });
 
 test('r2c pacs add/list/remove: the secret comes from the environment and is never printed', () => {

@@ -62,6 +62,57 @@ function makeStudies(dir: string, count: number, prefix: string): string[] {
   return files;
 }
 
+/**
+ * One CR instance made from the shared chest file with new UIDs; `studyInstanceUid` given: a new
+ * series of that study (an instance that arrives later).
+ */
+function makeInstance(
+  file: string,
+  fields: { patientId: string; studyDate: string; studyInstanceUid?: string },
+): { studyInstanceUid: string; sopInstanceUid: string } {
+  copyFileSync(chest, file);
+  chmodSync(file, 0o644);
+  const edits = [
+    fields.studyInstanceUid ? ['-gse', '-gin'] : ['-gst', '-gse', '-gin'],
+    [
+      '-i',
+      `PatientID=${fields.patientId}`,
+      '-i',
+      `StudyDate=${fields.studyDate}`,
+      ...(fields.studyInstanceUid ? ['-i', `StudyInstanceUID=${fields.studyInstanceUid}`] : []),
+    ],
+  ];
+  for (const args of edits) {
+    const result = spawnSync('dcmodify', ['-nb', ...args, file], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+  }
+  const header = readDicomHeader(new Uint8Array(readFileSync(file)));
+  return { studyInstanceUid: header.studyInstanceUid, sopInstanceUid: header.sopInstanceUid };
+}
+
+/** The real SC/SR writers on the decoded image (the model itself runs in the CLI test). */
+const writeResults =
+  (calls: string[][]): ProcessImages =>
+  async (inputs, outDir) => {
+    calls.push(inputs.map((f) => readDicomHeader(new Uint8Array(readFileSync(f))).sopInstanceUid));
+    return Promise.all(
+      inputs.map(async (file, i) => {
+        const bytes = new Uint8Array(readFileSync(file));
+        const header = readDicomHeader(bytes);
+        const image = toModelInput(bytes, await decodeFrame(bytes, header, 0), header);
+        const model = { name: 'pass-through (test)', version: '0', sha256: '0'.repeat(64) };
+        const output = join(outDir, `${i}_restored.dcm`);
+        const report = join(outDir, `${i}_classification.dcm`);
+        await saveDicom(output, await writeDerivedImage({ source: bytes, image, model }));
+        await saveDicom(
+          report,
+          writeClassificationReport(bytes, { probabilities: { normal: 0.5, 'COVID-19': 0.5 }, model }),
+        );
+        return { file, output, report };
+      }),
+    );
+  };
+
 /** SOP classes of the instances of each study, as Orthanc holds them. */
 async function instancesByStudy(orthanc: OrthancServer): Promise<Map<string, string[]>> {
   const byStudy = new Map<string, string[]>();
@@ -308,6 +359,121 @@ describe('r2c pacs watch against a real Orthanc', { skip: missing }, () => {
       assert.deepEqual([...new Set(stores.values())], [1], 'each SOP Instance UID was stored exactly once');
       const held = await instancesByStudy(orthanc);
       for (const study of studies) assert.equal(held.get(study)?.length, 3);
+    } finally {
+      await real.close();
+      await library.close();
+    }
+  });
+  test('late arrivals: a study stored later with an older date, and an instance added to a done study, are each processed once', async () => {
+    const dir = join(work.path, 'late');
+    mkdirSync(dir, { recursive: true });
+    // First poll: one study dated 20260120 moves the cursor there.
+    const first = makeInstance(join(dir, 'first.dcm'), { patientId: 'LATE1', studyDate: '20260120' });
+    await orthanc.upload(readFileSync(join(dir, 'first.dcm')));
+    const dataDir = join(dir, 'node');
+    const library = openLibrary({ dataDir });
+    const pacs = createPacsService({
+      dataDir,
+      library,
+      secrets: memorySecretStore({ orthanc: orthanc.password }),
+    });
+    await pacs.saveConnection({
+      id: 'orthanc',
+      name: 'Orthanc',
+      dicomweb: { baseUrl: orthanc.dicomWebUrl, auth: 'basic', username: orthanc.user },
+    });
+    const stores = new Map<string, number>();
+    const real = pacs.client('orthanc');
+    const dicomweb = real.dicomweb!;
+    const client: PacsClient = {
+      ...real,
+      dicomweb: {
+        ...dicomweb,
+        async store(bytes: Uint8Array, study: string, signal?: AbortSignal) {
+          await dicomweb.store(bytes, study, signal);
+          const sop = readDicomHeader(bytes).sopInstanceUid;
+          stores.set(sop, (stores.get(sop) ?? 0) + 1);
+        },
+      },
+    };
+    const calls: string[][] = [];
+    const queuePath = join(dataDir, 'queue.sqlite');
+    const logs: string[] = [];
+    const run = async () => {
+      const queue = openWatchQueue(queuePath);
+      try {
+        return await runWatch({
+          client,
+          library,
+          queue,
+          stagingRoot: join(dataDir, 'staging'),
+          resultsRoot: join(dataDir, 'results'),
+          process: writeResults(calls),
+          query: { modalities: ['CR'], patientId: 'LATE*' },
+          node: { index: 1, count: 1 },
+          since: '20260101',
+          lookBackDays: 3,
+          once: true,
+          signal: new AbortController().signal,
+          log: (line) => logs.push(line),
+        });
+      } finally {
+        queue.close();
+      }
+    };
+    const cursor = () => {
+      const queue = openWatchQueue(queuePath);
+      try {
+        return queue.getMeta('cursor');
+      } finally {
+        queue.close();
+      }
+    };
+    try {
+      const one = await run();
+      assert.equal(one.processed, 1);
+      assert.equal(cursor(), '20260120');
+      assert.deepEqual(calls, [[first.sopInstanceUid]]);
+
+      // A study that reaches the PACS after that poll, dated two days before the cursor.
+      const late = makeInstance(join(dir, 'late.dcm'), { patientId: 'LATE2', studyDate: '20260118' });
+      await orthanc.upload(readFileSync(join(dir, 'late.dcm')));
+      // And one dated far before the look-back window: outside what the watch asks for.
+      const old = makeInstance(join(dir, 'old.dcm'), { patientId: 'LATE3', studyDate: '20260105' });
+      await orthanc.upload(readFileSync(join(dir, 'old.dcm')));
+      const two = await run();
+      assert.equal(two.processed, 1, logs.join('\n'));
+      assert.equal(two.requeued, 0);
+      assert.deepEqual(calls.at(-1), [late.sopInstanceUid], 'the late study, and only it');
+      assert.ok(!calls.flat().includes(old.sopInstanceUid), 'a study older than the window is not asked for');
+
+      // An instance added to the first study (already processed and sent) after it was done.
+      const added = makeInstance(join(dir, 'added.dcm'), {
+        patientId: 'LATE1',
+        studyDate: '20260120',
+        studyInstanceUid: first.studyInstanceUid,
+      });
+      await orthanc.upload(readFileSync(join(dir, 'added.dcm')));
+      const three = await run();
+      assert.equal(three.requeued, 1, logs.join('\n'));
+      assert.equal(three.processed, 1);
+      assert.deepEqual(calls.at(-1), [added.sopInstanceUid], 'only the new instance is processed');
+
+      // Nothing new: nothing processed, nothing sent.
+      const sentBefore = stores.size;
+      const four = await run();
+      assert.deepEqual([four.queued, four.processed, four.sent], [0, 0, 0], logs.join('\n'));
+      assert.equal(stores.size, sentBefore);
+
+      assert.equal(calls.length, 3, 'three rounds of processing in all');
+      assert.deepEqual([...new Set(stores.values())], [1], 'each result was stored exactly once');
+      assert.equal(stores.size, 6, 'an SC and an SR for each of the three originals');
+      const held = await instancesByStudy(orthanc);
+      const firstClasses = held.get(first.studyInstanceUid) ?? [];
+      assert.equal(firstClasses.length, 6, 'two originals, two SC, two SR: nothing twice');
+      assert.equal(firstClasses.filter((c) => c === SR_CLASS).length, 2);
+      assert.equal(held.get(late.studyInstanceUid)?.length, 3);
+      assert.equal(held.get(old.studyInstanceUid)?.length, 1, 'the old study is left alone');
     } finally {
       await real.close();
       await library.close();
