@@ -61,3 +61,16 @@ export {
   readReportAnnotations,
   readStructuredReport,
 } from './sr-read.ts';
+// Building blocks for SR writers outside dicom/ (review/sr.ts): the same Part 10 encoding, coded
+// concepts, values and copied patient/study attributes as our own SR.
+export {
+  codedConcept,
+  dicomDate,
+  dicomTime,
+  encodePart10,
+  formatDs,
+  generateUid,
+  IMPLEMENTATION_CLASS_UID,
+  SOFTWARE_NAME,
+} from './encode.ts';
+export { patientAndStudy, uidMapper } from './deidentify.ts';
