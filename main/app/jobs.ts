@@ -12,6 +12,7 @@ import { importIntoLibrary } from '../library/index.ts';
 import { fineTuneModel } from '../training/fine-tune.ts';
 import { analyseForViewer, loadViewerImage } from '../viewer/jobs.ts';
 import { renderReviewImage } from './review-images.ts';
+import { loadReviewPixels } from './review-pixels.ts';
 import { renderThumbnail } from './thumbnail.ts';
 
 /**
@@ -26,6 +27,7 @@ export const jobHandlers = {
   prepareModel,
   renderThumbnail,
   renderReviewImage,
+  loadReviewPixels,
   loadViewerImage,
   analyseForViewer,
   fineTuneModel,

@@ -9,7 +9,7 @@ import {
   studyDetailsSchema,
   studySummarySchema,
 } from '../review/index.ts';
-import { absolutePath, type ChannelSchemas, jobId, rowId } from './common.ts';
+import { absolutePath, type ChannelSchemas, jobId, pixelBytes, rowId } from './common.ts';
 
 // Reader studies. Ids are the review store's opaque ids; outputs are checked against the store's own
 // zod schemas (review/types.ts, types inferred), except results, checked for their key fields.
@@ -176,6 +176,30 @@ export const reviewChannels = {
       width: z.number().int().positive(),
       height: z.number().int().positive(),
     }),
+  },
+  /**
+   * One presentation as full-resolution grey values in the original image's units (the same window
+   * means the same on both images of a case) with its default window. Blinded: every variant of an
+   * image gets the same metadata; no UIDs, model or patient data.
+   */
+  getReviewPixels: {
+    input: z.object({ presentationId: reviewId }).strict(),
+    output: z
+      .object({
+        width: z.number().int().positive(),
+        height: z.number().int().positive(),
+        dataType: z.enum(['uint8', 'uint16', 'int16', 'float32']),
+        pixels: pixelBytes,
+        photometric: z.enum(['MONOCHROME1', 'MONOCHROME2']),
+        window: z.object({ center: z.number(), width: z.number().positive() }).strict(),
+        voiFunction: z.enum(['LINEAR', 'LINEAR_EXACT', 'SIGMOID']),
+        units: z.string(),
+      })
+      .strict()
+      .refine(
+        (i) => i.pixels.byteLength === i.width * i.height * { uint8: 1, int16: 2, uint16: 2, float32: 4 }[i.dataType],
+        { message: 'pixel bytes do not match width x height x data type' },
+      ),
   },
   reviewVerifyOwner: { input: ownerRef, output: z.object({ ok: z.literal(true) }) },
   reviewCloseStudy: { input: ownerRef, output: reviewStudyDetails },

@@ -48,3 +48,4 @@ export {
   readDicomAsModelInput,
   restoreFile,
 } from './batch.ts';
+export { transferCorrection } from './full-resolution.ts';

@@ -1,38 +1,62 @@
 // Reader-study channels: thin calls into the review store and its set-up plan, and the blinded image
 // job (the presentation is resolved here, in the main process: the renderer only holds its opaque id).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { localModelsDir } from '../app/paths.ts';
-import { renderFullResolution, reviewImageSize } from '../app/review-images.ts';
+import { reviewImageSize } from '../app/review-images.ts';
+import { renderKitImage } from '../app/review-pixels.ts';
 import type { Services } from '../app/services.ts';
 import type { reviewChannels } from '../contract/review.ts';
 import type { Output } from '../contract/types.ts';
 import {
   auditRows,
+  ByteLimitedCache,
+  decodeKitImage,
   describeCandidate,
   defaultQuestions,
   studyReportHtml,
   truthFromSource,
   exportFileName,
+  kitPixelsSchema,
+  pixelBytes,
   planStudy,
   presentationImage,
   questionSchema,
+  type ReviewPixels,
 } from '../review/index.ts';
+import { AppError } from '../util/errors.ts';
 import { PromiseCache } from '../util/promise-cache.ts';
 import type { DomainHandlers, JobCalls } from './jobs.ts';
 import { pngDataUrl } from './library.ts';
 
 /** Review images (original and restored renders, up to ~1 MB each as data URLs). */
 const REVIEW_IMAGE_CACHE_SIZE = 64;
+/** Full-resolution review pixels kept (bytes: a 3000 x 3000 16-bit image is 18 MB). */
+const REVIEW_PIXELS_CACHE_BYTES = 384 * 1024 * 1024;
+
+/** A kit image's sidecar (format version 2), checked. */
+function kitSidecar(text: string) {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    raw = undefined;
+  }
+  const parsed = kitPixelsSchema.safeParse(raw);
+  if (!parsed.success) throw new AppError('integrity', 'a kit image description is damaged');
+  return parsed.data;
+}
 
 export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandlers<typeof reviewChannels> {
   const { review, library } = services;
   const reviewImages = new PromiseCache<string, Output<'getReviewImage'>>(REVIEW_IMAGE_CACHE_SIZE);
-  const fullResolution = {
+  const kitImages = {
     library,
     jobs: services.jobs,
     shippedDir: services.config.modelsDir,
     localDir: localModelsDir(services.config.dataDir),
   };
+  const reviewPixels = new ByteLimitedCache<string, ReviewPixels>(REVIEW_PIXELS_CACHE_BYTES, pixelBytes);
 
   async function renderReviewImage(presentationId: string, size: number): Promise<Output<'getReviewImage'>> {
     // A study read from a reading kit shows the kit's full-resolution PNG.
@@ -54,6 +78,27 @@ export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandle
       localDir: localModelsDir(services.config.dataDir),
     });
     return pngDataUrl(rendered);
+  }
+
+  /** A presentation's full-resolution pixels: from the kit's 16-bit PNG, else computed from the library file. */
+  async function loadPixels(presentationId: string): Promise<ReviewPixels> {
+    const kitImage = review.kitImageOf(presentationId);
+    if (kitImage) {
+      const sidecarPath = kitImage.replace(/\.png$/, '.json');
+      const sidecar = existsSync(sidecarPath) ? kitSidecar(await readFile(sidecarPath, 'utf8')) : null;
+      return decodeKitImage(await readFile(kitImage), sidecar);
+    }
+    const { imageId, variant } = presentationImage(review.resolvePresentation(presentationId));
+    const { path, sha256, label } = library.imageSource(Number(imageId));
+    const loaded = await services.jobs.run('loadReviewPixels', {
+      path,
+      sha256,
+      label,
+      variant,
+      shippedDir: services.config.modelsDir,
+      localDir: localModelsDir(services.config.dataDir),
+    });
+    return loaded.pixels;
   }
 
   return {
@@ -151,8 +196,8 @@ export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandle
           sign,
           signal,
           renderImage: (imageId, variant) =>
-            renderFullResolution(
-              fullResolution,
+            renderKitImage(
+              kitImages,
               imageId,
               presentationImage({ studyId, imageId, variant }).variant,
               signal,
@@ -173,6 +218,9 @@ export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandle
     },
     async reviewMergeAnswers({ studyId, ownerPassphrase, text }) {
       return review.mergeAnswers(studyId, { ownerPassphrase }, text);
+    },
+    async getReviewPixels({ presentationId }) {
+      return reviewPixels.get(presentationId, () => loadPixels(presentationId));
     },
     async getReviewImage({ presentationId, size }) {
       return reviewImages.get(`${presentationId}:${size}`, () => renderReviewImage(presentationId, size));

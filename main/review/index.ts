@@ -89,3 +89,14 @@ export type { ReviewStore } from './store.ts';
 export { openReviewStore } from './store.ts';
 export type { ComparisonRule, ModelInfo, VariantChoice } from './variants.ts';
 export { studyComparisons, studyVariants } from './variants.ts';
+export type { KitEncoding, KitPixels, PixelDataType, PixelDisplay, ReviewPixels } from './pixels.ts';
+export {
+  ByteLimitedCache,
+  decodeKitImage,
+  encodeKitImage,
+  kitEncoding,
+  kitPixelsSchema,
+  packPixels,
+  pixelBytes,
+  pixelValues,
+} from './pixels.ts';

@@ -39,6 +39,7 @@ import { z } from 'zod';
 import { AppError } from '../util/errors.ts';
 import { createSession } from './navigation.ts';
 import { type OwnerAccess, requireOwner, studyState } from './owner.ts';
+import type { KitPixels } from './pixels.ts';
 import { type StudyConfig, studyConfigSchema, type Variant } from './schema.ts';
 import { type CaseRow, loadStudy, parseAnswerValue, type StoreContext } from './statements.ts';
 
@@ -123,8 +124,11 @@ const answersFileSchema = z.strictObject({
 });
 export type AnswersFile = z.infer<typeof answersFileSchema>;
 
-/** Renders one image of the study in one variant as a full-resolution PNG (the owner's app supplies it). */
-export type KitImageRenderer = (imageId: string, variant: Variant) => Promise<Uint8Array>;
+/**
+ * One image of the study in one variant at full resolution (the owner's app supplies it): a 16-bit
+ * greyscale PNG of the values in the original's units and its sidecar (review/pixels.ts).
+ */
+export type KitImageRenderer = (imageId: string, variant: Variant) => Promise<{ png: Uint8Array; sidecar: KitPixels }>;
 
 export interface ExportKitOptions {
   /** Reader ids to include (default: every reader enrolled). */
@@ -264,9 +268,10 @@ export async function exportKit(
     for (const image of config.images)
       for (const variant of variants) {
         if (options.signal?.aborted) throw new AppError('cancelled', 'cancelled');
-        const png = await options.renderImage(image.id, variant);
+        const { png, sidecar } = await options.renderImage(image.id, variant);
         const path = `images/${imageKey.get(image.id)}/${variant.id}.png`;
         add(path, png);
+        add(path.replace(/\.png$/, '.json'), `${JSON.stringify(sidecar)}\n`);
         kit.images.push({ image: imageKey.get(image.id)!, variant: variant.id, path });
         options.onProgress?.(++done, total);
       }
@@ -303,13 +308,13 @@ export async function exportKit(
   }
 }
 
-/** Entry names a kit may hold: kit.json, manifest.json, signature.json, images/<key>/<variant>.png. */
+/** Entry names a kit may hold: kit.json, manifest.json, signature.json, images/<key>/<variant>.png and .json. */
 function safeEntry(name: string): boolean {
   return (
     name === KIT_JSON ||
     name === MANIFEST ||
     name === SIGNATURE ||
-    /^images\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_-][A-Za-z0-9_.-]*\.png$/.test(name)
+    /^images\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_-][A-Za-z0-9_.-]*\.(png|json)$/.test(name)
   );
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { threadTransport } from '../../app/jobs.ts';
 import { dataDir, localModelsDir, shippedModelsDir } from '../../app/paths.ts';
-import { renderFullResolution } from '../../app/review-images.ts';
+import { renderKitImage } from '../../app/review-pixels.ts';
 import { createServices } from '../../app/services.ts';
 import {
   analyseRatings,
@@ -168,7 +168,7 @@ async function studyAction(sub: string, rest: string[], io: CliIo): Promise<numb
         sign: !values['no-sign'],
         signal: io.signal,
         renderImage: (imageId, variant) =>
-          renderFullResolution(
+          renderKitImage(
             context,
             imageId,
             presentationImage({ studyId, imageId, variant }).variant,

@@ -6,19 +6,30 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { unzipSync, zipSync } from 'fflate';
-import { openReviewStore, type ReviewStore, type SessionView } from '../../../main/review/index.ts';
-import { createGray } from '../../../main/util/image.ts';
-import { encodeGrayPng } from '../../../main/util/image-io.ts';
+import {
+  encodeKitImage,
+  openReviewStore,
+  packPixels,
+  type ReviewStore,
+  type SessionView,
+} from '../../../main/review/index.ts';
 import { sampleStudy, tempDir } from './helpers.ts';
 
 const passphrase = 'owner passphrase 1';
 const owner = { ownerPassphrase: passphrase };
 const images = sampleStudy().images as { id: string; truth: string }[];
 
-/** A small real PNG per image and variant (its pixel value encodes both). */
-async function renderImage(imageId: string, variant: { id: string }): Promise<Uint8Array> {
-  const shade = (images.findIndex((i) => i.id === imageId) * 2 + (variant.id === 'v-gan' ? 1 : 0)) / 10;
-  return encodeGrayPng(createGray(8, 6, shade));
+/** A small real 16-bit PNG per image and variant (its pixel value encodes both). */
+async function renderImage(imageId: string, variant: { id: string }) {
+  const value = 1000 + images.findIndex((i) => i.id === imageId) * 200 + (variant.id === 'v-gan' ? 100 : 0);
+  const display = {
+    dataType: 'uint16',
+    photometric: 'MONOCHROME2',
+    window: { center: 2048, width: 4096 },
+    voiFunction: 'LINEAR',
+    units: '',
+  } as const;
+  return encodeKitImage(packPixels(new Array(8 * 6).fill(value), 8, 6, display), { slope: 1, intercept: 0 });
 }
 
 /**

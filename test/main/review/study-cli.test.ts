@@ -6,9 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { studyCommand } from '../../../main/cli/commands/study.ts';
-import { openReviewStore } from '../../../main/review/index.ts';
-import { createGray } from '../../../main/util/image.ts';
-import { encodeGrayPng } from '../../../main/util/image-io.ts';
+import { encodeKitImage, openReviewStore, packPixels } from '../../../main/review/index.ts';
 import { sampleStudy, tempDir } from './helpers.ts';
 
 const passphrase = 'cli owner passphrase';
@@ -50,7 +48,17 @@ describe('r2c study: kits, answers, merge, report, close', () => {
     const study = store.createStudy(sampleStudy({ ownerPassphrase: passphrase, readers: ['Dr Cli'] }));
     const kitPath = join(owner.dir, 'study.r2ckit.zip');
     await store.exportKit(study.id, { ownerPassphrase: passphrase }, kitPath, {
-      renderImage: () => encodeGrayPng(createGray(4, 4, 0.5)),
+      renderImage: () =>
+        encodeKitImage(
+          packPixels(new Array(16).fill(128), 4, 4, {
+            dataType: 'uint8',
+            photometric: 'MONOCHROME2',
+            window: { center: 127.5, width: 256 },
+            voiFunction: 'LINEAR',
+            units: '',
+          }),
+          { slope: 1, intercept: 0 },
+        ),
     });
     store.close();
 
