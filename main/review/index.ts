@@ -100,3 +100,11 @@ export {
   pixelBytes,
   pixelValues,
 } from './pixels.ts';
+export type {
+  ChoiceSummary,
+  ImageReading,
+  PreferenceSummary,
+  ScoreSummary,
+  VariantReading,
+} from './sr.ts';
+export { closedStudyForReport, readerStudyImageResults, writeReaderStudyReport } from './sr.ts';
