@@ -43,7 +43,12 @@ const reviewCandidate = z.strictObject({
   /** Ground truth from the library's data (the import folder's name: covid / normal), else unknown. */
   truth: truthValue,
 });
-const sessionRef = z.object({ studyId: reviewId, readerId: reviewId }).strict();
+/** A reader's token from reviewSignInReader (readers with a secret; hex). */
+const readerToken = z.string().regex(/^[0-9a-f]{64}$/);
+const readerSecret = z.string().min(8).max(200);
+const sessionRef = z
+  .object({ studyId: reviewId, readerId: reviewId, readerToken: readerToken.optional() })
+  .strict();
 const reviewStudySummary = studySummarySchema;
 const reviewStudyDetails = studyDetailsSchema;
 /** A variant to compare: the original, or a restoration by an installed model with 1-3 passes. */
@@ -104,7 +109,10 @@ export const reviewChannels = {
       .refine((input) => (input.passes === undefined) !== (input.variants === undefined), {
         message: 'give either passes or variants',
       }),
-    output: reviewStudyDetails,
+    /** readerSecrets: each named reader's generated secret, shown once (only hashes are kept). */
+    output: reviewStudyDetails.extend({
+      readerSecrets: z.array(z.strictObject({ readerId: z.string(), name: z.string(), secret: z.string() })),
+    }),
   },
   reviewDefaultQuestions: {
     input: z.object({}).strict(),
@@ -113,9 +121,31 @@ export const reviewChannels = {
     }),
   },
   reviewGetStudy: { input: studyRef, output: reviewStudyDetails },
+  /** An owner-protected study: the owner adds readers; each gets the secret given or a generated one (returned once). */
   reviewAddReader: {
-    input: z.object({ studyId: reviewId, name: z.string().trim().min(1).max(200) }).strict(),
-    output: z.object({ id: z.string(), name: z.string() }),
+    input: z
+      .object({
+        studyId: reviewId,
+        name: z.string().trim().min(1).max(200),
+        ownerPassphrase: ownerPassphrase.optional(),
+        secret: readerSecret.optional(),
+      })
+      .strict(),
+    output: z.object({ id: z.string(), name: z.string(), secret: z.string().optional() }),
+  },
+  /** The owner gives a reader a new secret (the one given, or a generated one, returned). */
+  reviewSetReaderSecret: {
+    input: z
+      .object({ studyId: reviewId, readerId: reviewId, ownerPassphrase, secret: readerSecret.optional() })
+      .strict(),
+    output: z.object({ readerId: z.string(), secret: z.string() }),
+  },
+  /** A reader signs in with their secret; the token goes with their session calls. */
+  reviewSignInReader: {
+    input: z
+      .object({ studyId: reviewId, readerId: reviewId, readerSecret: z.string().min(1).max(200) })
+      .strict(),
+    output: z.object({ readerToken }),
   },
   reviewStartSession: { input: sessionRef, output: sessionView },
   reviewAnswer: {
@@ -127,6 +157,7 @@ export const reviewChannels = {
         questionId: reviewId,
         presentationId: reviewId.optional(),
         value: z.union([z.number().int().min(-1000).max(1000), z.string().max(10000)]),
+        readerToken: readerToken.optional(),
       })
       .strict(),
     output: sessionView,
@@ -138,6 +169,7 @@ export const reviewChannels = {
         studyId: reviewId,
         readerId: reviewId,
         toPosition: z.number().int().min(1).max(1e7).optional(),
+        readerToken: readerToken.optional(),
       })
       .strict(),
     output: sessionView,
@@ -197,7 +229,9 @@ export const reviewChannels = {
       })
       .strict()
       .refine(
-        (i) => i.pixels.byteLength === i.width * i.height * { uint8: 1, int16: 2, uint16: 2, float32: 4 }[i.dataType],
+        (i) =>
+          i.pixels.byteLength ===
+          i.width * i.height * { uint8: 1, int16: 2, uint16: 2, float32: 4 }[i.dataType],
         { message: 'pixel bytes do not match width x height x data type' },
       ),
   },
@@ -211,6 +245,11 @@ export const reviewChannels = {
   reviewReport: {
     input: ownerStudyRef,
     output: z.object({ html: z.string(), fileName: z.string() }),
+  },
+  /** The same study report as a PDF (pdfkit; the plots as vector graphics), base64. */
+  reviewReportPdf: {
+    input: ownerStudyRef,
+    output: z.object({ pdfBase64: z.string().regex(/^[A-Za-z0-9+/]+=*$/), fileName: z.string() }),
   },
   /** The owner exports a reading kit to a file (a job: progress per image, cancellable). */
   reviewExportKit: {
@@ -245,8 +284,11 @@ export const reviewChannels = {
       signerFingerprint: z.string().nullable(),
     }),
   },
+  /** The reader's secret unwraps their answers key (a token is not enough). */
   reviewExportAnswers: {
-    input: sessionRef,
+    input: z
+      .object({ studyId: reviewId, readerId: reviewId, readerSecret: z.string().min(1).max(200) })
+      .strict(),
     output: z.object({ json: z.string(), fileName: z.string(), cases: z.number().int() }),
   },
   reviewMergeAnswers: {

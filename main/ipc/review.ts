@@ -15,6 +15,7 @@ import {
   describeCandidate,
   defaultQuestions,
   studyReportHtml,
+  studyReportPdf,
   truthFromSource,
   exportFileName,
   kitPixelsSchema,
@@ -120,20 +121,26 @@ export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandle
     async reviewGetStudy({ studyId }) {
       return review.getStudy(studyId);
     },
-    async reviewAddReader({ studyId, name }) {
-      return review.addReader(studyId, { name });
+    async reviewAddReader({ studyId, name, ownerPassphrase, secret }) {
+      return review.addReader(studyId, { name, ...(secret ? { secret } : {}) }, { ownerPassphrase });
     },
-    async reviewStartSession({ studyId, readerId }) {
-      return review.startOrResumeSession(studyId, readerId);
+    async reviewSetReaderSecret({ studyId, readerId, ownerPassphrase, secret }) {
+      return review.setReaderSecret(studyId, readerId, { ownerPassphrase }, secret);
     },
-    async reviewAnswer(input) {
-      return review.answer(input);
+    async reviewSignInReader({ studyId, readerId, readerSecret }) {
+      return review.signInReader(studyId, readerId, readerSecret);
     },
-    async reviewNext({ studyId, readerId }) {
-      return review.next(studyId, readerId);
+    async reviewStartSession({ studyId, readerId, readerToken }) {
+      return review.startOrResumeSession(studyId, readerId, { readerToken });
     },
-    async reviewGoBack(input) {
-      return review.goBack(input);
+    async reviewAnswer({ readerToken, ...input }) {
+      return review.answer(input, { readerToken });
+    },
+    async reviewNext({ studyId, readerId, readerToken }) {
+      return review.next(studyId, readerId, { readerToken });
+    },
+    async reviewGoBack({ readerToken, ...input }) {
+      return review.goBack(input, { readerToken });
     },
     async reviewResults({ studyId, ownerPassphrase }) {
       return review.results(studyId, { ownerPassphrase });
@@ -189,6 +196,12 @@ export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandle
       const html = studyReportHtml(details, review.results(studyId, { ownerPassphrase }));
       return { html, fileName: exportFileName(details.name, 'report.html') };
     },
+    async reviewReportPdf({ studyId, ownerPassphrase }) {
+      const details = review.getStudy(studyId);
+      const results = review.results(studyId, { ownerPassphrase });
+      const pdf = await studyReportPdf(details, results, { models: (await services.models.list()).models });
+      return { pdfBase64: pdf.toString('base64'), fileName: exportFileName(details.name, 'report.pdf') };
+    },
     async reviewExportKit({ jobId, studyId, ownerPassphrase, out, readerIds, sign }, { emit }) {
       return jobs.run(jobId, emit, async (signal, onProgress) => {
         const summary = await review.exportKit(studyId, { ownerPassphrase }, out, {
@@ -210,10 +223,10 @@ export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandle
     async reviewImportKit({ file }) {
       return review.importKit(file);
     },
-    async reviewExportAnswers({ studyId, readerId }) {
+    async reviewExportAnswers({ studyId, readerId, readerSecret }) {
       const { name } = review.getStudy(studyId);
       const reader = review.getStudy(studyId).readerProgress.find((r) => r.id === readerId)?.name ?? readerId;
-      const { text, cases } = review.exportAnswers(studyId, readerId);
+      const { text, cases } = review.exportAnswers(studyId, readerId, { readerSecret });
       return { json: text, cases, fileName: exportFileName(`${name}-${reader}`, 'answers.json') };
     },
     async reviewMergeAnswers({ studyId, ownerPassphrase, text }) {

@@ -100,6 +100,13 @@ const migrations: string[] = [
     cases INTEGER NOT NULL
   );
   `,
+  // Per-reader secrets: an scrypt hash per reader and study (owner.ts). Null: a reader added before
+  // secrets existed, or in a study without an owner, reads without one. answer_key_wrapped: the
+  // reader's answers key for reading kits, wrapped with their secret when it was set (kit.ts).
+  `
+  ALTER TABLE study_readers ADD COLUMN secret_hash TEXT;
+  ALTER TABLE study_readers ADD COLUMN answer_key_wrapped TEXT;
+  `,
 ];
 
 export const schemaVersion = migrations.length;

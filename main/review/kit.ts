@@ -38,13 +38,24 @@ import { Unzip, UnzipInflate, Zip, ZipPassThrough } from 'fflate';
 import { z } from 'zod';
 import { AppError } from '../util/errors.ts';
 import { createSession } from './navigation.ts';
-import { type OwnerAccess, requireOwner, studyState } from './owner.ts';
+import {
+  type OwnerAccess,
+  ownerRow,
+  type ReaderAccess,
+  requireOwner,
+  studyState,
+  unwrapKey,
+  type WrappedKey,
+  wrapKey,
+} from './owner.ts';
 import type { KitPixels } from './pixels.ts';
 import { type StudyConfig, studyConfigSchema, type Variant } from './schema.ts';
 import { type CaseRow, loadStudy, parseAnswerValue, type StoreContext } from './statements.ts';
 
 export const kitFormat = 'r2c-reading-kit';
 export const answersFormat = 'r2c-reading-answers';
+/** 2: readers carry a secret hash and their answers key wrapped with their secret (v1 kits: plain keys). */
+export const kitFormatVersion = 2;
 const KIT_JSON = 'kit.json';
 const MANIFEST = 'manifest.json';
 const SIGNATURE = 'signature.json';
@@ -69,12 +80,24 @@ const kitCaseSchema = z.strictObject({
 });
 const kitSchema = z.strictObject({
   format: z.literal(kitFormat),
-  formatVersion: z.literal(1),
+  formatVersion: z.literal(kitFormatVersion),
   kitId: id,
   createdAt: z.string(),
   study: z.strictObject({ id, name: z.string(), config: studyConfigSchema }),
   readers: z.array(
-    z.strictObject({ id, name: z.string().min(1).max(200), answerKey: z.string().regex(/^[0-9a-f]{64}$/) }),
+    z.strictObject({
+      id,
+      name: z.string().min(1).max(200),
+      /** scrypt hash of the reader's secret: signing in on the reader's workstation. */
+      secretHash: z.string().startsWith('scrypt$').max(300),
+      /** The reader's answers key, wrapped with their secret (owner.ts wrapKey). */
+      answerKey: z.strictObject({
+        salt: z.string().max(100),
+        iv: z.string().max(100),
+        tag: z.string().max(100),
+        data: z.string().max(200),
+      }),
+    }),
   ),
   sessions: z.array(z.strictObject({ readerId: id, cases: z.array(kitCaseSchema) })),
   images: z.array(z.strictObject({ image: id, variant: id, path: z.string() })),
@@ -128,7 +151,10 @@ export type AnswersFile = z.infer<typeof answersFileSchema>;
  * One image of the study in one variant at full resolution (the owner's app supplies it): a 16-bit
  * greyscale PNG of the values in the original's units and its sidecar (review/pixels.ts).
  */
-export type KitImageRenderer = (imageId: string, variant: Variant) => Promise<{ png: Uint8Array; sidecar: KitPixels }>;
+export type KitImageRenderer = (
+  imageId: string,
+  variant: Variant,
+) => Promise<{ png: Uint8Array; sidecar: KitPixels }>;
 
 export interface ExportKitOptions {
   /** Reader ids to include (default: every reader enrolled). */
@@ -143,6 +169,25 @@ export interface ExportKitOptions {
 const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
 const answerKey = (kitSecret: string, readerId: string): string =>
   createHmac('sha256', Buffer.from(kitSecret, 'hex')).update(`answers:${readerId}`).digest('hex');
+
+/**
+ * The reader's answers key wrapped with their secret (JSON), stored when the owner sets the secret,
+ * so a kit can carry it without the owner keeping secrets; null for a study without an owner.
+ */
+export function wrappedAnswerKey(
+  ctx: StoreContext,
+  studyId: string,
+  readerId: string,
+  secret: string,
+): string | null {
+  const owner = ownerRow(ctx, studyId);
+  return owner ? JSON.stringify(wrapKey(secret, answerKey(owner.kit_secret, readerId))) : null;
+}
+
+interface ReaderKeyRow {
+  secret_hash: string | null;
+  answer_key_wrapped: string | null;
+}
 const macOf = (key: string, body: unknown): string =>
   createHmac('sha256', Buffer.from(key, 'hex')).update(JSON.stringify(body)).digest('hex');
 
@@ -214,6 +259,24 @@ export async function exportKit(
     return reader;
   });
   if (readers.length === 0) throw new AppError('bad_input', 'add at least one reader before exporting a kit');
+  const readerKeys = new Map(
+    readers.map((r) => {
+      const keys = ctx.db
+        .prepare<[string, string], ReaderKeyRow>(
+          'SELECT secret_hash, answer_key_wrapped FROM study_readers WHERE study_id = ? AND reader_id = ?',
+        )
+        .get(studyId, r.id);
+      if (!keys?.secret_hash || !keys.answer_key_wrapped)
+        throw new AppError(
+          'bad_input',
+          `reader ${r.name} has no reader secret yet: give them one (owner's desk, "New secret") before exporting a kit`,
+        );
+      return [
+        r.id,
+        { secretHash: keys.secret_hash, answerKey: JSON.parse(keys.answer_key_wrapped) as WrappedKey },
+      ];
+    }),
+  );
   ctx.db.transaction(() => {
     for (const r of readers)
       if (!ctx.statements.session.get(studyId, r.id)) createSession(ctx, config, studyId, r.id);
@@ -225,7 +288,7 @@ export async function exportKit(
   const kitId = `kit-${randomBytes(8).toString('hex')}`;
   const kit: ReadingKit = {
     format: kitFormat,
-    formatVersion: 1,
+    formatVersion: kitFormatVersion,
     kitId,
     createdAt: ctx.isoNow(),
     study: {
@@ -237,7 +300,7 @@ export async function exportKit(
         images: config.images.map((image) => ({ id: imageKey.get(image.id)! })),
       },
     },
-    readers: readers.map((r) => ({ id: r.id, name: r.name, answerKey: answerKey(owner.kit_secret, r.id) })),
+    readers: readers.map((r) => ({ id: r.id, name: r.name, ...readerKeys.get(r.id)! })),
     sessions: readers.map((r) => ({
       readerId: r.id,
       cases: caseRowsOf(ctx, studyId, r.id).map((c) => ({
@@ -428,7 +491,14 @@ export function importKit(ctx: StoreContext, dataDir: string, zipPath: string): 
           `${file.path} does not match its SHA-256 in the manifest: the kit was altered or damaged`,
         );
     }
-    const kit = parseJson(kitSchema, readFileSync(join(staging, KIT_JSON), 'utf8'), 'kit');
+    const kitText = readFileSync(join(staging, KIT_JSON), 'utf8');
+    const version = (JSON.parse(kitText) as { formatVersion?: unknown }).formatVersion;
+    if (version !== kitFormatVersion)
+      throw new AppError(
+        'unsupported',
+        `the kit has format version ${String(version)}; this app reads version ${kitFormatVersion} (readers with secrets): ask the study owner for a new kit`,
+      );
+    const kit = parseJson(kitSchema, kitText, 'kit');
     for (const image of kit.images)
       if (!entries.has(image.path)) throw new AppError('integrity', `the kit is missing ${image.path}`);
     if (ctx.statements.study.get(kit.study.id))
@@ -459,11 +529,9 @@ export function importKit(ctx: StoreContext, dataDir: string, zipPath: string): 
             reader.name,
             isoNow(),
           );
-        db.prepare('INSERT INTO study_readers (study_id, reader_id, added_at) VALUES (?, ?, ?)').run(
-          kit.study.id,
-          reader.id,
-          isoNow(),
-        );
+        db.prepare(
+          'INSERT INTO study_readers (study_id, reader_id, added_at, secret_hash) VALUES (?, ?, ?, ?)',
+        ).run(kit.study.id, reader.id, isoNow(), reader.secretHash);
       }
       const insertCase = db.prepare(
         `INSERT INTO session_cases (id, session_id, position, image_id, comparison, left_variant, right_variant,
@@ -567,6 +635,7 @@ export function exportAnswers(
   ctx: StoreContext,
   studyId: string,
   readerId: string,
+  access: ReaderAccess,
 ): { text: string; cases: number } {
   const { row } = loadStudy(ctx, studyId);
   const kit = kitStudy(ctx, studyId);
@@ -575,9 +644,16 @@ export function exportAnswers(
       'bad_input',
       `study ${studyId} was not imported from a reading kit; its answers are already here`,
     );
-  const key = (JSON.parse(kit.reader_keys) as Record<string, string>)[readerId];
+  const wrapped = (JSON.parse(kit.reader_keys) as Record<string, WrappedKey>)[readerId];
   const reader = ctx.statements.readerById.get(readerId);
-  if (!key || !reader) throw new AppError('not_found', `reader ${readerId} is not in this kit`);
+  if (!wrapped || !reader) throw new AppError('not_found', `reader ${readerId} is not in this kit`);
+  if (access.readerSecret === undefined)
+    throw new AppError('forbidden', `exporting ${reader.name}'s answers needs their reader secret`);
+  const key = unwrapKey(access.readerSecret, wrapped);
+  if (key === null) {
+    ctx.audit(studyId, readerId, 'reader_refused', { action: 'exporting answers', reason: 'wrong secret' });
+    throw new AppError('forbidden', `the reader secret is wrong: ${reader.name}'s answers are not exported`);
+  }
   const session = ctx.statements.session.get(studyId, readerId);
   const cases = (session ? ctx.statements.cases.all(session.id) : [])
     .filter((c) => c.completed_at !== null)
@@ -664,8 +740,9 @@ export function mergeAnswers(
   const { body } = file;
   if (body.studyId !== studyId)
     throw new AppError('bad_input', `the answers file is for study ${body.studyId}, not ${studyId}`);
+  const enrolledReader = ctx.statements.studyReaders.all(studyId).find((r) => r.id === body.readerId);
   const expected = Buffer.from(macOf(answerKey(owner.kit_secret, body.readerId), body), 'hex');
-  if (!timingSafeEqual(expected, Buffer.from(file.mac, 'hex'))) {
+  if (!enrolledReader || !timingSafeEqual(expected, Buffer.from(file.mac, 'hex'))) {
     ctx.audit(studyId, null, 'answers_refused', {
       actor: 'owner',
       reason: 'authentication failed',
@@ -673,9 +750,13 @@ export function mergeAnswers(
     });
     throw new AppError(
       'integrity',
-      'the answers file was altered or does not come from this study’s reading kit (its MAC does not match)',
+      enrolledReader
+        ? `the answers file was altered, or was not signed with ${enrolledReader.name}'s own answers key (its MAC does not match): refused`
+        : `the answers file names reader ${body.readerId}, who is not a reader of this study: refused`,
     );
   }
+  // The enrolled name, not the file's (the MAC proves the reader id; the name is informational).
+  body.reader = enrolledReader.name;
   const fileHash = sha256(text);
   if (ctx.db.prepare('SELECT 1 FROM merged_answer_files WHERE sha256 = ?').get(fileHash))
     throw new AppError(

@@ -204,6 +204,11 @@ export const goBackInputSchema = z
 export type GoBackInput = z.input<typeof goBackInputSchema>;
 
 export const readerInputSchema = z
-  .object({ name: z.string().trim().min(1).max(200), id: id.optional() })
+  .object({
+    name: z.string().trim().min(1).max(200),
+    id: id.optional(),
+    /** The reader's secret (owner-protected studies: given by the owner, else generated and shown once). */
+    secret: z.string().min(8).max(200).optional(),
+  })
   .strict();
 export type ReaderInput = z.input<typeof readerInputSchema>;

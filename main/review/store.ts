@@ -10,12 +10,20 @@ import {
   importKit,
   kitImagePath,
   mergeAnswers,
+  wrappedAnswerKey,
 } from './kit.ts';
 import {
+  generateReaderSecret,
   hashPassphrase,
+  hashReaderSecret,
   type OwnerAccess,
   ownerRow,
+  type ReaderAccess,
+  ReaderTokens,
+  readerSecretHash,
+  readerSecretMatches,
   requireOwner,
+  requireReader,
   requireUnblinded,
   studyState,
 } from './owner.ts';
@@ -108,8 +116,17 @@ function summary(ctx: StoreContext, row: StudyRow, config: StudyConfig): StudySu
   };
 }
 
-/** Adds a reader to a study (the same name is the same reader on this workstation); inside a transaction. */
-function enrol(ctx: StoreContext, studyId: string, input: ReaderInput): ReaderSummary {
+/**
+ * Adds a reader to a study (the same name is the same reader on this workstation); inside a
+ * transaction. secret: the reader's secret for this study (null: reads without one); only its hash
+ * and the answers key wrapped with it are kept.
+ */
+function enrol(
+  ctx: StoreContext,
+  studyId: string,
+  input: ReaderInput,
+  secret: string | null = null,
+): ReaderSummary {
   const { db, statements, audit, isoNow } = ctx;
   const parsed = parseInput(readerInputSchema, input, 'reader');
   let reader = statements.readerByName.get(parsed.name);
@@ -121,10 +138,26 @@ function enrol(ctx: StoreContext, studyId: string, input: ReaderInput): ReaderSu
     db.prepare('INSERT INTO readers (id, name, created_at) VALUES (?, ?, ?)').run(id, parsed.name, isoNow());
     reader = { id, name: parsed.name };
   }
+  const secretHash = secret === null ? null : hashReaderSecret(secret);
   const added = db
-    .prepare('INSERT OR IGNORE INTO study_readers (study_id, reader_id, added_at) VALUES (?, ?, ?)')
-    .run(studyId, reader.id, isoNow());
-  if (added.changes > 0) audit(studyId, reader.id, 'reader_added', { name: reader.name });
+    .prepare(
+      'INSERT OR IGNORE INTO study_readers (study_id, reader_id, added_at, secret_hash, answer_key_wrapped) VALUES (?, ?, ?, ?, ?)',
+    )
+    .run(
+      studyId,
+      reader.id,
+      isoNow(),
+      secretHash,
+      secret === null ? null : wrappedAnswerKey(ctx, studyId, reader.id, secret),
+    );
+  if (added.changes === 0 && secretHash !== null)
+    throw new AppError('bad_input', `${reader.name} is already a reader of this study`);
+  if (added.changes > 0)
+    audit(studyId, reader.id, 'reader_added', {
+      name: reader.name,
+      withSecret: secretHash !== null,
+      ...(secretHash !== null ? { actor: 'owner' } : {}),
+    });
   return { id: reader.id, name: reader.name };
 }
 
@@ -148,6 +181,13 @@ function getStudy(ctx: StoreContext, studyId: string): StudyDetails {
 
 export type ReviewStore = ReturnType<typeof openReviewStore>;
 
+/** A generated reader secret, shown once at set-up. */
+export interface ReaderSecret {
+  readerId: string;
+  name: string;
+  secret: string;
+}
+
 /**
  * The reader-study service. Every call is synchronous and each state change is one SQLite
  * transaction, so a crash or kill loses nothing that a call has returned. Blinding is enforced
@@ -157,11 +197,21 @@ export function openReviewStore(options: ReviewStoreOptions) {
   // (roles: owner.ts; reading kits: kit.ts builds on the store's context, ctx below)
   const db: Database.Database = openDatabase(options.dataDir);
   const ctx = createContext(db, options.now ?? Date.now);
+  const readerTokens = new ReaderTokens(options.now ?? Date.now);
+  const asReader = (studyId: string, readerId: string, access: ReaderAccess, action: string) => {
+    loadStudy(ctx, studyId);
+    requireReader(ctx, readerTokens, studyId, readerId, access, action);
+  };
 
   return {
-    createStudy(input: StudyInput): StudyDetails {
+    /**
+     * Creates a study. With an owner passphrase, each reader named gets a generated secret, returned
+     * once in readerSecrets (give it to the reader; only its hash is kept).
+     */
+    createStudy(input: StudyInput): StudyDetails & { readerSecrets: ReaderSecret[] } {
       const config = resolveConfig(input);
       const id = token('st-');
+      const readerSecrets: ReaderSecret[] = [];
       db.transaction(() => {
         db.prepare('INSERT INTO studies (id, name, created_at, config) VALUES (?, ?, ?, ?)').run(
           id,
@@ -182,9 +232,17 @@ export function openReviewStore(options: ReviewStoreOptions) {
             keys.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
           );
         }
-        for (const name of input.readers ?? []) enrol(ctx, id, { name });
+        for (const name of input.readers ?? []) {
+          if (input.ownerPassphrase === undefined) {
+            enrol(ctx, id, { name });
+            continue;
+          }
+          const secret = generateReaderSecret();
+          const reader = enrol(ctx, id, { name }, secret);
+          readerSecrets.push({ readerId: reader.id, name: reader.name, secret });
+        }
       })();
-      return getStudy(ctx, id);
+      return { ...getStudy(ctx, id), readerSecrets };
     },
 
     listStudies(): StudySummary[] {
@@ -193,23 +251,95 @@ export function openReviewStore(options: ReviewStoreOptions) {
 
     getStudy: (studyId: string): StudyDetails => getStudy(ctx, studyId),
 
-    addReader(studyId: string, reader: ReaderInput): ReaderSummary {
+    /**
+     * Adds a reader. An owner-protected study: the owner's (passphrase), and the reader gets a secret,
+     * the one given or a generated one (returned once as `secret`). A study without an owner: anyone,
+     * with a secret only if one is given.
+     */
+    addReader(
+      studyId: string,
+      reader: ReaderInput,
+      access: OwnerAccess = {},
+    ): ReaderSummary & { secret?: string } {
       loadStudy(ctx, studyId);
-      return db.transaction(() => enrol(ctx, studyId, reader))();
+      const owned = ownerRow(ctx, studyId) !== undefined;
+      if (owned) requireOwner(ctx, studyId, access, 'adding a reader');
+      if (owned && studyState(ctx, studyId).origin === 'kit')
+        throw new AppError('forbidden', 'readers of a reading kit are added by the owner, in a new kit');
+      const generated = owned && reader.secret === undefined ? generateReaderSecret() : undefined;
+      const secret = reader.secret ?? generated ?? null;
+      const added = db.transaction(() => enrol(ctx, studyId, { name: reader.name, id: reader.id }, secret))();
+      return generated === undefined ? added : { ...added, secret: generated };
     },
 
-    /** Creates the reader's randomised session on first call; afterwards returns where they left off. */
-    startOrResumeSession: (studyId: string, readerId: string): SessionView =>
-      startOrResumeSession(ctx, studyId, readerId),
+    /**
+     * The owner gives a reader a new secret (forgotten, or a reader added before secrets): the one
+     * given or a generated one, returned. Earlier sign-ins of that reader stay valid until they expire.
+     */
+    setReaderSecret(
+      studyId: string,
+      readerId: string,
+      access: OwnerAccess,
+      secret?: string,
+    ): { readerId: string; secret: string } {
+      loadStudy(ctx, studyId);
+      requireOwner(ctx, studyId, access, "setting a reader's secret");
+      readerSecretHash(ctx, studyId, readerId);
+      const value = secret ?? generateReaderSecret();
+      const hash = hashReaderSecret(value);
+      db.transaction(() => {
+        db.prepare(
+          'UPDATE study_readers SET secret_hash = ?, answer_key_wrapped = ? WHERE study_id = ? AND reader_id = ?',
+        ).run(hash, wrappedAnswerKey(ctx, studyId, readerId, value), studyId, readerId);
+        ctx.audit(studyId, readerId, 'reader_secret_set', {
+          actor: 'owner',
+          generated: secret === undefined,
+        });
+      })();
+      return { readerId, secret: value };
+    },
+
+    /**
+     * A reader signs in with their secret: returns a reader token for the session calls (valid in
+     * this process for 12 hours). A wrong secret is audited and refused.
+     */
+    signInReader(studyId: string, readerId: string, secret: string): { readerToken: string } {
+      loadStudy(ctx, studyId);
+      const hash = readerSecretHash(ctx, studyId, readerId);
+      if (hash !== null && !readerSecretMatches(secret, hash)) {
+        ctx.audit(studyId, readerId, 'reader_refused', { action: 'sign-in', reason: 'wrong secret' });
+        throw new AppError('forbidden', 'the reader secret is wrong');
+      }
+      ctx.audit(studyId, readerId, 'reader_signed_in', {});
+      return { readerToken: readerTokens.issue(studyId, readerId) };
+    },
+
+    /**
+     * Creates the reader's randomised session on first call; afterwards returns where they left off.
+     * A reader with a secret: only with their token or secret (owner.ts, requireReader).
+     */
+    startOrResumeSession(studyId: string, readerId: string, access: ReaderAccess = {}): SessionView {
+      asReader(studyId, readerId, access, 'reading');
+      return startOrResumeSession(ctx, studyId, readerId);
+    },
 
     /** Saves one answer at once (one transaction). Answers may change until the case is finished; after that only if the study allows edits. */
-    answer: (input: AnswerInput): SessionView => answer(ctx, input),
+    answer(input: AnswerInput, access: ReaderAccess = {}): SessionView {
+      asReader(input.studyId, input.readerId, access, 'answering');
+      return answer(ctx, input);
+    },
 
     /** Finishes the case on screen (all required questions answered) and shows the next one. */
-    next: (studyId: string, readerId: string): SessionView => next(ctx, studyId, readerId),
+    next(studyId: string, readerId: string, access: ReaderAccess = {}): SessionView {
+      asReader(studyId, readerId, access, 'reading');
+      return next(ctx, studyId, readerId);
+    },
 
     /** Goes back to an earlier finished case, as far as the study's going-back rule allows. */
-    goBack: (input: GoBackInput): SessionView => goBack(ctx, input),
+    goBack(input: GoBackInput, access: ReaderAccess = {}): SessionView {
+      asReader(input.studyId, input.readerId, access, 'reading');
+      return goBack(ctx, input);
+    },
 
     /**
      * Statistics over every saved answer. Unblinded: for an owner-protected study only with the owner
@@ -244,8 +374,12 @@ export function openReviewStore(options: ReviewStoreOptions) {
     /** A reader's workstation imports a reading kit (every file verified first). */
     importKit: (zipPath: string) => importKit(ctx, options.dataDir, zipPath),
 
-    /** A reader's finished cases of a kit study as an authenticated answers file (JSON text). */
-    exportAnswers: (studyId: string, readerId: string) => exportAnswers(ctx, studyId, readerId),
+    /**
+     * A reader's finished cases of a kit study as an answers file (JSON text), authenticated with the
+     * reader's answers key, which only their secret unwraps.
+     */
+    exportAnswers: (studyId: string, readerId: string, access: ReaderAccess = {}) =>
+      exportAnswers(ctx, studyId, readerId, access),
 
     /** The owner merges a reader's answers file (verified; duplicates and contradictions refused). */
     mergeAnswers: (studyId: string, access: OwnerAccess, text: string) =>

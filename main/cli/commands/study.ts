@@ -13,6 +13,7 @@ import {
   type ReviewStore,
   type StudyStatistics,
   studyReportHtml,
+  studyReportPdf,
 } from '../../review/index.ts';
 import { AppError } from '../../util/errors.ts';
 import { type CliCommand, type CliIo, UsageError } from '../command.ts';
@@ -22,14 +23,19 @@ const usage = [
   'r2c study list',
   'r2c study export-kit <study-id> --out <kit.zip> [--reader <id>]... [--no-sign]',
   'r2c study import-kit <kit.zip>',
+  'r2c study add-reader <study-id> --name <name>',
+  'r2c study reader-secret <study-id> --reader <id>',
   'r2c study export-answers <study-id> --reader <id> --out <answers.json>',
   'r2c study merge <study-id> <answers.json>...',
-  'r2c study report <study-id> --out <report.html>',
+  'r2c study report <study-id> --out <report.pdf|report.html> [--format pdf|html]',
   'r2c study close <study-id>',
   '',
   '  The owner passphrase (export-kit, merge, close, and report before close) is read from the',
   '  environment variable R2C_OWNER_PASSPHRASE or from the file given with --passphrase-file,',
   '  never from the command line. Studies are those of the data folder (R2C_DATA_DIR or the policy).',
+  '  A reader secret (export-answers) likewise: R2C_READER_SECRET or --secret-file. add-reader and',
+  '  reader-secret (the owner) print a generated reader secret once: give it to the reader.',
+  '  report: --format, else the extension of the --out file (.pdf), else html.',
   '',
   '  <scores.csv>     MRMC long format: reader,case,variant,truth,rating[,question] (see main/review/csv.ts)',
   '  --json           print the statistics as JSON instead of text',
@@ -134,9 +140,16 @@ async function studyAction(sub: string, rest: string[], io: CliIo): Promise<numb
       reader: { type: 'string', multiple: true },
       'no-sign': { type: 'boolean' },
       'passphrase-file': { type: 'string' },
+      'secret-file': { type: 'string' },
+      name: { type: 'string' },
+      format: { type: 'string' },
     },
   });
   const access = { ownerPassphrase: ownerPassphrase(values['passphrase-file']) };
+  const readerSecret =
+    values['secret-file'] !== undefined
+      ? readFileSync(values['secret-file'], 'utf8').replace(/\r?\n$/, '')
+      : process.env['R2C_READER_SECRET'] || undefined;
   const folder = dataDir();
   const needStudy = (): string => {
     const id = positionals[0];
@@ -209,7 +222,7 @@ async function studyAction(sub: string, rest: string[], io: CliIo): Promise<numb
         const studyId = needStudy();
         const [reader] = values.reader ?? [];
         if (!reader) throw new UsageError('give --reader <id>');
-        const { text, cases } = review.exportAnswers(studyId, reader);
+        const { text, cases } = review.exportAnswers(studyId, reader, { readerSecret });
         writeAtomic(needOut(), text);
         io.out(`wrote ${values.out}: ${cases} finished case(s)`);
         return 0;
@@ -233,10 +246,35 @@ async function studyAction(sub: string, rest: string[], io: CliIo): Promise<numb
         }
         return failed > 0 ? 1 : 0;
       }
+      case 'add-reader': {
+        const studyId = needStudy();
+        if (!values.name) throw new UsageError('give --name <reader name>');
+        const added = review.addReader(studyId, { name: values.name }, access);
+        io.out(`added ${added.name} (${added.id})`);
+        if (added.secret) io.out(`reader secret (shown once): ${added.secret}`);
+        return 0;
+      }
+      case 'reader-secret': {
+        const studyId = needStudy();
+        const [reader] = values.reader ?? [];
+        if (!reader) throw new UsageError('give --reader <id>');
+        io.out(`new reader secret (shown once): ${review.setReaderSecret(studyId, reader, access).secret}`);
+        return 0;
+      }
       case 'report': {
         const studyId = needStudy();
-        writeAtomic(needOut(), studyReportHtml(review.getStudy(studyId), review.results(studyId, access)));
-        io.out(`wrote ${values.out}`);
+        const out = needOut();
+        const format = values.format ?? (/\.pdf$/i.test(out) ? 'pdf' : 'html');
+        if (format !== 'pdf' && format !== 'html') throw new UsageError('--format is pdf or html');
+        const details = review.getStudy(studyId);
+        const results = review.results(studyId, access);
+        if (format === 'pdf') {
+          const pdf = await studyReportPdf(details, results);
+          const temp = `${out}.${process.pid}.tmp`;
+          writeFileSync(temp, pdf, { flush: true });
+          renameSync(temp, out);
+        } else writeAtomic(out, studyReportHtml(details, results));
+        io.out(`wrote ${out} (${format})`);
         return 0;
       }
       case 'close': {

@@ -78,11 +78,29 @@ describe('review channels', () => {
       [study.id],
       'the new study is listed',
     );
+    const refused = await call('reviewAddReader', { studyId: study.id, name: 'Dr Reader' });
+    assert.equal(refused.ok ? 'ok' : refused.error.code, 'forbidden', 'the owner adds readers');
     const reader = unwrap<Output<'reviewAddReader'>>(
-      await call('reviewAddReader', { studyId: study.id, name: 'Dr Reader' }),
+      await call('reviewAddReader', { studyId: study.id, name: 'Dr Reader', ownerPassphrase }),
+    );
+    assert.ok(reader.secret, 'a generated reader secret, shown once');
+    const noSecret = await call('reviewStartSession', { studyId: study.id, readerId: reader.id });
+    assert.equal(noSecret.ok ? 'ok' : noSecret.error.code, 'forbidden', 'reading needs the sign-in');
+    const wrong = await call('reviewSignInReader', {
+      studyId: study.id,
+      readerId: reader.id,
+      readerSecret: 'nope',
+    });
+    assert.equal(wrong.ok ? 'ok' : wrong.error.code, 'forbidden', 'a wrong reader secret is refused');
+    const { readerToken } = unwrap<Output<'reviewSignInReader'>>(
+      await call('reviewSignInReader', {
+        studyId: study.id,
+        readerId: reader.id,
+        readerSecret: reader.secret!,
+      }),
     );
     let view = unwrap<Output<'reviewStartSession'>>(
-      await call('reviewStartSession', { studyId: study.id, readerId: reader.id }),
+      await call('reviewStartSession', { studyId: study.id, readerId: reader.id, readerToken }),
     );
     const text = JSON.stringify(view);
     assert.ok(!text.includes('restored') && !text.includes('original'), 'the session view names no method');
@@ -96,6 +114,7 @@ describe('review channels', () => {
         call('reviewAnswer', {
           studyId: study.id,
           readerId: reader.id,
+          readerToken,
           caseId: current.caseId,
           questionId,
           value,
@@ -106,7 +125,7 @@ describe('review channels', () => {
       unwrap(await answer('findings', 'yes', left.presentationId));
       unwrap(await answer('findings', 'no', right.presentationId));
       unwrap(await answer('preference', left.presentationId));
-      view = unwrap(await call('reviewNext', { studyId: study.id, readerId: reader.id }));
+      view = unwrap(await call('reviewNext', { studyId: study.id, readerId: reader.id, readerToken }));
     }
     assert.equal(view.completed, 2, 'both cases completed');
     const hidden = await call('reviewResults', { studyId: study.id });
@@ -190,8 +209,15 @@ describe('review channels', () => {
     assert.equal(study.config.blinding.lockZoom, false);
     assert.equal(study.config.blinding.lockWindowLevel, false);
     const readerId = study.readerProgress[0]!.id;
+    const { readerToken } = unwrap<Output<'reviewSignInReader'>>(
+      await call('reviewSignInReader', {
+        studyId: study.id,
+        readerId,
+        readerSecret: study.readerSecrets[0]!.secret,
+      }),
+    );
     const view = unwrap<Output<'reviewStartSession'>>(
-      await call('reviewStartSession', { studyId: study.id, readerId }),
+      await call('reviewStartSession', { studyId: study.id, readerId, readerToken }),
     );
     assert.equal(view.case?.display.lockZoom, false, 'the reader may zoom');
     assert.equal(view.case?.display.lockWindowLevel, false, 'the reader may adjust window/level');
@@ -277,21 +303,29 @@ describe('review channels', () => {
       }),
     );
     const readerId = study.readerProgress[0]!.id;
+    const { readerToken } = unwrap<Output<'reviewSignInReader'>>(
+      await call('reviewSignInReader', {
+        studyId: study.id,
+        readerId,
+        readerSecret: study.readerSecrets[0]!.secret,
+      }),
+    );
     const view = unwrap<Output<'reviewStartSession'>>(
-      await call('reviewStartSession', { studyId: study.id, readerId }),
+      await call('reviewStartSession', { studyId: study.id, readerId, readerToken }),
     );
     for (const [i, image] of view.case!.images.entries())
       unwrap(
         await call('reviewAnswer', {
           studyId: study.id,
           readerId,
+          readerToken,
           caseId: view.case!.caseId,
           questionId: 'quality',
           presentationId: image.presentationId,
           value: 3 + i,
         }),
       );
-    unwrap(await call('reviewNext', { studyId: study.id, readerId }));
+    unwrap(await call('reviewNext', { studyId: study.id, readerId, readerToken }));
 
     const exported = unwrap<Output<'reviewExportJson'>>(
       await call('reviewExportJson', { studyId: study.id, ownerPassphrase }),
@@ -310,6 +344,7 @@ describe('review channels', () => {
       [
         'study_created',
         'reader_added',
+        'reader_signed_in',
         'session_started',
         'answer_given',
         'answer_given',
@@ -340,10 +375,25 @@ describe('review channels', () => {
       }),
     );
     const reader = unwrap<Output<'reviewAddReader'>>(
-      await call('reviewAddReader', { studyId: study.id, name: 'Dr Images' }),
+      await call('reviewAddReader', {
+        studyId: study.id,
+        name: 'Dr Images',
+        ownerPassphrase,
+        secret: 'images secret',
+      }),
     );
     const view = unwrap<Output<'reviewStartSession'>>(
-      await call('reviewStartSession', { studyId: study.id, readerId: reader.id }),
+      await call('reviewStartSession', {
+        studyId: study.id,
+        readerId: reader.id,
+        ...unwrap<Output<'reviewSignInReader'>>(
+          await call('reviewSignInReader', {
+            studyId: study.id,
+            readerId: reader.id,
+            readerSecret: 'images secret',
+          }),
+        ),
+      }),
     );
     const images = view.case?.images ?? [];
     assert.equal(images.length, 2, 'two presentations');

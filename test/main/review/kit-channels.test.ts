@@ -87,8 +87,12 @@ describe('reading kits over IPC, two data folders', () => {
 
     const imported = unwrap<Output<'reviewImportKit'>>(await call(1, 'reviewImportKit', { file: out }));
     const reader = imported.readers[0]!;
+    const readerSecret = study.readerSecrets[0]!.secret;
+    const { readerToken } = unwrap<Output<'reviewSignInReader'>>(
+      await call(1, 'reviewSignInReader', { studyId: study.id, readerId: reader.id, readerSecret }),
+    );
     let view = unwrap<Output<'reviewStartSession'>>(
-      await call(1, 'reviewStartSession', { studyId: study.id, readerId: reader.id }),
+      await call(1, 'reviewStartSession', { studyId: study.id, readerId: reader.id, readerToken }),
     );
     // The reader's app shows the kit's full-resolution PNG (the shared PNGs are 512 px on the long side).
     const image = unwrap<Output<'getReviewImage'>>(
@@ -99,7 +103,7 @@ describe('reading kits over IPC, two data folders', () => {
     assert.equal(hidden.ok ? 'ok' : hidden.error.code, 'forbidden', 'no results on the reader workstation');
     while (view.case) {
       const c = view.case;
-      const ref = { studyId: study.id, readerId: reader.id, caseId: c.caseId };
+      const ref = { studyId: study.id, readerId: reader.id, readerToken, caseId: c.caseId };
       for (const [i, img] of c.images.entries()) {
         view = unwrap(
           await call(1, 'reviewAnswer', {
@@ -125,10 +129,10 @@ describe('reading kits over IPC, two data folders', () => {
           value: c.images[1]!.presentationId,
         }),
       );
-      view = unwrap(await call(1, 'reviewNext', { studyId: study.id, readerId: reader.id }));
+      view = unwrap(await call(1, 'reviewNext', { studyId: study.id, readerId: reader.id, readerToken }));
     }
     const answers = unwrap<Output<'reviewExportAnswers'>>(
-      await call(1, 'reviewExportAnswers', { studyId: study.id, readerId: reader.id }),
+      await call(1, 'reviewExportAnswers', { studyId: study.id, readerId: reader.id, readerSecret }),
     );
     assert.equal(answers.cases, 2);
     const wrong = await call(0, 'reviewMergeAnswers', {
@@ -153,5 +157,12 @@ describe('reading kits over IPC, two data folders', () => {
     assert.match(report.html, /covid: 1, normal: 1/);
     assert.ok(!/<script/i.test(report.html), 'no scripts in the report');
     assert.equal(report.fileName, 'Kit-study-report.html');
+    const pdf = unwrap<Output<'reviewReportPdf'>>(
+      await call(0, 'reviewReportPdf', { studyId: study.id, ownerPassphrase }),
+    );
+    assert.equal(pdf.fileName, 'Kit-study-report.pdf');
+    const bytes = Buffer.from(pdf.pdfBase64, 'base64');
+    assert.equal(bytes.subarray(0, 5).toString(), '%PDF-');
+    assert.equal(bytes.subarray(-6).toString().trim(), '%%EOF');
   });
 });

@@ -36,6 +36,9 @@ async function renderImage(imageId: string, variant: { id: string }) {
  * The reader's answers as a function of what the image is (image index and variant), so the same
  * reader gives the same answers on any workstation. `stopAfter` leaves the session part-read.
  */
+/** Reader id -> secret (generated at set-up, shown once): readers sign in with it. */
+const readerSecrets = new Map<string, string>();
+
 function read(
   store: ReviewStore,
   studyId: string,
@@ -43,7 +46,9 @@ function read(
   imageIndexOf: (imageId: string) => number,
   stopAfter = Infinity,
 ): void {
-  let view: SessionView = store.startOrResumeSession(studyId, readerId);
+  const secret = readerSecrets.get(readerId);
+  const access = secret ? { readerToken: store.signInReader(studyId, readerId, secret).readerToken } : {};
+  let view: SessionView = store.startOrResumeSession(studyId, readerId, access);
   let done = 0;
   while (view.case && done < stopAfter) {
     const c = view.case;
@@ -54,32 +59,41 @@ function read(
     const bias = readerId.length % 2;
     for (const s of seen) {
       const score = 1 + ((s.index + (s.variant === 'v-gan' ? 2 : 0) + bias) % 5);
-      view = store.answer({
-        studyId,
-        readerId,
-        caseId: c.caseId,
-        questionId: 'quality',
-        presentationId: s.image.presentationId,
-        value: score,
-      });
-      view = store.answer({
-        studyId,
-        readerId,
-        caseId: c.caseId,
-        questionId: 'findings',
-        presentationId: s.image.presentationId,
-        value: (s.index + bias) % 3 === 0 ? 'no' : 'yes',
-      });
+      view = store.answer(
+        {
+          studyId,
+          readerId,
+          caseId: c.caseId,
+          questionId: 'quality',
+          presentationId: s.image.presentationId,
+          value: score,
+        },
+        access,
+      );
+      view = store.answer(
+        {
+          studyId,
+          readerId,
+          caseId: c.caseId,
+          questionId: 'findings',
+          presentationId: s.image.presentationId,
+          value: (s.index + bias) % 3 === 0 ? 'no' : 'yes',
+        },
+        access,
+      );
     }
     const chosen = seen.find((s) => s.variant === ((seen[0]!.index + bias) % 3 === 0 ? 'v-orig' : 'v-gan'))!;
-    view = store.answer({
-      studyId,
-      readerId,
-      caseId: c.caseId,
-      questionId: 'preference',
-      value: chosen.image.presentationId,
-    });
-    view = store.next(studyId, readerId);
+    view = store.answer(
+      {
+        studyId,
+        readerId,
+        caseId: c.caseId,
+        questionId: 'preference',
+        value: chosen.image.presentationId,
+      },
+      access,
+    );
+    view = store.next(studyId, readerId, access);
     done++;
   }
 }
@@ -103,6 +117,7 @@ describe('reading kits across data folders', () => {
   const input = sampleStudy({ ownerPassphrase: passphrase, readers: ['Dr Ann', 'Dr Bo'] });
   const study = ownerStore.createStudy(input);
   const [ann, bo] = study.readerProgress;
+  for (const r of study.readerSecrets) readerSecrets.set(r.readerId, r.secret);
   const kitPath = join(ownerDir, 'out', 'study.r2ckit');
   const ownerIndex = (imageId: string) => images.findIndex((i) => i.id === imageId);
   const kitIndex = (key: string) => Number(key.replace('img-', '')) - 1;
@@ -138,7 +153,9 @@ describe('reading kits across data folders', () => {
       (e: { code?: string }) => e.code === 'forbidden',
     );
     // The kit's PNG is what the reader's image loader shows.
-    const view = reader1.startOrResumeSession(study.id, ann!.id);
+    const view = reader1.startOrResumeSession(study.id, ann!.id, {
+      readerSecret: readerSecrets.get(ann!.id),
+    });
     const png = reader1.kitImageOf(view.case!.images[0]!.presentationId);
     assert.ok(png && readFileSync(png).subarray(1, 4).toString() === 'PNG');
     read(reader1, study.id, ann!.id, kitIndex);
@@ -148,18 +165,19 @@ describe('reading kits across data folders', () => {
   let annFile = '';
   let boPartial = '';
   test('merged answers equal a single-workstation study with the same answers', () => {
-    annFile = reader1.exportAnswers(study.id, ann!.id).text;
-    boPartial = reader2.exportAnswers(study.id, bo!.id).text;
+    annFile = reader1.exportAnswers(study.id, ann!.id, { readerSecret: readerSecrets.get(ann!.id) }).text;
+    boPartial = reader2.exportAnswers(study.id, bo!.id, { readerSecret: readerSecrets.get(bo!.id) }).text;
     const a = ownerStore.mergeAnswers(study.id, owner, annFile);
     assert.deepEqual([a.merged, a.completed, a.total], [4, 4, 4]);
     const b = ownerStore.mergeAnswers(study.id, owner, boPartial);
     assert.deepEqual([b.merged, b.completed], [3, 3], 'a partly read session is accepted');
     read(reader2, study.id, bo!.id, kitIndex);
-    const boFull = reader2.exportAnswers(study.id, bo!.id).text;
+    const boFull = reader2.exportAnswers(study.id, bo!.id, { readerSecret: readerSecrets.get(bo!.id) }).text;
     const b2 = ownerStore.mergeAnswers(study.id, owner, boFull);
     assert.deepEqual([b2.merged, b2.alreadyMerged, b2.completed], [1, 3, 4]);
 
     const local = single.createStudy(input);
+    for (const r of local.readerSecrets) readerSecrets.set(r.readerId, r.secret);
     for (const r of local.readerProgress) read(single, local.id, r.id, ownerIndex);
     // Reader ids differ between data folders; the answer policy depends on the id's length parity, which matches.
     assert.deepEqual(comparable(ownerStore, study.id), comparable(single, local.id));

@@ -20,6 +20,7 @@ describe('study owner and readers', () => {
   });
   const study = store.createStudy(sampleStudy({ ownerPassphrase: passphrase, readers: ['Dr A'] }));
   const reader = study.readerProgress[0]!;
+  const asReader = { readerSecret: study.readerSecrets[0]!.secret };
 
   test('the passphrase is stored as an scrypt hash, never in the clear or in the configuration', () => {
     assert.equal(study.ownerProtected, true);
@@ -36,7 +37,7 @@ describe('study owner and readers', () => {
   });
 
   test('before close: results, exports and the audit trail are refused without the passphrase', () => {
-    store.startOrResumeSession(study.id, reader.id);
+    store.startOrResumeSession(study.id, reader.id, asReader);
     assert.throws(() => store.results(study.id), forbidden('forbidden'));
     assert.throws(() => store.exportCsv(study.id), forbidden('forbidden'));
     assert.throws(() => store.exportJson(study.id), forbidden('forbidden'));
@@ -62,7 +63,7 @@ describe('study owner and readers', () => {
       () => store.closeStudy(study.id, { ownerPassphrase: 'not the owner' }),
       forbidden('forbidden'),
     );
-    const view = store.startOrResumeSession(study.id, reader.id);
+    const view = store.startOrResumeSession(study.id, reader.id, asReader);
     const closed = store.closeStudy(study.id, { ownerPassphrase: passphrase });
     assert.equal(closed.closed, true);
     assert.equal(store.results(study.id).studyId, study.id);
@@ -76,14 +77,17 @@ describe('study owner and readers', () => {
     );
     assert.throws(
       () =>
-        store.answer({
-          studyId: study.id,
-          readerId: reader.id,
-          caseId: view.case!.caseId,
-          questionId: 'quality',
-          presentationId: view.case!.images[0]!.presentationId,
-          value: 3,
-        }),
+        store.answer(
+          {
+            studyId: study.id,
+            readerId: reader.id,
+            caseId: view.case!.caseId,
+            questionId: 'quality',
+            presentationId: view.case!.images[0]!.presentationId,
+            value: 3,
+          },
+          asReader,
+        ),
       forbidden('forbidden'),
     );
   });

@@ -32,7 +32,10 @@ function fresh() {
 describe('review schemas', () => {
   test('what the store returns is exactly what its schemas declare', () => {
     const { store } = fresh();
-    const study = store.createStudy(sampleStudy({ readers: ['Dr A'], navigation: { goBack: 'any' } }));
+    const { readerSecrets, ...study } = store.createStudy(
+      sampleStudy({ readers: ['Dr A'], navigation: { goBack: 'any' } }),
+    );
+    assert.deepEqual(readerSecrets, [], 'no owner: no generated reader secrets');
     studyDetailsSchema.parse(study);
     studyConfigSchema.parse(study.config);
     for (const s of store.listStudies()) studySummarySchema.parse(s);

@@ -70,27 +70,39 @@ describe('r2c study: kits, answers, merge, report, close', () => {
 
     const readerStore = openReviewStore({ dataDir: reader.dir });
     const readerId = readerStore.getStudy(study.id).readerProgress[0]!.id;
-    let view = readerStore.startOrResumeSession(study.id, readerId);
+    const readerSecret = study.readerSecrets[0]!.secret;
+    let view = readerStore.startOrResumeSession(study.id, readerId, { readerSecret });
     while (view.case) {
       const c = view.case;
       for (const image of c.images) {
         const ref = { studyId: study.id, readerId, caseId: c.caseId, presentationId: image.presentationId };
-        view = readerStore.answer({ ...ref, questionId: 'quality', value: 4 });
-        view = readerStore.answer({ ...ref, questionId: 'findings', value: 'yes' });
+        view = readerStore.answer({ ...ref, questionId: 'quality', value: 4 }, { readerSecret });
+        view = readerStore.answer({ ...ref, questionId: 'findings', value: 'yes' }, { readerSecret });
       }
-      view = readerStore.answer({
-        studyId: study.id,
-        readerId,
-        caseId: c.caseId,
-        questionId: 'preference',
-        value: c.images[0]!.presentationId,
-      });
-      view = readerStore.next(study.id, readerId);
+      view = readerStore.answer(
+        {
+          studyId: study.id,
+          readerId,
+          caseId: c.caseId,
+          questionId: 'preference',
+          value: c.images[0]!.presentationId,
+        },
+        { readerSecret },
+      );
+      view = readerStore.next(study.id, readerId, { readerSecret });
     }
     readerStore.close();
     const answersFile = join(reader.dir, 'answers.json');
+    const secretFile = join(reader.dir, 'secret.txt');
+    writeFileSync(secretFile, `${readerSecret}\n`);
+    await assert.rejects(
+      () => r2c(reader.dir, ['export-answers', study.id, '--reader', readerId, '--out', answersFile]),
+      /needs their reader secret/,
+    );
     const exported = await r2c(reader.dir, [
       'export-answers',
+      '--secret-file',
+      secretFile,
       study.id,
       '--reader',
       readerId,
@@ -109,6 +121,11 @@ describe('r2c study: kits, answers, merge, report, close', () => {
     const reportFile = join(owner.dir, 'report.html');
     assert.equal((await r2c(owner.dir, ['report', study.id, '--out', reportFile])).code, 0);
     assert.match(readFileSync(reportFile, 'utf8'), /Restoration preference/);
+    const pdfFile = join(owner.dir, 'report.pdf');
+    const pdf = await r2c(owner.dir, ['report', study.id, '--out', pdfFile]);
+    assert.equal(pdf.code, 0, pdf.err.join('\n'));
+    assert.match(pdf.out.join('\n'), /\(pdf\)/);
+    assert.equal(readFileSync(pdfFile).subarray(0, 5).toString(), '%PDF-');
     const closed = await r2c(owner.dir, ['close', study.id]);
     assert.equal(closed.code, 0, closed.err.join('\n'));
   });
