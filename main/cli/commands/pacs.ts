@@ -3,6 +3,7 @@ import { type AppJobs, threadTransport } from '../../app/jobs.ts';
 import { localModelsDir, shippedModelsDir } from '../../app/paths.ts';
 import { createJobRunner } from '../../jobs/runner.ts';
 import { openLibrary } from '../../library/index.ts';
+import { openReviewStore } from '../../review/index.ts';
 import {
   createPacsService,
   type PacsService,
@@ -13,6 +14,7 @@ import {
 import { AppError } from '../../util/errors.ts';
 import { type CliCommand, type CliIo, parseUsage, UsageError } from '../command.ts';
 import { commandDataDir } from '../data-folder.ts';
+import { sendStudyReports } from './pacs-study-sr.ts';
 import { progressBar } from '../progress.ts';
 
 const usage = `r2c pacs <subcommand> [options]
@@ -27,6 +29,10 @@ const usage = `r2c pacs <subcommand> [options]
             [--modality CR,DX] [--body-part CHEST] [--limit <n>]
   retrieve <id> <StudyInstanceUID>... [--series <SeriesInstanceUID>]   into the library
   send <id> <file>...                    send derived results (SC, SR) back; originals are refused
+  send-study-sr <id> --study <reader study id>
+                                         a CLOSED reader study's results, one SR per image the PACS
+                                         holds (mean scores, preferences per variant; no reader names),
+                                         into the image's study; sending again is reported already-stored
   watch <id> --node <k/n> [--modality CR,DX] [--body-part CHEST] [--since YYYYMMDD] [--interval <s>]
             [--look-back <days>] [--once] [--model <id>]
                                          poll, retrieve, restore + classify, send back (on-disk queue);
@@ -72,6 +78,7 @@ const options = {
   'look-back': { type: 'string' },
   once: { type: 'boolean' },
   model: { type: 'string' },
+  study: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parse>['values'];
@@ -168,7 +175,7 @@ export const pacsCommand: CliCommand = {
     if (!sub) throw new UsageError('no subcommand given');
     // --library only where the admin's policy does not fix the data folder (as r2c import).
     const dataDir = commandDataDir(values.library);
-    const needsLibrary = sub === 'retrieve' || sub === 'watch';
+    const needsLibrary = sub === 'retrieve' || sub === 'watch' || sub === 'send-study-sr';
     const library = needsLibrary ? openLibrary({ dataDir }) : undefined;
     const pacs = createPacsService({
       dataDir,
@@ -257,6 +264,38 @@ export const pacsCommand: CliCommand = {
               io.out(`${item.status.padEnd(14)} ${item.file}${item.error ? `: ${item.error.message}` : ''}`),
             );
           return items.every((i) => i.status === 'sent' || i.status === 'already-stored') ? 0 : 1;
+        }
+        case 'send-study-sr': {
+          if (!id || !values.study)
+            throw new UsageError('send-study-sr needs a connection id and --study <id>');
+          const review = openReviewStore({ dataDir });
+          try {
+            const items = await sendStudyReports({
+              pacs,
+              connectionId: id,
+              library: library!,
+              review,
+              studyId: values.study,
+              dataDir,
+              signal: io.signal,
+              ...(protocol ? { protocol } : {}),
+              onItem: (item) =>
+                print(item, () =>
+                  io.out(
+                    `${item.status.padEnd(14)} image ${item.imageId}${item.status === 'not-on-pacs' ? ': the PACS does not hold this image; no report sent' : ''}${item.error ? `: ${item.error.message}` : ''}`,
+                  ),
+                ),
+            });
+            const failed = items.filter((i) => i.status === 'failed' || i.status === 'refused').length;
+            const sent = items.filter((i) => i.status === 'sent' || i.status === 'already-stored').length;
+            if (!values.json)
+              io.err(
+                `${sent} report(s) on the PACS, ${failed} failed, ${items.length - sent - failed} skipped`,
+              );
+            return failed > 0 ? 1 : 0;
+          } finally {
+            review.close();
+          }
         }
         case 'watch': {
           if (!id) throw new UsageError('watch needs a connection id');

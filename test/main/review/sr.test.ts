@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readDicomHeader, readStructuredReport, type ReportItem } from '../../../main/dicom/index.ts';
-import { openReviewStore, type ReviewStore, type SessionView } from '../../../main/review/index.ts';
+import { openReviewStore } from '../../../main/review/index.ts';
 import {
   closedStudyForReport,
   readerStudyImageResults,
@@ -16,46 +16,10 @@ import {
 import { AppError } from '../../../main/util/errors.ts';
 import { sharedDataDir } from '../library/fixtures.ts';
 import { tempDir } from './helpers.ts';
+import { readAll } from './reading.ts';
 
 const chest = join(sharedDataDir, 'dicom', 'dwv', 'gdcm-CR-MONO1-10-chest.dcm');
 const hasTool = (tool: string) => spawnSync(tool, ['--version']).error === undefined;
-
-/**
- * A reader reads every case: quality `scores[kind]` for each side, prefers the `prefer` variant,
- * answers 'yes' to findings for the original and `restoredFindings` for the restored image.
- */
-export function readAll(
-  store: ReviewStore,
-  studyId: string,
-  readerId: string,
-  choose: { original: number; restored: number; prefer: 'original' | 'restored'; restoredFindings: string },
-): SessionView {
-  let view = store.startOrResumeSession(studyId, readerId);
-  while (view.case) {
-    const c = view.case;
-    const ref = { studyId, readerId, caseId: c.caseId };
-    const kindOf = (presentationId: string) => store.resolvePresentation(presentationId).variant.kind;
-    for (const image of c.images) {
-      const kind = kindOf(image.presentationId);
-      store.answer({
-        ...ref,
-        questionId: 'quality',
-        presentationId: image.presentationId,
-        value: choose[kind],
-      });
-      store.answer({
-        ...ref,
-        questionId: 'findings',
-        presentationId: image.presentationId,
-        value: kind === 'original' ? 'yes' : choose.restoredFindings,
-      });
-    }
-    const preferred = c.images.find((i) => kindOf(i.presentationId) === choose.prefer)!;
-    store.answer({ ...ref, questionId: 'preference', value: preferred.presentationId });
-    view = store.next(studyId, readerId);
-  }
-  return view;
-}
 
 /** Depth-first list of [concept, value] pairs of a report's content tree. */
 function flatten(items: ReportItem[]): [string | null, string][] {

@@ -1,0 +1,103 @@
+// r2c pacs send-study-sr: a closed reader study's results, one SR per read image, sent back to the
+// PACS the image came from. Composed here because review/ and pacs/ may not import each other: review
+// writes the SR (review/sr.ts), pacs sends it (per-item status, retries, idempotent by SOP Instance
+// UID, originals refused). An image the PACS does not hold (imported from elsewhere) is skipped.
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { saveDicom } from '../../dicom/index.ts';
+import type { Library } from '../../library/index.ts';
+import { type PacsService, type Protocol, pacsPaths, type SendItem } from '../../pacs/index.ts';
+import {
+  closedStudyForReport,
+  type ReviewStore,
+  readerStudyImageResults,
+  writeReaderStudyReport,
+} from '../../review/index.ts';
+import { AppError, serializeError } from '../../util/errors.ts';
+
+export interface StudyReportItem {
+  /** The reader study's image id (library instance id). */
+  imageId: string;
+  status: SendItem['status'] | 'not-on-pacs' | 'not-in-library';
+  /** The SR written (under <dataDir>/pacs/results/reader-study-<id>/). */
+  path?: string;
+  sopInstanceUid?: string;
+  attempts?: number;
+  error?: { code: string; message: string };
+}
+
+export async function sendStudyReports(options: {
+  pacs: PacsService;
+  connectionId: string;
+  library: Library;
+  review: ReviewStore;
+  studyId: string;
+  dataDir: string;
+  protocol?: Protocol;
+  signal?: AbortSignal;
+  onItem?: (item: StudyReportItem) => void;
+}): Promise<StudyReportItem[]> {
+  const { pacs, connectionId, signal } = options;
+  const { exported } = closedStudyForReport(options.review, options.studyId);
+  const readings = readerStudyImageResults(exported);
+  if (readings.length === 0)
+    throw new AppError('bad_input', `reader study ${options.studyId} has no finished case to report`);
+  const outDir = join(pacsPaths(options.dataDir).results, `reader-study-${options.studyId}`);
+  const items: StudyReportItem[] = [];
+  const toSend: { path: string; item: StudyReportItem }[] = [];
+  const done = (item: StudyReportItem) => {
+    items.push(item);
+    options.onItem?.(item);
+  };
+  const client = pacs.client(connectionId, options.protocol);
+  try {
+    for (const reading of readings) {
+      if (signal?.aborted) break;
+      const instanceId = Number(reading.imageId);
+      let detail: ReturnType<Library['getInstance']>;
+      try {
+        if (!Number.isInteger(instanceId)) throw new AppError('not_found', 'not a library instance id');
+        detail = options.library.getInstance(instanceId);
+      } catch (error) {
+        done({ imageId: reading.imageId, status: 'not-in-library', error: serializeError(error) });
+        continue;
+      }
+      // Only images the PACS holds get a report there (results go back where the image came from).
+      const { studyInstanceUid, sopInstanceUid } = detail.header;
+      if (!(await client.hasInstance(studyInstanceUid, sopInstanceUid, signal))) {
+        done({ imageId: reading.imageId, status: 'not-on-pacs' });
+        continue;
+      }
+      const source = new Uint8Array(await readFile(detail.filePath));
+      const written = writeReaderStudyReport(
+        source,
+        { id: exported.study.id, name: exported.study.name },
+        reading,
+      );
+      const path = join(outDir, `image-${reading.imageId}.dcm`);
+      await mkdir(outDir, { recursive: true });
+      await saveDicom(path, written);
+      toSend.push({
+        path,
+        item: { imageId: reading.imageId, status: 'failed', path, sopInstanceUid: written.sopInstanceUid },
+      });
+    }
+  } finally {
+    await client.close();
+  }
+  const sent = await pacs.send(
+    connectionId,
+    toSend.map((s) => s.path),
+    { ...(signal ? { signal } : {}), ...(options.protocol ? { protocol: options.protocol } : {}) },
+  );
+  for (const [index, result] of sent.entries()) {
+    const { item } = toSend[index]!;
+    done({
+      ...item,
+      status: result.status,
+      attempts: result.attempts,
+      ...(result.error ? { error: result.error } : {}),
+    });
+  }
+  return items;
+}
