@@ -66,10 +66,64 @@ test('a five-case reader study, read by keyboard, with results that match the ma
   });
 
   const progress = page.getByTestId('case-progress');
+  const images = page.getByTestId('review-image');
+  const attr = (index: number, name: string) => images.nth(index).getAttribute(`data-${name}`);
+  /** RGBA of the left viewport's canvas at a point (fractions of its size): what the reader sees there. */
+  const probe = (index: number) =>
+    images.nth(index).evaluate((el) => {
+      const canvas = el.querySelector('canvas')!;
+      const context = canvas.getContext('2d')!;
+      const [x, y] = [Math.round(canvas.width * 0.45), Math.round(canvas.height * 0.55)];
+      return Array.from(context.getImageData(x, y, 1, 1).data.slice(0, 3));
+    });
+
+  /** Locked (the study default): a W/L drag and a wheel zoom on the left apply to both, on the values. */
+  async function lockedDisplayWorks() {
+    await expect(page.getByTestId('display-lock')).toContainText('Display locked together');
+    // Both images shown at full resolution with the study's default window.
+    await expect(images.nth(0)).toHaveAttribute('data-voi', /,/, { timeout: 90_000 });
+    await expect(images.nth(1)).toHaveAttribute('data-voi', /,/, { timeout: 90_000 });
+    const startVoi = await attr(0, 'voi');
+    expect(await attr(1, 'voi'), 'one default window for both images').toBe(startVoi);
+    await page.screenshot({ path: join(screenshotDir, 'review-display-default.png'), fullPage: true });
+    const before = [await probe(0), await probe(1)];
+    const box = (await images.nth(0).boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 90, box.y + box.height / 2 + 70, { steps: 6 });
+    await page.mouse.up();
+    await expect.poll(() => attr(0, 'voi'), { message: 'the drag changed the window' }).not.toBe(startVoi);
+    const draggedVoi = await attr(0, 'voi');
+    await expect
+      .poll(() => attr(1, 'voi'), { message: 'and the same window on the right image' })
+      .toBe(draggedVoi);
+    const [c0, w0] = startVoi!.split(',').map(Number);
+    const [c1, w1] = draggedVoi!.split(',').map(Number);
+    expect(Math.abs(c1! - c0!) + Math.abs(w1! - w0!), 'a real VOI change in image units').toBeGreaterThan(1);
+    await expect
+      .poll(async () => JSON.stringify(await probe(0)), { message: 'left pixels changed' })
+      .not.toBe(JSON.stringify(before[0]));
+    await expect
+      .poll(async () => JSON.stringify(await probe(1)), { message: 'right pixels changed' })
+      .not.toBe(JSON.stringify(before[1]));
+    const startZoom = Number(await attr(0, 'zoom'));
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -400);
+    await expect
+      .poll(async () => Number(await attr(0, 'zoom')), { message: 'wheel zooms' })
+      .toBeGreaterThan(startZoom);
+    await expect
+      .poll(() => attr(1, 'zoom'), { message: 'both images zoom together' })
+      .toBe(await attr(0, 'zoom'));
+    await page.screenshot({ path: join(screenshotDir, 'review-display-locked-wl-zoom.png'), fullPage: true });
+    await page.keyboard.press('r');
+    await expect.poll(() => attr(0, 'voi'), { message: 'R resets the window' }).toBe(startVoi);
+    expect(await attr(1, 'voi')).toBe(startVoi);
+  }
+
   await test.step('read five cases by keyboard only', async () => {
     for (let k = 1; k <= 5; k++) {
       await expect(progress).toHaveText(`Case ${k} of 5`);
-      const images = page.getByTestId('review-image');
       await expect(images).toHaveCount(2, { timeout: 90_000 });
       if (k === 2) {
         // Back to the finished case before, and on again.
@@ -86,6 +140,7 @@ test('a five-case reader study, read by keyboard, with results that match the ma
       await page.keyboard.press(k % 2 ? 'n' : 'u');
       await page.keyboard.press(k % 3 ? 'ArrowLeft' : 'b');
       await expect(page.getByTestId('next-case')).toBeEnabled();
+      if (k === 1) await lockedDisplayWorks();
       if (k === 1) {
         await expectBlinded('reading view');
         await expect(page.getByTestId('key-legend')).toBeVisible();

@@ -28,12 +28,17 @@ import { api } from '../api.ts';
 
 export type ViewerImage = Output<'getViewerImage'>;
 
-/** What an image id names: the original of an instance, or one restored pass by one model. */
+/**
+ * What an image id names: the original of an instance, one restored pass by one model, or a reader
+ * study's blinded presentation (its opaque id only; its pixels come from getReviewPixels).
+ */
 export type ImageRef =
   | { kind: 'original'; instanceId: number; frame?: number }
-  | { kind: 'restored'; instanceId: number; modelId: string; pass: number };
+  | { kind: 'restored'; instanceId: number; modelId: string; pass: number }
+  | { kind: 'review'; presentationId: string };
 
 export function imageIdOf(ref: ImageRef): string {
+  if (ref.kind === 'review') return `r2c:review:${ref.presentationId}`;
   return ref.kind === 'original'
     ? `r2c:original:${ref.instanceId}:${ref.frame ?? 0}`
     : `r2c:restored:${ref.instanceId}:${ref.modelId}:${ref.pass}`;
@@ -41,6 +46,7 @@ export function imageIdOf(ref: ImageRef): string {
 
 export function refOf(imageId: string): ImageRef {
   const [, kind, id, modelIdOrFrame, pass] = imageId.split(':');
+  if (kind === 'review') return { kind, presentationId: id! };
   if (kind === 'original') return { kind, instanceId: Number(id), frame: Number(modelIdOrFrame ?? 0) };
   const modelId = modelIdOrFrame;
   return { kind: 'restored', instanceId: Number(id), modelId: modelId!, pass: Number(pass) };
@@ -78,7 +84,42 @@ const dataTypeNames = {
   float32: 'Float32Array',
 } as const;
 
+/** A blinded presentation as a viewer image: both of a case share units, window and world frame. */
+async function fetchReviewImage(presentationId: string): Promise<Loaded> {
+  const p = await api.getReviewPixels({ presentationId });
+  const values = typedPixels({ dataType: p.dataType, pixels: p.pixels } as ViewerImage);
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const image: ViewerImage = {
+    width: p.width,
+    height: p.height,
+    components: 1,
+    dataType: p.dataType,
+    pixels: p.pixels,
+    min,
+    max,
+    photometric: p.photometric,
+    windows: [{ ...p.window, label: 'Study default', source: 'file' }],
+    voiFunction: p.voiFunction,
+    spacing: { row: 1, column: 1 },
+    calibration: null,
+    modality: null,
+    units: p.units,
+    frames: 1,
+    frame: 0,
+    lossy: false,
+    overlay: null,
+  };
+  return { image, origin: [0, 0, 0] };
+}
+
 async function fetchImage(ref: ImageRef): Promise<Loaded> {
+  if (ref.kind === 'review') return fetchReviewImage(ref.presentationId);
   if (ref.kind === 'original') {
     const image = await api.getViewerImage({ instanceId: ref.instanceId, frame: ref.frame ?? 0 });
     if (!ref.frame) originals.set(ref.instanceId, image);
@@ -180,7 +221,7 @@ function provideMetadata(type: string, imageId: string): unknown {
       };
     case 'imagePlaneModule':
       return {
-        frameOfReferenceUID: `r2c-frame-${refOf(imageId).instanceId}`,
+        frameOfReferenceUID: frameOf(refOf(imageId)),
         rows: image.height,
         columns: image.width,
         imageOrientationPatient: [1, 0, 0, 0, 1, 0],
@@ -205,6 +246,11 @@ function provideMetadata(type: string, imageId: string): unknown {
     default:
       return undefined;
   }
+}
+
+/** One frame of reference per instance; a reader study's images share one (they are placed alike). */
+function frameOf(ref: ImageRef): string {
+  return ref.kind === 'review' ? 'r2c-frame-review' : `r2c-frame-${ref.instanceId}`;
 }
 
 export function loadedImage(imageId: string): ViewerImage | undefined {
