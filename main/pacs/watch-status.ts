@@ -66,10 +66,17 @@ export function readWatchStatus(queuePath: string, recentLimit = 20): WatchQueue
   }
   try {
     const hasTables = db
-      .prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'studies', 'outbox')`)
+      .prepare(
+        `SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'studies', 'outbox')`,
+      )
       .get() as { n: number };
     if (hasTables.n < 3) return { ...empty, exists: true };
-    const status: WatchQueueStatus = { ...empty, exists: true, counts: { ...empty.counts }, results: { ...empty.results } };
+    const status: WatchQueueStatus = {
+      ...empty,
+      exists: true,
+      counts: { ...empty.counts },
+      results: { ...empty.results },
+    };
     for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM studies GROUP BY state').all() as {
       state: string;
       n: number;
@@ -105,9 +112,9 @@ export function readWatchStatus(queuePath: string, recentLimit = 20): WatchQueue
       attempts: Number(r.attempts ?? 0),
       error: (r.error as string | null) ?? null,
       updatedAt: String(r.updated_at ?? ''),
-      results: (outbox.all(r.study_uid) as { kind: 'sc' | 'sr'; state: 'pending' | 'sent'; error: string | null }[]).map(
-        (o) => ({ kind: o.kind, state: o.state, error: o.error ?? null }),
-      ),
+      results: (
+        outbox.all(r.study_uid) as { kind: 'sc' | 'sr'; state: 'pending' | 'sent'; error: string | null }[]
+      ).map((o) => ({ kind: o.kind, state: o.state, error: o.error ?? null })),
     }));
     return status;
   } finally {
