@@ -31,6 +31,7 @@ import { type OrthancServer, orthancMissing, startOrthanc } from './orthanc.ts';
 const r2c = fileURLToPath(new URL('../../../bin/r2c.js', import.meta.url));
 const chest = join(sharedDataDir, 'dicom', 'dwv', 'gdcm-CR-MONO1-10-chest.dcm');
 const dcmodify = spawnSync('dcmodify', ['--version']).status === 0;
+const dcmtk = spawnSync('getscu', ['--version']).status === 0;
 const missing = orthancMissing() ?? (dcmodify ? undefined : "dcmtk's dcmodify is not installed");
 const SR_CLASS = '1.2.840.10008.5.1.4.1.1.88.33';
 const SC_CLASS = '1.2.840.10008.5.1.4.1.1.7';
@@ -364,119 +365,147 @@ describe('r2c pacs watch against a real Orthanc', { skip: missing }, () => {
       await library.close();
     }
   });
-  test('late arrivals: a study stored later with an older date, and an instance added to a done study, are each processed once', async () => {
-    const dir = join(work.path, 'late');
-    mkdirSync(dir, { recursive: true });
-    // First poll: one study dated 20260120 moves the cursor there.
-    const first = makeInstance(join(dir, 'first.dcm'), { patientId: 'LATE1', studyDate: '20260120' });
-    await orthanc.upload(readFileSync(join(dir, 'first.dcm')));
-    const dataDir = join(dir, 'node');
-    const library = openLibrary({ dataDir });
-    const pacs = createPacsService({
-      dataDir,
-      library,
-      secrets: memorySecretStore({ orthanc: orthanc.password }),
-    });
-    await pacs.saveConnection({
-      id: 'orthanc',
-      name: 'Orthanc',
-      dicomweb: { baseUrl: orthanc.dicomWebUrl, auth: 'basic', username: orthanc.user },
-    });
-    const stores = new Map<string, number>();
-    const real = pacs.client('orthanc');
-    const dicomweb = real.dicomweb!;
-    const client: PacsClient = {
-      ...real,
-      dicomweb: {
-        ...dicomweb,
-        async store(bytes: Uint8Array, study: string, signal?: AbortSignal) {
-          await dicomweb.store(bytes, study, signal);
-          const sop = readDicomHeader(bytes).sopInstanceUid;
-          stores.set(sop, (stores.get(sop) ?? 0) + 1);
-        },
-      },
-    };
-    const calls: string[][] = [];
-    const queuePath = join(dataDir, 'queue.sqlite');
-    const logs: string[] = [];
-    const run = async () => {
-      const queue = openWatchQueue(queuePath);
-      try {
-        return await runWatch({
-          client,
-          library,
-          queue,
-          stagingRoot: join(dataDir, 'staging'),
-          resultsRoot: join(dataDir, 'results'),
-          process: writeResults(calls),
-          query: { modalities: ['CR'], patientId: 'LATE*' },
-          node: { index: 1, count: 1 },
-          since: '20260101',
-          lookBackDays: 3,
-          once: true,
-          signal: new AbortController().signal,
-          log: (line) => logs.push(line),
-        });
-      } finally {
-        queue.close();
-      }
-    };
-    const cursor = () => {
-      const queue = openWatchQueue(queuePath);
-      try {
-        return queue.getMeta('cursor');
-      } finally {
-        queue.close();
-      }
-    };
-    try {
-      const one = await run();
-      assert.equal(one.processed, 1);
-      assert.equal(cursor(), '20260120');
-      assert.deepEqual(calls, [[first.sopInstanceUid]]);
-
-      // A study that reaches the PACS after that poll, dated two days before the cursor.
-      const late = makeInstance(join(dir, 'late.dcm'), { patientId: 'LATE2', studyDate: '20260118' });
-      await orthanc.upload(readFileSync(join(dir, 'late.dcm')));
-      // And one dated far before the look-back window: outside what the watch asks for.
-      const old = makeInstance(join(dir, 'old.dcm'), { patientId: 'LATE3', studyDate: '20260105' });
-      await orthanc.upload(readFileSync(join(dir, 'old.dcm')));
-      const two = await run();
-      assert.equal(two.processed, 1, logs.join('\n'));
-      assert.equal(two.requeued, 0);
-      assert.deepEqual(calls.at(-1), [late.sopInstanceUid], 'the late study, and only it');
-      assert.ok(!calls.flat().includes(old.sopInstanceUid), 'a study older than the window is not asked for');
-
-      // An instance added to the first study (already processed and sent) after it was done.
-      const added = makeInstance(join(dir, 'added.dcm'), {
-        patientId: 'LATE1',
-        studyDate: '20260120',
-        studyInstanceUid: first.studyInstanceUid,
+  for (const [protocol, prefix] of [
+    ['dicomweb', 'LATEW'],
+    ['dimse', 'LATED'],
+  ] as const)
+    test(`late arrivals (${protocol}): a study stored later with an older date, and an instance added to a done study, are each processed once`, {
+      skip: protocol === 'dimse' && !dcmtk && 'dcmtk is not installed',
+    }, async () => {
+      const dir = join(work.path, `late-${protocol}`);
+      mkdirSync(dir, { recursive: true });
+      // First poll: one study dated 20260120 moves the cursor there.
+      const first = makeInstance(join(dir, 'first.dcm'), { patientId: `${prefix}1`, studyDate: '20260120' });
+      await orthanc.upload(readFileSync(join(dir, 'first.dcm')));
+      const dataDir = join(dir, 'node');
+      const library = openLibrary({ dataDir });
+      const pacs = createPacsService({
+        dataDir,
+        library,
+        secrets: memorySecretStore({ orthanc: orthanc.password }),
       });
-      await orthanc.upload(readFileSync(join(dir, 'added.dcm')));
-      const three = await run();
-      assert.equal(three.requeued, 1, logs.join('\n'));
-      assert.equal(three.processed, 1);
-      assert.deepEqual(calls.at(-1), [added.sopInstanceUid], 'only the new instance is processed');
+      await pacs.saveConnection({
+        id: 'orthanc',
+        name: 'Orthanc',
+        dicomweb: { baseUrl: orthanc.dicomWebUrl, auth: 'basic', username: orthanc.user },
+        dimse: {
+          host: '127.0.0.1',
+          port: orthanc.dicomPort,
+          calledAet: orthanc.aet,
+          callingAet: orthanc.ourAet,
+          timeoutMs: 10000,
+        },
+      });
+      const stores = new Map<string, number>();
+      const count = (sop: string) => stores.set(sop, (stores.get(sop) ?? 0) + 1);
+      // The real client (QIDO/WADO/STOW or C-FIND/C-GET/C-STORE), with every store counted.
+      const real = pacs.client('orthanc', protocol);
+      const client: PacsClient =
+        protocol === 'dicomweb'
+          ? {
+              ...real,
+              dicomweb: {
+                ...real.dicomweb!,
+                async store(bytes: Uint8Array, study: string, signal?: AbortSignal) {
+                  await real.dicomweb!.store(bytes, study, signal);
+                  count(readDicomHeader(bytes).sopInstanceUid);
+                },
+              },
+            }
+          : {
+              ...real,
+              dimse: {
+                ...real.dimse!,
+                async store(path: string, signal?: AbortSignal) {
+                  await real.dimse!.store(path, signal);
+                  count(readDicomHeader(new Uint8Array(readFileSync(path))).sopInstanceUid);
+                },
+              },
+            };
+      const calls: string[][] = [];
+      const queuePath = join(dataDir, 'queue.sqlite');
+      const logs: string[] = [];
+      const run = async () => {
+        const queue = openWatchQueue(queuePath);
+        try {
+          return await runWatch({
+            client,
+            library,
+            queue,
+            stagingRoot: join(dataDir, 'staging'),
+            resultsRoot: join(dataDir, 'results'),
+            process: writeResults(calls),
+            query: { modalities: ['CR'], patientId: `${prefix}*` },
+            node: { index: 1, count: 1 },
+            since: '20260101',
+            lookBackDays: 3,
+            once: true,
+            signal: new AbortController().signal,
+            log: (line) => logs.push(line),
+          });
+        } finally {
+          queue.close();
+        }
+      };
+      const cursor = () => {
+        const queue = openWatchQueue(queuePath);
+        try {
+          return queue.getMeta('cursor');
+        } finally {
+          queue.close();
+        }
+      };
+      try {
+        const one = await run();
+        assert.equal(one.processed, 1);
+        assert.equal(cursor(), '20260120');
+        assert.deepEqual(calls, [[first.sopInstanceUid]]);
 
-      // Nothing new: nothing processed, nothing sent.
-      const sentBefore = stores.size;
-      const four = await run();
-      assert.deepEqual([four.queued, four.processed, four.sent], [0, 0, 0], logs.join('\n'));
-      assert.equal(stores.size, sentBefore);
+        // A study that reaches the PACS after that poll, dated two days before the cursor.
+        const late = makeInstance(join(dir, 'late.dcm'), { patientId: `${prefix}2`, studyDate: '20260118' });
+        await orthanc.upload(readFileSync(join(dir, 'late.dcm')));
+        // And one dated far before the look-back window: outside what the watch asks for.
+        const old = makeInstance(join(dir, 'old.dcm'), { patientId: `${prefix}3`, studyDate: '20260105' });
+        await orthanc.upload(readFileSync(join(dir, 'old.dcm')));
+        const two = await run();
+        assert.equal(two.processed, 1, logs.join('\n'));
+        assert.equal(two.requeued, 0);
+        assert.deepEqual(calls.at(-1), [late.sopInstanceUid], 'the late study, and only it');
+        assert.ok(
+          !calls.flat().includes(old.sopInstanceUid),
+          'a study older than the window is not asked for',
+        );
 
-      assert.equal(calls.length, 3, 'three rounds of processing in all');
-      assert.deepEqual([...new Set(stores.values())], [1], 'each result was stored exactly once');
-      assert.equal(stores.size, 6, 'an SC and an SR for each of the three originals');
-      const held = await instancesByStudy(orthanc);
-      const firstClasses = held.get(first.studyInstanceUid) ?? [];
-      assert.equal(firstClasses.length, 6, 'two originals, two SC, two SR: nothing twice');
-      assert.equal(firstClasses.filter((c) => c === SR_CLASS).length, 2);
-      assert.equal(held.get(late.studyInstanceUid)?.length, 3);
-      assert.equal(held.get(old.studyInstanceUid)?.length, 1, 'the old study is left alone');
-    } finally {
-      await real.close();
-      await library.close();
-    }
-  });
+        // An instance added to the first study (already processed and sent) after it was done.
+        const added = makeInstance(join(dir, 'added.dcm'), {
+          patientId: `${prefix}1`,
+          studyDate: '20260120',
+          studyInstanceUid: first.studyInstanceUid,
+        });
+        await orthanc.upload(readFileSync(join(dir, 'added.dcm')));
+        const three = await run();
+        assert.equal(three.requeued, 1, logs.join('\n'));
+        assert.equal(three.processed, 1);
+        assert.deepEqual(calls.at(-1), [added.sopInstanceUid], 'only the new instance is processed');
+
+        // Nothing new: nothing processed, nothing sent.
+        const sentBefore = stores.size;
+        const four = await run();
+        assert.deepEqual([four.queued, four.processed, four.sent], [0, 0, 0], logs.join('\n'));
+        assert.equal(stores.size, sentBefore);
+
+        assert.equal(calls.length, 3, 'three rounds of processing in all');
+        assert.deepEqual([...new Set(stores.values())], [1], 'each result was stored exactly once');
+        assert.equal(stores.size, 6, 'an SC and an SR for each of the three originals');
+        const held = await instancesByStudy(orthanc);
+        const firstClasses = held.get(first.studyInstanceUid) ?? [];
+        assert.equal(firstClasses.length, 6, 'two originals, two SC, two SR: nothing twice');
+        assert.equal(firstClasses.filter((c) => c === SR_CLASS).length, 2);
+        assert.equal(held.get(late.studyInstanceUid)?.length, 3);
+        assert.equal(held.get(old.studyInstanceUid)?.length, 1, 'the old study is left alone');
+      } finally {
+        await real.close();
+        await library.close();
+      }
+    });
 });
