@@ -2,6 +2,7 @@
 // UID; one is killed mid-run and restarted; every study's results (one SC + one SR per original)
 // arrive exactly once. And, in-process, a crash between a store and its record is not a resend.
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -493,6 +494,20 @@ describe('r2c pacs watch against a real Orthanc', { skip: missing }, () => {
         const four = await run();
         assert.deepEqual([four.queued, four.processed, four.sent], [0, 0, 0], logs.join('\n'));
         assert.equal(stores.size, sentBefore);
+
+        // A queue written before instances were recorded (no seen rows): the PACS now holds more
+        // instances of the first study than its results; the watch adopts what is there, once,
+        // instead of processing its originals a second time.
+        const legacy = new Database(queuePath);
+        legacy.prepare('DELETE FROM seen_instances').run();
+        legacy.close();
+        const five = await run();
+        assert.deepEqual(
+          [five.queued, five.requeued, five.processed, five.sent],
+          [0, 0, 0, 0],
+          logs.join('\n'),
+        );
+        assert.equal(calls.length, 3, 'no original processed again');
 
         assert.equal(calls.length, 3, 'three rounds of processing in all');
         assert.deepEqual([...new Set(stores.values())], [1], 'each result was stored exactly once');
