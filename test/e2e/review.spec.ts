@@ -81,8 +81,8 @@ test('a five-case reader study, read by keyboard, with results that match the ma
   async function lockedDisplayWorks() {
     await expect(page.getByTestId('display-lock')).toContainText('Display locked together');
     // Both images shown at full resolution with the study's default window.
-    await expect(images.nth(0)).toHaveAttribute('data-voi', /,/, { timeout: 90_000 });
-    await expect(images.nth(1)).toHaveAttribute('data-voi', /,/, { timeout: 90_000 });
+    await expect(images.nth(0)).toHaveAttribute('data-ready', 'true', { timeout: 90_000 });
+    await expect(images.nth(1)).toHaveAttribute('data-ready', 'true', { timeout: 90_000 });
     const startVoi = await attr(0, 'voi');
     expect(await attr(1, 'voi'), 'one default window for both images').toBe(startVoi);
     await page.screenshot({ path: join(screenshotDir, 'review-display-default.png'), fullPage: true });
