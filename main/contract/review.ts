@@ -261,6 +261,8 @@ export const reviewChannels = {
         out: absolutePath,
         readerIds: z.array(reviewId).min(1).max(200).optional(),
         sign: z.boolean().optional(),
+        /** Library instance ids to put in the kit although they may show burned-in text (the owner checked them). */
+        includeBurnedIn: z.array(z.string().regex(/^\d+$/)).max(10000).optional(),
       })
       .strict(),
     output: z.object({

@@ -16,6 +16,7 @@ import {
   defaultQuestions,
   studyReportHtml,
   studyReportPdf,
+  libraryKitSource,
   truthFromSource,
   exportFileName,
   kitPixelsSchema,
@@ -202,12 +203,17 @@ export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandle
       const pdf = await studyReportPdf(details, results, { models: (await services.models.list()).models });
       return { pdfBase64: pdf.toString('base64'), fileName: exportFileName(details.name, 'report.pdf') };
     },
-    async reviewExportKit({ jobId, studyId, ownerPassphrase, out, readerIds, sign }, { emit }) {
+    async reviewExportKit(
+      { jobId, studyId, ownerPassphrase, out, readerIds, sign, includeBurnedIn },
+      { emit },
+    ) {
       return jobs.run(jobId, emit, async (signal, onProgress) => {
         const summary = await review.exportKit(studyId, { ownerPassphrase }, out, {
           readerIds,
           sign,
           signal,
+          includeBurnedIn,
+          describeImage: (imageId) => libraryKitSource(library, imageId),
           renderImage: (imageId, variant) =>
             renderKitImage(
               kitImages,

@@ -84,6 +84,8 @@ export { minPassphraseLength } from './owner.ts';
 export type { CandidateImage, CandidateInstance, Truth } from './candidates.ts';
 export { describeCandidate, truthFromSource } from './candidates.ts';
 export { kitsDir } from './kit.ts';
+export type { KitImageSource } from './kit-deidentify.ts';
+export { burnedInRisk, kitImageSource, leakedIdentifiers, libraryKitSource } from './kit-deidentify.ts';
 export { type ReportOptions, studyReportBlocks, studyReportHtml } from './report.ts';
 export { studyReportPdf } from './report-pdf.ts';
 export type { ReaderSecret, ReviewStore } from './store.ts';

@@ -48,6 +48,12 @@ import {
   type WrappedKey,
   wrapKey,
 } from './owner.ts';
+import {
+  burnedInRisk,
+  type KitImageSource,
+  kitDeidentificationProfile,
+  leakedIdentifiers,
+} from './kit-deidentify.ts';
 import type { KitPixels } from './pixels.ts';
 import { type StudyConfig, studyConfigSchema, type Variant } from './schema.ts';
 import { type CaseRow, loadStudy, parseAnswerValue, type StoreContext } from './statements.ts';
@@ -101,11 +107,18 @@ const kitSchema = z.strictObject({
   ),
   sessions: z.array(z.strictObject({ readerId: id, cases: z.array(kitCaseSchema) })),
   images: z.array(z.strictObject({ image: id, variant: id, path: z.string() })),
+  /** How the kit was de-identified (kit-deidentify.ts) and the images the owner included despite burned-in text. */
+  deidentification: z.strictObject({
+    profile: z.string(),
+    identifiersChecked: z.boolean(),
+    burnedInIncluded: z.array(z.strictObject({ image: id, reason: z.string().max(300) })),
+  }),
 });
 export type ReadingKit = z.infer<typeof kitSchema>;
 
 const manifestSchema = z.strictObject({
   format: z.literal(`${kitFormat}-manifest`),
+  deidentification: z.strictObject({ profile: z.string(), burnedInIncluded: z.array(z.string()) }).optional(),
   files: z.array(
     z.strictObject({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int() }),
   ),
@@ -162,8 +175,32 @@ export interface ExportKitOptions {
   /** Sign the manifest with the study's Ed25519 key (default true). */
   sign?: boolean | undefined;
   renderImage: KitImageRenderer;
+  /**
+   * The source of each image (kit-deidentify.ts kitImageSource): burned-in text is refused and no
+   * identifying value may reach the kit. Without it (tests of other parts) nothing is checked, and
+   * the kit says so.
+   */
+  describeImage?: ((imageId: string) => KitImageSource) | undefined;
+  /** Owner's image ids to put in the kit although they may show burned-in text (audited, in the kit). */
+  includeBurnedIn?: readonly string[] | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+const PNG_METADATA_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt', 'eXIf', 'tIME']);
+
+/** The metadata chunks (text, EXIF, time) of a PNG: a kit's PNGs carry none. */
+function pngMetadataChunks(png: Uint8Array): string[] {
+  const view = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+  const found: string[] = [];
+  for (let at = 8; at + 8 <= view.length; ) {
+    const length = view.readUInt32BE(at);
+    const type = view.toString('latin1', at + 4, at + 8);
+    if (PNG_METADATA_CHUNKS.has(type)) found.push(type);
+    if (type === 'IEND') break;
+    at += 12 + length;
+  }
+  return found;
 }
 
 const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
@@ -315,6 +352,36 @@ export async function exportKit(
       })),
     })),
     images: [],
+    deidentification: {
+      profile: kitDeidentificationProfile,
+      identifiersChecked: false,
+      burnedInIncluded: [],
+    },
+  };
+  // De-identification: burned-in text first (before anything is rendered), then every entry checked.
+  const sources = new Map<string, KitImageSource>();
+  if (options.describeImage)
+    for (const image of config.images) sources.set(image.id, options.describeImage(image.id));
+  const included = new Set(options.includeBurnedIn ?? []);
+  for (const imageId of included)
+    if (!config.images.some((i) => i.id === imageId))
+      throw new AppError('bad_input', `image ${imageId} to include is not in study ${studyId}`);
+  const risky = [...sources].flatMap(([imageId, source]) => {
+    const reason = burnedInRisk(source);
+    return reason ? [{ imageId, name: source.name, reason }] : [];
+  });
+  const refused = risky.filter((r) => !included.has(r.imageId));
+  if (refused.length > 0)
+    throw new AppError(
+      'bad_input',
+      `${refused.length} image(s) may show burned-in text (patient data in the pixels) and are not put in a reading kit unless you include them explicitly after checking them: ${refused
+        .map((r) => `${r.name}: ${r.reason}`)
+        .join('; ')}`,
+    );
+  kit.deidentification = {
+    profile: kitDeidentificationProfile,
+    identifiersChecked: options.describeImage !== undefined,
+    burnedInIncluded: risky.map((r) => ({ image: imageKey.get(r.imageId)!, reason: r.reason })),
   };
   const usedVariants = new Set(config.comparisons.flat());
   const variants = config.variants.filter((v) => usedVariants.has(v.id));
@@ -322,6 +389,24 @@ export async function exportKit(
   const files: { path: string; sha256: string; size: number }[] = [];
   const add = (path: string, data: Uint8Array | string) => {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (path.endsWith('.png')) {
+      const chunks = pngMetadataChunks(bytes);
+      if (chunks.length > 0)
+        throw new AppError(
+          'integrity',
+          `kit image ${path} carries PNG metadata (${chunks.join(', ')}): refused`,
+        );
+    } else {
+      // The value itself is never put in the message (messages reach logs).
+      const leaks = leakedIdentifiers(bytes, sources.values());
+      if (leaks.length > 0)
+        throw new AppError(
+          'integrity',
+          `the kit's ${path} would carry identifying data (a value of the DICOM header or the file name) of ${[
+            ...new Set(leaks.map((l) => l.image)),
+          ].join(', ')}: nothing written. Check the study's name and description.`,
+        );
+    }
     writer.add(path, bytes);
     files.push({ path, sha256: sha256(bytes), size: bytes.byteLength });
   };
@@ -339,7 +424,18 @@ export async function exportKit(
         options.onProgress?.(++done, total);
       }
     add(KIT_JSON, `${JSON.stringify(kit, null, 2)}\n`);
-    const manifest = `${JSON.stringify({ format: `${kitFormat}-manifest`, files }, null, 2)}\n`;
+    const manifest = `${JSON.stringify(
+      {
+        format: `${kitFormat}-manifest`,
+        deidentification: {
+          profile: kit.deidentification.profile,
+          burnedInIncluded: kit.deidentification.burnedInIncluded.map((b) => b.image),
+        },
+        files,
+      },
+      null,
+      2,
+    )}\n`;
     writer.add(MANIFEST, Buffer.from(manifest));
     const signed = options.sign !== false;
     if (signed) {
@@ -362,6 +458,8 @@ export async function exportKit(
       readers: readers.map((r) => r.id),
       images: kit.images.length,
       signed,
+      identifiersChecked: kit.deidentification.identifiersChecked,
+      burnedInIncluded: risky.map((r) => ({ imageId: r.imageId, reason: r.reason })),
     });
     const bytes = files.reduce((s, f) => s + f.size, 0);
     return { kitId, readers: readers.length, images: kit.images.length, bytes, signed };

@@ -14,6 +14,7 @@ import {
   type StudyStatistics,
   studyReportHtml,
   studyReportPdf,
+  libraryKitSource,
 } from '../../review/index.ts';
 import { AppError } from '../../util/errors.ts';
 import { type CliCommand, type CliIo, UsageError } from '../command.ts';
@@ -21,7 +22,7 @@ import { type CliCommand, type CliIo, UsageError } from '../command.ts';
 const usage = [
   'r2c study stats <scores.csv> [--json] [--svg-dir <dir>] [--original <variant>]',
   'r2c study list',
-  'r2c study export-kit <study-id> --out <kit.zip> [--reader <id>]... [--no-sign]',
+  'r2c study export-kit <study-id> --out <kit.zip> [--reader <id>]... [--no-sign] [--include-burned-in <image-id>]...',
   'r2c study import-kit <kit.zip>',
   'r2c study add-reader <study-id> --name <name>',
   'r2c study reader-secret <study-id> --reader <id>',
@@ -36,6 +37,9 @@ const usage = [
   '  A reader secret (export-answers) likewise: R2C_READER_SECRET or --secret-file. add-reader and',
   '  reader-secret (the owner) print a generated reader secret once: give it to the reader.',
   '  report: --format, else the extension of the --out file (.pdf), else html.',
+  '  export-kit refuses images that may show burned-in text (Burned In Annotation YES, or a secondary',
+  '  capture without NO), naming them; --include-burned-in <library image id> puts one in after you',
+  '  checked its pixels (recorded in the audit trail and the kit).',
   '',
   '  <scores.csv>     MRMC long format: reader,case,variant,truth,rating[,question] (see main/review/csv.ts)',
   '  --json           print the statistics as JSON instead of text',
@@ -141,6 +145,7 @@ async function studyAction(sub: string, rest: string[], io: CliIo): Promise<numb
       'no-sign': { type: 'boolean' },
       'passphrase-file': { type: 'string' },
       'secret-file': { type: 'string' },
+      'include-burned-in': { type: 'string', multiple: true },
       name: { type: 'string' },
       format: { type: 'string' },
     },
@@ -180,6 +185,8 @@ async function studyAction(sub: string, rest: string[], io: CliIo): Promise<numb
         readerIds: values.reader,
         sign: !values['no-sign'],
         signal: io.signal,
+        includeBurnedIn: values['include-burned-in'],
+        describeImage: (imageId) => libraryKitSource(services.library, imageId),
         renderImage: (imageId, variant) =>
           renderKitImage(
             context,
