@@ -122,7 +122,10 @@ function drawTable(
   const size = head.length > 6 ? 7.5 : 8.5;
   doc.fontSize(size);
   // Column widths follow the longest word and the total text of each column.
-  const cells = [head, ...rows].map((r) => r.map(pdfText));
+  // A word too long for any cell (a SHA-256) is cut into groups of 16 characters that can wrap.
+  const breakable = (text: string) =>
+    text.replace(/\S{25,}/g, (word) => word.match(/.{1,16}/g)!.join(' '));
+  const cells = [head, ...rows].map((r) => r.map((c) => breakable(pdfText(c))));
   const need = head.map((_, c) => {
     const body = cells.slice(1).map((r) => r[c] ?? '');
     doc.font(BOLD);
