@@ -265,7 +265,11 @@ export const pacsChannels = {
           error: z.string().nullable(),
           updatedAt: z.string(),
           results: z.array(
-            z.object({ kind: z.enum(['sc', 'sr']), state: z.enum(['pending', 'sent']), error: z.string().nullable() }),
+            z.object({
+              kind: z.enum(['sc', 'sr']),
+              state: z.enum(['pending', 'sent']),
+              error: z.string().nullable(),
+            }),
           ),
         }),
       ),

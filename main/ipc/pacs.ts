@@ -5,13 +5,7 @@ import { localModelsDir } from '../app/paths.ts';
 import type { Services } from '../app/services.ts';
 import type { pacsChannels } from '../contract/pacs.ts';
 import type { Output } from '../contract/types.ts';
-import {
-  pacsPaths,
-  prepareOutgoing,
-  processWith,
-  readWatchStatus,
-  recordWatchPoll,
-} from '../pacs/index.ts';
+import { pacsPaths, prepareOutgoing, processWith, readWatchStatus, recordWatchPoll } from '../pacs/index.ts';
 import { AppError, serializeError } from '../util/errors.ts';
 import type { DomainHandlers, JobCalls } from './jobs.ts';
 
@@ -21,7 +15,8 @@ type SentResult = Output<'pacsSendResults'>['items'][number];
 export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers<typeof pacsChannels> {
   const { pacs } = services;
   const watches = new Map<string, RunningWatch>();
-  const watchKey = (id: string, node: { index: number; count: number }) => `${id}#${node.index}/${node.count}`;
+  const watchKey = (id: string, node: { index: number; count: number }) =>
+    `${id}#${node.index}/${node.count}`;
   const requireConnection = (id: string) => {
     if (!pacs.listConnections().some((c) => c.id === id))
       throw new AppError('not_found', `no PACS connection '${id}' (configure it in Settings)`);
@@ -136,15 +131,19 @@ export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers
       try {
         return await jobs.run(jobId, emit, async (signal, onProgress) => {
           let done = 0;
-          const process = processWith((input, s) => services.jobs.run('processImages', input, { signal: s }), {
-            shippedDir: services.config.modelsDir,
-            localDir: localModelsDir(services.config.dataDir),
-          });
-          // The loop's poll lines (counts only, no patient data) become the panel's "last poll".
+          const process = processWith(
+            (input, s) => services.jobs.run('processImages', input, { signal: s }),
+            {
+              shippedDir: services.config.modelsDir,
+              localDir: localModelsDir(services.config.dataDir),
+            },
+          );
+          // The loop's poll lines ("poll …: counts" or "poll failed: why"; no patient data) become
+          // the panel's "last poll".
           const log = (line: string) => {
-            const ok = line.startsWith('poll:');
-            if (!ok && !line.startsWith('poll failed:')) return;
-            const message = line.replace(/^poll( failed)?:\s*/, '');
+            if (!/^poll\b/.test(line)) return;
+            const ok = !line.startsWith('poll failed:');
+            const message = line.slice(line.indexOf(':') + 1).trim();
             recordWatchPoll(queuePath, { at: new Date().toISOString(), ok, message });
             onProgress({ done, total: 0, message: `${done} studies done; last poll: ${message}` });
           };

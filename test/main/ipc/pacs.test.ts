@@ -1,0 +1,228 @@
+// The app's PACS send and watch channels through dispatch and the real handler table: payload checks,
+// the watch queue's status read from disk, an image that was never analysed, and (with Orthanc
+// installed) an analysed image's SC + SR sent, sent again as already stored, the original never sent;
+// a second watch on the same queue refused, the running watch found and stopped by its job id.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { threadTransport } from '../../../main/app/jobs.ts';
+import { createServices, type Services } from '../../../main/app/services.ts';
+import type { Envelope, Output } from '../../../main/contract/types.ts';
+import { readDicomHeader } from '../../../main/dicom/index.ts';
+import { dispatch, type HandlerTable } from '../../../main/ipc/dispatch.ts';
+import { createHandlers } from '../../../main/ipc/handlers.ts';
+import { openWatchQueue, pacsPaths, recordWatchPoll } from '../../../main/pacs/index.ts';
+import { requireSharedData } from '../../helpers/paths.ts';
+import { type OrthancServer, orthancMissing, startOrthanc } from '../pacs/orthanc.ts';
+
+const repoRoot = join(import.meta.dirname, '..', '..', '..');
+const chestDx = join(
+  requireSharedData(),
+  'dicom',
+  'covid-chest-imaging-database',
+  '1.3.6.1.4.1.11129.5.5.110503645592756492463169821050252582267888.dcm',
+);
+const noEvents = { emit: () => {} };
+
+function unwrap<T>(envelope: Envelope<unknown>): T {
+  assert.ok(envelope.ok, `call failed: ${envelope.ok ? '' : JSON.stringify(envelope.error)}`);
+  return envelope.value as T;
+}
+const failure = (envelope: Envelope<unknown>) => {
+  assert.equal(envelope.ok, false, 'the call was expected to fail');
+  return (envelope as { error: { code: string; message: string } }).error;
+};
+
+describe('PACS send and watch channels', () => {
+  let dir: string;
+  let services: Services;
+  let handlers: HandlerTable;
+  let instanceId: number;
+  let orthanc: OrthancServer | undefined;
+  const call = (channel: string, payload: unknown) => dispatch(handlers, channel, payload, noEvents);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'r2c-ipc-pacs-'));
+    mkdirSync(join(dir, 'in'));
+    copyFileSync(chestDx, join(dir, 'in', 'chest.dcm'));
+    services = createServices({
+      dataDir: join(dir, 'data'),
+      modelsDir: join(repoRoot, 'models', 'shipped'),
+      workerTransport: threadTransport,
+    });
+    handlers = createHandlers(services);
+    unwrap(await call('importPaths', { jobId: 'import-pacs-1', paths: [join(dir, 'in')], mode: 'copy' }));
+    const study = services.library.listStudies({})[0]!;
+    instanceId = services.library.listInstances({ studyId: study.id })[0]!.id;
+    if (!orthancMissing()) orthanc = await startOrthanc();
+    const baseUrl = orthanc?.dicomWebUrl ?? 'http://127.0.0.1:9/dicom-web';
+    unwrap(
+      await call('pacsSaveConnection', {
+        connection: {
+          id: 'dept',
+          name: 'Department',
+          dicomweb: { baseUrl, auth: 'basic', username: orthanc?.user ?? 'nobody' },
+        },
+        secret: orthanc?.password ?? 'nothing',
+      }),
+    );
+  });
+  after(async () => {
+    await orthanc?.stop();
+    await services?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('payloads are checked: duplicate or missing images, node k of n, unknown connection', async () => {
+    const send = { jobId: 'send-check-1', id: 'dept' };
+    assert.equal(
+      failure(await call('pacsSendResults', { ...send, instanceIds: [] })).code,
+      'invalid_payload',
+    );
+    const twice = failure(await call('pacsSendResults', { ...send, instanceIds: [4, 4] }));
+    assert.match(twice.message, /listed twice/);
+    assert.equal(
+      failure(await call('pacsSendResults', { ...send, instanceIds: [1], paths: ['/etc/passwd'] })).code,
+      'invalid_payload',
+    );
+    const node = failure(await call('pacsWatchStatus', { id: 'dept', node: { index: 3, count: 2 } }));
+    assert.match(node.message, /1 <= k <= n/);
+    const unknown = failure(await call('pacsWatchStatus', { id: 'nowhere', node: { index: 1, count: 1 } }));
+    assert.equal(unknown.code, 'not_found');
+    assert.equal(
+      failure(await call('pacsSendResults', { ...send, id: 'nowhere', instanceIds: [instanceId] })).code,
+      'not_found',
+    );
+  });
+
+  test('watch status: an empty queue, then counts, last poll and recent studies read from disk', async () => {
+    const node = { index: 2, count: 3 };
+    const empty = unwrap<Output<'pacsWatchStatus'>>(await call('pacsWatchStatus', { id: 'dept', node }));
+    assert.equal(empty.exists, false);
+    assert.deepEqual(empty.counts, { pending: 0, processing: 0, sent: 0, failed: 0 });
+    assert.equal(empty.running, null);
+
+    const path = pacsPaths(services.config.dataDir).queue('dept', node);
+    mkdirSync(pacsPaths(services.config.dataDir).root, { recursive: true });
+    const queue = openWatchQueue(path);
+    queue.enqueue([
+      { studyUid: '1.2.3.1', studyDate: '20240101' },
+      { studyUid: '1.2.3.2', studyDate: '20240102' },
+      { studyUid: '1.2.3.3', studyDate: '20240103' },
+      { studyUid: '1.2.3.4', studyDate: '20240104' },
+    ]);
+    queue.recordResults('1.2.3.2', [
+      { sopInstanceUid: '1.2.9.1', path: '/x/sc.dcm', kind: 'sc' },
+      { sopInstanceUid: '1.2.9.2', path: '/x/sr.dcm', kind: 'sr' },
+    ]);
+    queue.markSent('1.2.9.1');
+    queue.markSendFailed('1.2.9.2', 'connection reset');
+    queue.markDone('1.2.3.3');
+    queue.markFailed('1.2.3.4', 'no image of it could be processed', true);
+    queue.setMeta('cursor', '20240104');
+    queue.close();
+    recordWatchPoll(path, { at: '2026-12-07T21:00:00.000Z', ok: true, message: '4 studies, 4 new' });
+
+    const status = unwrap<Output<'pacsWatchStatus'>>(await call('pacsWatchStatus', { id: 'dept', node }));
+    assert.equal(status.exists, true);
+    assert.deepEqual(status.counts, { pending: 1, processing: 1, sent: 1, failed: 1 });
+    assert.deepEqual(status.results, { pending: 1, sent: 1 });
+    assert.equal(status.cursor, '20240104');
+    assert.deepEqual(status.lastPoll, {
+      at: '2026-12-07T21:00:00.000Z',
+      ok: true,
+      message: '4 studies, 4 new',
+    });
+    assert.equal(status.recent.length, 4);
+    const sending = status.recent.find((s) => s.studyInstanceUid === '1.2.3.2')!;
+    assert.equal(sending.state, 'processing');
+    assert.deepEqual(sending.results, [
+      { kind: 'sc', state: 'sent', error: null },
+      { kind: 'sr', state: 'pending', error: 'connection reset' },
+    ]);
+    const failed = status.recent.find((s) => s.studyInstanceUid === '1.2.3.4')!;
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.error ?? '', /no image of it could be processed/);
+  });
+
+  test('an image that was never analysed is one failed item naming why; nothing is sent', async () => {
+    const result = unwrap<Output<'pacsSendResults'>>(
+      await call('pacsSendResults', { jobId: 'send-unanalysed-1', id: 'dept', instanceIds: [instanceId] }),
+    );
+    assert.equal(result.items.length, 1);
+    assert.equal(result.items[0]!.kind, null);
+    assert.equal(result.items[0]!.status, 'failed');
+    assert.equal(result.items[0]!.error?.code, 'bad_input');
+    assert.match(result.items[0]!.error?.message ?? '', /has not been analysed/);
+  });
+
+  test('an analysed image: SC + SR sent, again as already stored, the original never sent', async (t) => {
+    if (!orthanc) return t.skip(orthancMissing());
+    unwrap(
+      await call('analyseImages', {
+        jobId: 'analyse-pacs-1',
+        instanceIds: [instanceId],
+        passes: 1,
+        reuse: true,
+        overrideIntendedUse: {},
+      }),
+    );
+    const first = unwrap<Output<'pacsSendResults'>>(
+      await call('pacsSendResults', { jobId: 'send-analysed-1', id: 'dept', instanceIds: [instanceId] }),
+    );
+    assert.deepEqual(
+      first.items.map((i) => [i.kind, i.status]),
+      [
+        ['sc', 'sent'],
+        ['sr', 'sent'],
+      ],
+    );
+    const again = unwrap<Output<'pacsSendResults'>>(
+      await call('pacsSendResults', { jobId: 'send-analysed-2', id: 'dept', instanceIds: [instanceId] }),
+    );
+    assert.deepEqual(
+      again.items.map((i) => [i.kind, i.status, i.sopInstanceUid]),
+      first.items.map((i) => [i.kind, 'already-stored', i.sopInstanceUid]),
+    );
+    const original = readDicomHeader(new Uint8Array(readFileSync(chestDx)));
+    const instances = (await (await orthanc.rest('/instances?expand')).json()) as {
+      MainDicomTags: { SOPInstanceUID: string };
+    }[];
+    const uids = instances.map((i) => i.MainDicomTags.SOPInstanceUID).sort();
+    assert.deepEqual(uids, first.items.map((i) => i.sopInstanceUid).sort());
+    assert.ok(!uids.includes(original.sopInstanceUid), 'the original was sent');
+  });
+
+  test('one watch per queue: a second start is refused; the running watch is found and stopped', async (t) => {
+    if (!orthanc) return t.skip(orthancMissing());
+    const node = { index: 1, count: 1 };
+    const watchInput = {
+      jobId: 'watch-ipc-1',
+      id: 'dept',
+      node,
+      query: { modalities: ['CR', 'DX'], bodyPart: 'CHEST' },
+      since: '19000101',
+      pollIntervalS: 3600,
+    };
+    const running = call('pacsWatch', watchInput);
+    try {
+      let status = unwrap<Output<'pacsWatchStatus'>>(await call('pacsWatchStatus', { id: 'dept', node }));
+      assert.equal(status.running?.jobId, 'watch-ipc-1');
+      const second = failure(await call('pacsWatch', { ...watchInput, jobId: 'watch-ipc-2' }));
+      assert.match(second.message, /already runs/);
+      for (let i = 0; i < 300 && !status.lastPoll; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = unwrap(await call('pacsWatchStatus', { id: 'dept', node }));
+      }
+      assert.equal(status.lastPoll?.ok, true, 'no poll was recorded');
+      assert.match(status.lastPoll?.message ?? '', /studies/);
+    } finally {
+      unwrap(await call('cancelJob', { jobId: 'watch-ipc-1' }));
+      await running;
+    }
+    const status = unwrap<Output<'pacsWatchStatus'>>(await call('pacsWatchStatus', { id: 'dept', node }));
+    assert.equal(status.running, null);
+  });
+});
