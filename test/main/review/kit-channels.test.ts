@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { threadTransport } from '../../../main/app/jobs.ts';
+import { localModelsDir } from '../../../main/app/paths.ts';
 import { createServices, type Services } from '../../../main/app/services.ts';
 import type { AppEvent, Envelope, Output } from '../../../main/contract/types.ts';
 import { dispatch, type HandlerTable } from '../../../main/ipc/dispatch.ts';
 import { createHandlers } from '../../../main/ipc/handlers.ts';
+import { presentationImage } from '../../../main/review/index.ts';
 import { repoRoot, requireSharedData } from '../../helpers/paths.ts';
 
 const ownerPassphrase = 'kit owner passphrase';
@@ -99,6 +101,25 @@ describe('reading kits over IPC, two data folders', () => {
       await call(1, 'getReviewImage', { presentationId: view.case!.images[0]!.presentationId, size: 8192 }),
     );
     assert.equal(Math.max(image.width, image.height), 512);
+    // ...and the same full-resolution values the owner's reading view gets (16-bit kit PNG + sidecar).
+    for (const shown of view.case!.images) {
+      const pixels = unwrap<Output<'getReviewPixels'>>(
+        await call(1, 'getReviewPixels', { presentationId: shown.presentationId }),
+      );
+      const { imageId, variant } = apps[1]!.services.review.resolvePresentation(shown.presentationId);
+      const ownerImage = study.config.images[Number(imageId.replace('img-', '')) - 1]!.id;
+      const ownerVariant = study.config.variants.find((v) => v.id === variant.id)!;
+      const { pixels: owner } = await apps[0]!.services.jobs.run('loadReviewPixels', {
+        ...apps[0]!.services.library.imageSource(Number(ownerImage)),
+        variant: presentationImage({ studyId: study.id, imageId: ownerImage, variant: ownerVariant }).variant,
+        shippedDir: join(repoRoot, 'models', 'shipped'),
+        localDir: localModelsDir(folders[0]!),
+      });
+      const { pixels: kitBytes, ...kitMeta } = pixels;
+      const { pixels: ownerBytes, ...ownerMeta } = owner;
+      assert.deepEqual(kitMeta, ownerMeta, `${variant.id}: the kit keeps the display metadata`);
+      assert.ok(Buffer.from(kitBytes).equals(Buffer.from(ownerBytes)), `${variant.id}: every value kept`);
+    }
     const hidden = await call(1, 'reviewResults', { studyId: study.id });
     assert.equal(hidden.ok ? 'ok' : hidden.error.code, 'forbidden', 'no results on the reader workstation');
     while (view.case) {
