@@ -1,7 +1,9 @@
 // Roles on the Review page: the owner sets a passphrase; a reader who finished sees no results and no
 // audit trail, not even from the study list, until the owner closes the study; the owner sees them
-// with the passphrase before that. Also the case picker (thumbnails, filters, ground truth).
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+// with the passphrase before that. Readers sign in with their own secret (shown once at set-up or
+// when the owner adds them): a wrong secret, or another reader's, is refused. Also the case picker
+// (thumbnails, filters, ground truth) and the PDF study report.
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, repoRoot, screenshotDir, test } from './harness.ts';
 
@@ -51,7 +53,14 @@ test('a reader cannot see results or the audit trail before the owner closes the
     await page.getByRole('button', { name: 'Create study' }).click();
   });
 
-  await test.step('the reader reads both cases', async () => {
+  let readerSecret = '';
+  await test.step('the reader secret is shown once, then the reader reads both cases', async () => {
+    const shown = page.getByTestId('reader-secret');
+    await expect(shown).toContainText('Reader secret of Dr Reader');
+    readerSecret = (await shown.locator('code').textContent())!.trim();
+    expect(readerSecret).toMatch(/^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
+    await page.screenshot({ path: join(screenshotDir, 'review-reader-secret.png'), fullPage: true });
+    await shown.getByRole('button', { name: 'Done' }).click();
     for (let k = 1; k <= 2; k++) {
       await expect(page.getByTestId('case-progress')).toHaveText(`Case ${k} of 2`);
       await expect(page.getByTestId('review-image')).toHaveCount(2, { timeout: 90_000 });
@@ -89,6 +98,34 @@ test('a reader cannot see results or the audit trail before the owner closes the
     await expect(page.getByTestId('owner-panel')).toContainText('2 of 2');
     await expect(page.getByTestId('results-view')).toBeVisible();
     await page.screenshot({ path: join(screenshotDir, 'review-owner.png'), fullPage: true });
+    // The owner adds a second reader: a generated secret, shown once.
+    await page.getByLabel('Add reader').fill('Dr Two');
+    await page.getByRole('button', { name: 'Add reader' }).click();
+    await expect(page.getByTestId('owner-message')).toContainText('Dr Two added. Reader secret:');
+    const message = (await page.getByTestId('owner-message').textContent())!;
+    const twoSecret = /Reader secret: ([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})/.exec(message)![1]!;
+    await page.getByRole('button', { name: 'All reader studies' }).click();
+    const studies = page.getByTestId('review-studies');
+    // Nobody reads as Dr Two with Dr Reader's secret, or without a secret, or under a name not enrolled.
+    await page.getByLabel('Reader name').fill('Dr Two');
+    await page.getByLabel('Reader secret').fill(readerSecret);
+    await studies.getByRole('button', { name: 'Read' }).click();
+    await expect(page.getByTestId('review-problem')).toContainText('reader secret is wrong');
+    await page.getByLabel('Reader name').fill('Dr Nobody');
+    await studies.getByRole('button', { name: 'Read' }).click();
+    await expect(page.getByTestId('review-problem')).toContainText('not a reader of this study');
+    await page.screenshot({ path: join(screenshotDir, 'review-reader-refused.png'), fullPage: true });
+    // With their own secret Dr Two reads.
+    await page.getByLabel('Reader name').fill('Dr Two');
+    await page.getByLabel('Reader secret').fill(twoSecret);
+    await studies.getByRole('button', { name: 'Read' }).click();
+    await expect(page.getByTestId('case-progress')).toHaveText('Case 1 of 2');
+    const audit = app.services.review.auditTrail(app.services.review.listStudies()[0]!.id, { ownerPassphrase });
+    expect(audit.filter((e) => e.action === 'reader_refused').length).toBeGreaterThanOrEqual(1);
+    expect(audit.some((e) => e.action === 'reader_signed_in' && e.reader === 'Dr Two')).toBe(true);
+    await page.getByRole('button', { name: 'All reader studies' }).click();
+    await page.getByLabel('Owner passphrase').fill(ownerPassphrase);
+    await page.getByTestId('review-studies').getByRole('button', { name: 'Owner' }).click();
     await page.getByRole('button', { name: 'Close the study' }).click();
     await expect(page.getByTestId('study-closed')).toBeVisible();
   });
@@ -103,5 +140,12 @@ test('a reader cannot see results or the audit trail before the owner closes the
     const csv = app.services.review.exportCsv(app.services.review.listStudies()[0]!.id);
     expect(csv).toMatch(/,covid,/);
     expect(csv).toMatch(/,normal,/);
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Study report (PDF)' }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toBe('Department-study-report.pdf');
+    const pdf = readFileSync((await file.path())!);
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(pdf.length).toBeGreaterThan(5000);
   });
 });
