@@ -131,6 +131,7 @@ export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers
       try {
         return await jobs.run(jobId, emit, async (signal, onProgress) => {
           let done = 0;
+          const studiesDone = () => `${done} ${done === 1 ? 'study' : 'studies'} done`;
           const process = processWith(
             (input, s) => services.jobs.run('processImages', input, { signal: s }),
             {
@@ -145,7 +146,7 @@ export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers
             const ok = !line.startsWith('poll failed:');
             const message = line.slice(line.indexOf(':') + 1).trim();
             recordWatchPoll(queuePath, { at: new Date().toISOString(), ok, message });
-            onProgress({ done, total: 0, message: `${done} studies done; last poll: ${message}` });
+            onProgress({ done, total: 0, message: `${studiesDone()}; last poll: ${message}` });
           };
           return pacs.watch(id, {
             node,
@@ -156,7 +157,10 @@ export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers
             once: once ?? false,
             pollIntervalMs: (pollIntervalS ?? 60) * 1000,
             log,
-            onStudyDone: () => onProgress({ done: ++done, total: 0, message: `${done} studies done` }),
+            onStudyDone: () => {
+              done++;
+              onProgress({ done, total: 0, message: studiesDone() });
+            },
           });
         });
       } finally {

@@ -1,11 +1,15 @@
 // The Library's PACS panel against a real Orthanc (DICOMweb plugin, basic authentication): add the
 // connection in the panel's settings, search by modality, open a study's series, retrieve two studies
-// into the library with progress, and see them in the study table.
+// into the library with progress, and see them in the study table. Then: a retrieved image analysed in
+// the viewer and its results sent back from the viewer (checked through Orthanc's REST API: the SC and
+// SR arrived, the original was neither sent again nor changed), and the department watch started from
+// the Settings page with one study on a PACS, processed, seen again after a reload, stopped.
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readDicomHeader } from '../../main/dicom/index.ts';
 import { type OrthancServer, orthancMissing, startOrthanc } from '../main/pacs/orthanc.ts';
-import { expect, repoRoot, screenshotDir, test } from './harness.ts';
+import type { Page } from '@playwright/test';
+import { type AppHarness, expect, repoRoot, screenshotDir, test } from './harness.ts';
 
 mkdirSync(screenshotDir, { recursive: true });
 const dicomDir = join(repoRoot, '..', 'shared', 'data', 'dicom');
@@ -16,9 +20,9 @@ const chestFiles = [
 ].map((f) => join(dicomDir, f));
 const docs = join(repoRoot, 'docs', 'screenshots');
 
-async function shot(page: import('@playwright/test').Page, name: string) {
+async function shot(page: Page, name: string, testId = 'pacs-panel') {
   const path = join(screenshotDir, `${name}.png`);
-  await page.getByTestId('pacs-panel').screenshot({ path });
+  await page.getByTestId(testId).screenshot({ path });
   if (existsSync(docs)) copyFileSync(path, join(docs, `${name}.png`));
 }
 
@@ -89,4 +93,179 @@ test.describe('PACS search and retrieve in the Library', () => {
         .screenshot({ path: join(screenshotDir, 'pacs-library-table.png') });
     });
   });
+
+  test('analyse a retrieved image and send its SC + SR from the viewer; the original stays as it was', async ({
+    page,
+    app,
+  }) => {
+    test.setTimeout(240_000);
+    await connect(app, orthanc);
+    const [retrieved] = await app.services.pacs.retrieve('orthanc', [{ studyInstanceUid: studies[0]! }]);
+    expect(retrieved?.added).toBe(1);
+    const instance = app.services.library.listInstances({})[0]!;
+    const original = readFileSync(chestFiles[0]!);
+    const originalUid = readDicomHeader(new Uint8Array(original)).sopInstanceUid;
+    const before = await studyInstances(orthanc, studies[0]!);
+    expect(before.map((i) => i.sopInstanceUid)).toEqual([originalUid]);
+
+    await app.open(page, `#/viewer?instance=${instance.id}`);
+    await page.getByTestId('analyse-button').click();
+    const panel = page.getByTestId('classification-panel');
+    await expect(panel).toBeVisible({ timeout: 150_000 });
+
+    await test.step('Send to PACS: both results sent, per item', async () => {
+      await panel.getByRole('button', { name: /Send to PACS/ }).click();
+      await expect(
+        panel.getByRole('group', { name: 'Send results to a PACS' }).getByRole('combobox'),
+      ).toHaveValue('orthanc');
+      await panel.getByRole('button', { name: 'Send', exact: true }).click();
+      const summary = panel.getByTestId('pacs-send-summary');
+      await expect(summary).toContainText('2 sent, 0 already present, 0 failed', { timeout: 120_000 });
+      const rows = panel.getByTestId('pacs-send-items').locator('tbody tr');
+      await expect(rows).toHaveCount(2);
+      await expect(rows.nth(0)).toContainText('Restored image (SC)');
+      await expect(rows.nth(0)).toContainText('Sent');
+      await expect(rows.nth(1)).toContainText('Classification (SR)');
+      await panel.getByTestId('pacs-send').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(screenshotDir, 'pacs-send-viewer.png') });
+    });
+
+    await test.step('Orthanc holds the SC and the SR in the study; the original once and byte for byte', async () => {
+      const after = await studyInstances(orthanc, studies[0]!);
+      expect(after).toHaveLength(3);
+      const classes = after.map((i) => i.sopClassUid).sort();
+      expect(classes).toEqual([
+        '1.2.840.10008.5.1.4.1.1.1',
+        '1.2.840.10008.5.1.4.1.1.7',
+        '1.2.840.10008.5.1.4.1.1.88.33',
+      ]);
+      const kept = after.filter((i) => i.sopInstanceUid === originalUid);
+      expect(kept).toHaveLength(1);
+      const stored = Buffer.from(await (await orthanc.rest(`/instances/${kept[0]!.id}/file`)).arrayBuffer());
+      expect(stored.equals(original), 'the original on the PACS is unchanged').toBe(true);
+      // The library's copy was only read.
+      expect(readFileSync(app.services.library.getInstance(instance.id).filePath).equals(original)).toBe(
+        true,
+      );
+    });
+
+    await test.step('sending again: already present, nothing new on the PACS', async () => {
+      await panel.getByRole('button', { name: 'Send', exact: true }).click();
+      await expect(panel.getByTestId('pacs-send-summary')).toContainText(
+        '0 sent, 2 already present, 0 failed',
+        {
+          timeout: 60_000,
+        },
+      );
+      expect(await studyInstances(orthanc, studies[0]!)).toHaveLength(3);
+    });
+
+    await test.step('from the Library: the ticked analysed image, already present on the PACS', async () => {
+      await app.open(page, '#/library');
+      await page.getByTestId('study-table').locator('tbody tr').first().getByRole('button').click();
+      const detail = page.getByTestId('study-detail');
+      const send = detail.getByRole('button', { name: /Send results to PACS/ });
+      await expect(send).toBeDisabled();
+      await detail
+        .getByRole('checkbox', { name: /Select image/ })
+        .first()
+        .check();
+      await expect(send).toBeEnabled();
+      await send.click();
+      await detail.getByRole('button', { name: 'Send', exact: true }).click();
+      await expect(detail.getByTestId('pacs-send-summary')).toContainText(
+        '0 sent, 2 already present, 0 failed',
+        {
+          timeout: 60_000,
+        },
+      );
+      await shot(page, 'pacs-send-library', 'pacs-send');
+    });
+  });
+
+  test('the department watch from the Settings page: one study processed, seen after a reload, stopped', async ({
+    page,
+    app,
+  }) => {
+    test.setTimeout(300_000);
+    const department = await startOrthanc();
+    try {
+      const bytes = readFileSync(chestFiles[0]!);
+      await department.upload(bytes);
+      const studyUid = readDicomHeader(new Uint8Array(bytes)).studyInstanceUid;
+      await connect(app, department, 'department');
+      await app.open(page, '#/settings');
+      const watch = page.getByTestId('pacs-watch');
+      await expect(watch.getByLabel('PACS')).toHaveValue('department');
+      await expect(watch.getByTestId('pacs-watch-state')).toHaveAttribute('data-running', 'no');
+      await watch.getByLabel('Modalities').fill('CR, DX');
+      await watch.getByLabel('Body part').fill('CHEST');
+      await watch.getByLabel('Node k').fill('1');
+      await watch.getByLabel('Node count n').fill('1');
+      await watch.getByRole('button', { name: 'Start watching' }).click();
+      await expect(watch.getByTestId('pacs-watch-state')).toHaveAttribute('data-running', 'yes');
+      await expect(watch.getByTestId('pacs-watch-last-poll')).toContainText('1 studies', { timeout: 30_000 });
+
+      await test.step('the study is processed and its SC + SR reach the PACS', async () => {
+        await expect(watch.locator('[data-count="sent"]')).toHaveText('1', { timeout: 200_000 });
+        await expect(watch.getByTestId('pacs-watch-recent').locator('tbody tr')).toHaveCount(1);
+        await expect(watch.getByTestId('pacs-watch-recent')).toContainText('SC sent');
+        await expect(watch.getByTestId('pacs-watch-recent')).toContainText('SR sent');
+        const held = await studyInstances(department, studyUid);
+        expect(held.map((i) => i.sopClassUid).sort()).toEqual([
+          '1.2.840.10008.5.1.4.1.1.1',
+          '1.2.840.10008.5.1.4.1.1.7',
+          '1.2.840.10008.5.1.4.1.1.88.33',
+        ]);
+        await shot(page, 'pacs-watch', 'pacs-watch');
+      });
+
+      await test.step('after a reload the panel finds the running watch and the queue; Stop ends it', async () => {
+        await page.reload();
+        const again = page.getByTestId('pacs-watch');
+        await expect(again.getByTestId('pacs-watch-state')).toHaveAttribute('data-running', 'yes');
+        await expect(again.locator('[data-count="sent"]')).toHaveText('1');
+        await again.getByRole('button', { name: 'Stop watching' }).click();
+        await expect(again.getByTestId('pacs-watch-state')).toHaveAttribute('data-running', 'no', {
+          timeout: 30_000,
+        });
+        await expect(again.locator('[data-count="sent"]')).toHaveText('1');
+        await shot(page, 'pacs-watch-stopped', 'pacs-watch');
+      });
+    } finally {
+      await department.stop();
+    }
+  });
 });
+
+/** A DICOMweb connection to `server` with its password, as Settings would save it. */
+async function connect(app: AppHarness, server: OrthancServer, id = 'orthanc') {
+  await app.services.pacs.saveConnection(
+    {
+      id,
+      name: id === 'orthanc' ? 'Department Orthanc' : 'Department PACS',
+      dicomweb: { baseUrl: server.dicomWebUrl, auth: 'basic', username: server.user },
+    },
+    server.password,
+  );
+}
+
+/** The study's instances on the PACS through Orthanc's REST API (not DICOMweb): id, SOP class and UID. */
+async function studyInstances(server: OrthancServer, studyInstanceUid: string) {
+  const found = (await (
+    await server.rest('/tools/find', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ Level: 'Instance', Query: { StudyInstanceUID: studyInstanceUid } }),
+    })
+  ).json()) as string[];
+  const out: { id: string; sopClassUid: string; sopInstanceUid: string }[] = [];
+  for (const id of found) {
+    const tags = (await (await server.rest(`/instances/${id}/simplified-tags`)).json()) as Record<
+      string,
+      string
+    >;
+    out.push({ id, sopClassUid: tags.SOPClassUID ?? '', sopInstanceUid: tags.SOPInstanceUID ?? '' });
+  }
+  return out;
+}
