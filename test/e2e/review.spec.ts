@@ -209,18 +209,23 @@ test('a five-case reader study, read by keyboard, with results that match the ma
   await test.step('with a second reader, agreement and its 95% intervals as the main process has them', async () => {
     const review = app.services.review;
     const studyId = review.listStudies()[0]!.id;
-    const second = review.addReader(studyId, { name: 'Dr Second' });
-    let view = review.startOrResumeSession(studyId, second.id);
+    // The owner adds the reader; the reader signs in with their secret.
+    const second = review.addReader(studyId, { name: 'Dr Second', secret: 'second reader' }, { ownerPassphrase });
+    const asSecond = review.signInReader(studyId, second.id, 'second reader');
+    let view = review.startOrResumeSession(studyId, second.id, asSecond);
     for (let k = 0; !view.finished; k++) {
       const c = view.case!;
       const ref = { studyId, readerId: second.id, caseId: c.caseId };
       for (const [i, image] of c.images.entries()) {
         const presentationId = image.presentationId;
-        view = review.answer({ ...ref, questionId: 'quality', presentationId, value: 1 + ((k + 2 * i) % 5) });
-        view = review.answer({ ...ref, questionId: 'findings', presentationId, value: i ? 'no' : 'yes' });
+        view = review.answer(
+          { ...ref, questionId: 'quality', presentationId, value: 1 + ((k + 2 * i) % 5) },
+          asSecond,
+        );
+        view = review.answer({ ...ref, questionId: 'findings', presentationId, value: i ? 'no' : 'yes' }, asSecond);
       }
-      view = review.answer({ ...ref, questionId: 'preference', value: c.images[k % 2]!.presentationId });
-      view = review.next(studyId, second.id);
+      view = review.answer({ ...ref, questionId: 'preference', value: c.images[k % 2]!.presentationId }, asSecond);
+      view = review.next(studyId, second.id, asSecond);
     }
     await page.getByRole('button', { name: 'All reader studies' }).click();
     await page.getByLabel('Owner passphrase').fill(ownerPassphrase);
