@@ -210,7 +210,11 @@ test('a five-case reader study, read by keyboard, with results that match the ma
     const review = app.services.review;
     const studyId = review.listStudies()[0]!.id;
     // The owner adds the reader; the reader signs in with their secret.
-    const second = review.addReader(studyId, { name: 'Dr Second', secret: 'second reader' }, { ownerPassphrase });
+    const second = review.addReader(
+      studyId,
+      { name: 'Dr Second', secret: 'second reader' },
+      { ownerPassphrase },
+    );
     const asSecond = review.signInReader(studyId, second.id, 'second reader');
     let view = review.startOrResumeSession(studyId, second.id, asSecond);
     for (let k = 0; !view.finished; k++) {
@@ -222,9 +226,15 @@ test('a five-case reader study, read by keyboard, with results that match the ma
           { ...ref, questionId: 'quality', presentationId, value: 1 + ((k + 2 * i) % 5) },
           asSecond,
         );
-        view = review.answer({ ...ref, questionId: 'findings', presentationId, value: i ? 'no' : 'yes' }, asSecond);
+        view = review.answer(
+          { ...ref, questionId: 'findings', presentationId, value: i ? 'no' : 'yes' },
+          asSecond,
+        );
       }
-      view = review.answer({ ...ref, questionId: 'preference', value: c.images[k % 2]!.presentationId }, asSecond);
+      view = review.answer(
+        { ...ref, questionId: 'preference', value: c.images[k % 2]!.presentationId },
+        asSecond,
+      );
       view = review.next(studyId, second.id, asSecond);
     }
     await page.getByRole('button', { name: 'All reader studies' }).click();
