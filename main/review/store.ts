@@ -262,10 +262,13 @@ export function openReviewStore(options: ReviewStoreOptions) {
       access: OwnerAccess = {},
     ): ReaderSummary & { secret?: string } {
       loadStudy(ctx, studyId);
+      if (studyState(ctx, studyId).origin === 'kit')
+        throw new AppError(
+          'forbidden',
+          'readers of a reading kit are added by the study owner, in a new kit',
+        );
       const owned = ownerRow(ctx, studyId) !== undefined;
       if (owned) requireOwner(ctx, studyId, access, 'adding a reader');
-      if (owned && studyState(ctx, studyId).origin === 'kit')
-        throw new AppError('forbidden', 'readers of a reading kit are added by the owner, in a new kit');
       const generated = owned && reader.secret === undefined ? generateReaderSecret() : undefined;
       const secret = reader.secret ?? generated ?? null;
       const added = db.transaction(() => enrol(ctx, studyId, { name: reader.name, id: reader.id }, secret))();

@@ -123,6 +123,8 @@ describe('reader secrets', () => {
     const kitText = readFileSync(kitPath).toString('latin1');
     assert.ok(!kitText.includes(a.secret) && !kitText.includes('b-secret-123'), 'no secret in the kit');
     remote.importKit(kitPath);
+    // Nobody enrols themselves into a kit study on the reader's workstation.
+    assert.throws(() => remote.addReader(study.id, { name: 'Dr Intruder' }), /added by the study owner/);
     // Reader A cannot sign in or export as B on the reader's workstation.
     assert.throws(() => remote.signInReader(study.id, b.id, a.secret), code('forbidden'));
     assert.throws(() => remote.exportAnswers(study.id, b.id, { readerSecret: a.secret }), code('forbidden'));

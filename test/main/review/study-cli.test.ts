@@ -126,6 +126,23 @@ describe('r2c study: kits, answers, merge, report, close', () => {
     assert.equal(pdf.code, 0, pdf.err.join('\n'));
     assert.match(pdf.out.join('\n'), /\(pdf\)/);
     assert.equal(readFileSync(pdfFile).subarray(0, 5).toString(), '%PDF-');
+    // The owner adds a reader (a generated secret, printed once) and gives a new one.
+    const added = await r2c(owner.dir, ['add-reader', study.id, '--name', 'Dr Later']);
+    assert.equal(added.code, 0, added.err.join('\n'));
+    const addedSecret = /reader secret \(shown once\): (\S+)/.exec(added.out.join('\n'))?.[1];
+    assert.match(addedSecret ?? '', /^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
+    const laterId = /\((rd-[^)]+)\)/.exec(added.out[0]!)![1]!;
+    const renewed = await r2c(owner.dir, ['reader-secret', study.id, '--reader', laterId]);
+    assert.equal(renewed.code, 0, renewed.err.join('\n'));
+    const newSecret = /: (\S+)$/.exec(renewed.out[0]!)![1]!;
+    assert.notEqual(newSecret, addedSecret);
+    const check = openReviewStore({ dataDir: owner.dir });
+    try {
+      assert.throws(() => check.signInReader(study.id, laterId, addedSecret!), /secret is wrong/);
+      assert.ok(check.signInReader(study.id, laterId, newSecret).readerToken);
+    } finally {
+      check.close();
+    }
     const closed = await r2c(owner.dir, ['close', study.id]);
     assert.equal(closed.code, 0, closed.err.join('\n'));
   });
