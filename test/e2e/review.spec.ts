@@ -115,7 +115,22 @@ test('a five-case reader study, read by keyboard, with results that match the ma
     await expect
       .poll(() => attr(1, 'zoom'), { message: 'both images zoom together' })
       .toBe(await attr(0, 'zoom'));
+    const startPan = await attr(0, 'pan');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down({ button: 'middle' });
+    await page.mouse.move(box.x + box.width / 2 - 60, box.y + box.height / 2 + 40, { steps: 5 });
+    await page.mouse.up({ button: 'middle' });
+    await expect.poll(() => attr(0, 'pan'), { message: 'middle-drag pans' }).not.toBe(startPan);
+    await expect
+      .poll(() => attr(1, 'pan'), { message: 'both images pan together' })
+      .toBe(await attr(0, 'pan'));
     await page.screenshot({ path: join(screenshotDir, 'review-display-locked-wl-zoom.png'), fullPage: true });
+    // A preset is a real window too, on both images.
+    const beforePreset = await attr(1, 'voi');
+    await page.getByTestId('window-preset').selectOption({ label: 'Lung (relative to this image)' });
+    await expect.poll(() => attr(0, 'voi'), { message: 'the preset sets the window' }).not.toBe(draggedVoi);
+    await expect.poll(() => attr(1, 'voi'), { message: 'on both images' }).toBe(await attr(0, 'voi'));
+    expect(await attr(1, 'voi')).not.toBe(beforePreset);
     await page.keyboard.press('r');
     await expect.poll(() => attr(0, 'voi'), { message: 'R resets the window' }).toBe(startVoi);
     expect(await attr(1, 'voi')).toBe(startVoi);

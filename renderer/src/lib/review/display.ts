@@ -6,6 +6,7 @@ import { Enums, getRenderingEngine, RenderingEngine, type Types } from '@corners
 import { SynchronizerManager, synchronizers } from '@cornerstonejs/tools';
 import {
   createToolGroup,
+  forgetImage,
   imageIdOf,
   initCornerstone,
   initialInvert,
@@ -96,6 +97,8 @@ export function mountReviewDisplay(
     SynchronizerManager.destroySynchronizer(CAMERA_SYNC_ID);
     SynchronizerManager.destroySynchronizer(VOI_SYNC_ID);
     engine()?.destroy();
+    for (const id of shownIds) forgetImage(id);
+    shownIds = [];
   };
 }
 
@@ -116,6 +119,9 @@ function applyLock(lock: Lock): void {
   }
 }
 
+/** The image ids on show (forgotten when the next case comes). */
+let shownIds: string[] = [];
+
 /**
  * Shows a case: each presentation in its viewport at full resolution, fitted, with the study's
  * default window. Resolves true once both are on screen, false when `stale()` (another case came).
@@ -126,6 +132,8 @@ export async function showCase(
   stale: () => boolean,
 ): Promise<boolean> {
   applyLock({ zoom: false, windowLevel: false });
+  const previous = shownIds;
+  shownIds = presentationIds.map((presentationId) => imageIdOf({ kind: 'review', presentationId }));
   const shown = await Promise.all(
     presentationIds.map(async (presentationId, index) => {
       const viewport = viewportOf(index as Side);
@@ -135,6 +143,8 @@ export async function showCase(
       return true;
     }),
   );
+  // The previous case's images go once replaced (bounded memory); one shown again is loaded again.
+  for (const id of previous) if (!shownIds.includes(id)) forgetImage(id);
   if (stale() || !shown.every(Boolean)) return false;
   reset();
   applyLock(lock);

@@ -1,6 +1,7 @@
 // Cornerstone3D set-up for the viewer: images come from the main process over the IPC contract (not
 // from a DICOM web loader), so this registers an 'r2c:' image loader and a metadata provider for them.
 import {
+  cache,
   Enums,
   init as initCore,
   metaData,
@@ -251,6 +252,15 @@ function provideMetadata(type: string, imageId: string): unknown {
 /** One frame of reference per instance; a reader study's images share one (they are placed alike). */
 function frameOf(ref: ImageRef): string {
   return ref.kind === 'review' ? 'r2c-frame-review' : `r2c-frame-${ref.instanceId}`;
+}
+
+/**
+ * Drops an image from this loader and Cornerstone's cache (the reading view, case by case: a study's
+ * full-resolution images are not all kept). The next use loads it again.
+ */
+export function forgetImage(imageId: string): void {
+  loaded.delete(imageId);
+  if (cache.getImageLoadObject(imageId)) cache.removeImageLoadObject(imageId, { force: true });
 }
 
 export function loadedImage(imageId: string): ViewerImage | undefined {
