@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readDicomHeader } from '../../main/dicom/index.ts';
-import { type OrthancServer, orthancMissing, startOrthanc } from '../main/pacs/orthanc.ts';
+import { freePort, type OrthancServer, orthancMissing, startOrthanc } from '../main/pacs/orthanc.ts';
 import type { Page } from '@playwright/test';
 import { type AppHarness, expect, repoRoot, screenshotDir, test } from './harness.ts';
 
@@ -160,7 +160,13 @@ test.describe('PACS search and retrieve in the Library', () => {
       expect(await studyInstances(orthanc, studies[0]!)).toHaveLength(3);
     });
 
-    await test.step('from the Library: the ticked analysed image, already present on the PACS', async () => {
+    await test.step('from the Library: an unreachable PACS fails with the reason; Retry to Orthanc', async () => {
+      const closed = await freePort();
+      await app.services.pacs.saveConnection({
+        id: 'down',
+        name: 'Unreachable PACS',
+        dicomweb: { baseUrl: `http://127.0.0.1:${closed}/dicom-web`, timeoutMs: 2000 },
+      });
       await app.open(page, '#/library');
       await page.getByTestId('study-table').locator('tbody tr').first().getByRole('button').click();
       const detail = page.getByTestId('study-detail');
@@ -172,13 +178,18 @@ test.describe('PACS search and retrieve in the Library', () => {
         .check();
       await expect(send).toBeEnabled();
       await send.click();
+      const pacsChoice = detail.getByRole('group', { name: 'Send results to a PACS' }).getByRole('combobox');
+      await pacsChoice.selectOption('down');
       await detail.getByRole('button', { name: 'Send', exact: true }).click();
-      await expect(detail.getByTestId('pacs-send-summary')).toContainText(
-        '0 sent, 2 already present, 0 failed',
-        {
-          timeout: 60_000,
-        },
-      );
+      const summary = detail.getByTestId('pacs-send-summary');
+      await expect(summary).toContainText('0 sent, 0 already present, 2 failed', { timeout: 60_000 });
+      const rows = detail.getByTestId('pacs-send-items').locator('tbody tr');
+      await expect(rows.nth(0)).toContainText(/Failed: .+/);
+      await shot(page, 'pacs-send-failed', 'pacs-send');
+      await pacsChoice.selectOption('orthanc');
+      await detail.getByRole('button', { name: 'Retry the failed image' }).click();
+      await expect(summary).toContainText('0 sent, 2 already present, 0 failed', { timeout: 60_000 });
+      await expect(detail.getByRole('button', { name: /Retry/ })).toHaveCount(0);
       await shot(page, 'pacs-send-library', 'pacs-send');
     });
   });

@@ -15,7 +15,7 @@ import { dispatch, type HandlerTable } from '../../../main/ipc/dispatch.ts';
 import { createHandlers } from '../../../main/ipc/handlers.ts';
 import { openWatchQueue, pacsPaths, recordWatchPoll } from '../../../main/pacs/index.ts';
 import { requireSharedData } from '../../helpers/paths.ts';
-import { type OrthancServer, orthancMissing, startOrthanc } from '../pacs/orthanc.ts';
+import { freePort, type OrthancServer, orthancMissing, startOrthanc } from '../pacs/orthanc.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
 const chestDx = join(
@@ -41,6 +41,8 @@ describe('PACS send and watch channels', () => {
   let handlers: HandlerTable;
   let instanceId: number;
   let orthanc: OrthancServer | undefined;
+  /** The SC and SR UIDs of the first send. */
+  let sentUids: string[] = [];
   const call = (channel: string, payload: unknown) => dispatch(handlers, channel, payload, noEvents);
 
   before(async () => {
@@ -192,7 +194,37 @@ describe('PACS send and watch channels', () => {
     }[];
     const uids = instances.map((i) => i.MainDicomTags.SOPInstanceUID).sort();
     assert.deepEqual(uids, first.items.map((i) => i.sopInstanceUid).sort());
+    sentUids = first.items.map((i) => i.sopInstanceUid);
     assert.ok(!uids.includes(original.sopInstanceUid), 'the original was sent');
+  });
+
+  test('a PACS that cannot be reached: each result failed with the reason, the same pair kept for Retry', async (t) => {
+    if (!orthanc) return t.skip(orthancMissing());
+    unwrap(
+      await call('pacsSaveConnection', {
+        connection: {
+          id: 'down',
+          name: 'Unreachable',
+          dicomweb: { baseUrl: `http://127.0.0.1:${await freePort()}/dicom-web`, timeoutMs: 2000 },
+        },
+      }),
+    );
+    const failed = unwrap<Output<'pacsSendResults'>>(
+      await call('pacsSendResults', { jobId: 'send-down-1', id: 'down', instanceIds: [instanceId] }),
+    );
+    assert.deepEqual(
+      failed.items.map((i) => [i.kind, i.status, i.error?.code]),
+      [
+        ['sc', 'failed', 'unavailable'],
+        ['sr', 'failed', 'unavailable'],
+      ],
+    );
+    assert.ok(failed.items.every((i) => i.attempts > 1 && (i.error?.message.length ?? 0) > 0));
+    assert.deepEqual(
+      failed.items.map((i) => i.sopInstanceUid),
+      sentUids,
+      'a Retry sends the pair made for the first send',
+    );
   });
 
   test('one watch per queue: a second start is refused; the running watch is found and stopped', async (t) => {
