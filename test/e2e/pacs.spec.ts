@@ -128,6 +128,8 @@ test.describe('PACS search and retrieve in the Library', () => {
       await expect(rows.nth(1)).toContainText('Classification (SR)');
       await panel.getByTestId('pacs-send').scrollIntoViewIfNeeded();
       await page.screenshot({ path: join(screenshotDir, 'pacs-send-viewer.png') });
+      if (existsSync(docs))
+        copyFileSync(join(screenshotDir, 'pacs-send-viewer.png'), join(docs, 'pacs-send-viewer.png'));
     });
 
     await test.step('Orthanc holds the SC and the SR in the study; the original once and byte for byte', async () => {
