@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { threadTransport } from '../../../main/app/jobs.ts';
 import { createServices, type Services } from '../../../main/app/services.ts';
 import type { Envelope, Output } from '../../../main/contract/types.ts';
-import { readDicomHeader } from '../../../main/dicom/index.ts';
+import { type ReportItem, readDicomHeader, readStructuredReport } from '../../../main/dicom/index.ts';
 import { dispatch, type HandlerTable } from '../../../main/ipc/dispatch.ts';
 import { createHandlers } from '../../../main/ipc/handlers.ts';
 import { openWatchQueue, pacsPaths, recordWatchPoll } from '../../../main/pacs/index.ts';
@@ -162,7 +162,7 @@ describe('PACS send and watch channels', () => {
 
   test('an analysed image: SC + SR sent, again as already stored, the original never sent', async (t) => {
     if (!orthanc) return t.skip(orthancMissing());
-    unwrap(
+    const analysed = unwrap<Output<'analyseImages'>>(
       await call('analyseImages', {
         jobId: 'analyse-pacs-1',
         instanceIds: [instanceId],
@@ -195,6 +195,30 @@ describe('PACS send and watch channels', () => {
     const uids = instances.map((i) => i.MainDicomTags.SOPInstanceUID).sort();
     assert.deepEqual(uids, first.items.map((i) => i.sopInstanceUid).sort());
     sentUids = first.items.map((i) => i.sopInstanceUid);
+    // The SR on the PACS carries the analysis the user saw (same model, passes and input).
+    const shown = analysed.items[0]!;
+    assert.ok(shown.ok, 'the analysis failed');
+    const srUid = first.items.find((i) => i.kind === 'sr')!.sopInstanceUid;
+    const [srId] = (await (
+      await orthanc.rest('/tools/find', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ Level: 'Instance', Query: { SOPInstanceUID: srUid } }),
+      })
+    ).json()) as string[];
+    const sr = readStructuredReport(
+      new Uint8Array(await (await orthanc.rest(`/instances/${srId}/file`)).arrayBuffer()),
+    );
+    const flat = (items: ReportItem[]): ReportItem[] => items.flatMap((i) => [i, ...flat(i.children)]);
+    const covid = flat(sr.items).find((i) => i.concept === 'Probability of COVID-19');
+    assert.ok(
+      covid,
+      `no COVID-19 probability in the SR: ${JSON.stringify(flat(sr.items).map((i) => i.concept))}`,
+    );
+    assert.ok(
+      Math.abs(Number.parseFloat(covid.value) - shown.analysis.probabilities.covid) < 1e-4,
+      `SR ${covid.value} vs the viewer's ${shown.analysis.probabilities.covid}`,
+    );
     assert.ok(!uids.includes(original.sopInstanceUid), 'the original was sent');
   });
 
