@@ -16,6 +16,7 @@ import {
   type Workstation,
 } from '../settings/index.ts';
 import { createViewerService, type ViewerService } from '../viewer/service.ts';
+import { libraryDerivedFiles } from './derived-files.ts';
 import type { AppJobRunner, AppJobs } from './jobs.ts';
 import { localModelsDir } from './paths.ts';
 
@@ -96,7 +97,13 @@ export function createServices(config: AppConfig): Services {
   // Images of a reader study still open (no reader yet, or one still reading) are never deleted.
   const protectedInstances = () => openStudyImages(review);
   const log = openActivityLog({ dataDir: config.dataDir, source: config.logSource ?? 'app' });
-  const library = openLibrary({ dataDir: config.dataDir, jobs, protectedInstances, log });
+  const library = openLibrary({
+    dataDir: config.dataDir,
+    jobs,
+    protectedInstances,
+    log,
+    derivedFiles: libraryDerivedFiles(config.dataDir),
+  });
   const review = openReviewStore({ dataDir: config.dataDir });
   const workstation = config.workstation ?? {
     policy: loadPolicy(),

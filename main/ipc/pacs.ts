@@ -5,7 +5,14 @@ import { localModelsDir } from '../app/paths.ts';
 import type { Services } from '../app/services.ts';
 import type { pacsChannels } from '../contract/pacs.ts';
 import type { Output } from '../contract/types.ts';
-import { pacsPaths, prepareOutgoing, processWith, readWatchStatus, recordWatchPoll } from '../pacs/index.ts';
+import {
+  outgoingRoot,
+  pacsPaths,
+  prepareOutgoing,
+  processWith,
+  readWatchStatus,
+  recordWatchPoll,
+} from '../pacs/index.ts';
 import { AppError, serializeError } from '../util/errors.ts';
 import type { DomainHandlers, JobCalls } from './jobs.ts';
 
@@ -60,7 +67,7 @@ export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers
       return jobs.run(jobId, emit, async (signal, onProgress) => {
         const items: SentResult[] = [];
         const total = instanceIds.length;
-        const root = `${pacsPaths(services.config.dataDir).root}/outgoing`;
+        const root = outgoingRoot(services.config.dataDir);
         for (const [index, instanceId] of instanceIds.entries()) {
           if (signal.aborted) break;
           const step = `image ${index + 1} of ${total}`;

@@ -23,7 +23,7 @@ export interface DeleteSummary {
   patients: number;
   /** Managed copies removed from the store. */
   storeFiles: number;
-  /** Analysis folders (restored images, heat maps) removed. */
+  /** Analysis folders (restored images, heat maps) and derived files of other services (DerivedFiles) removed. */
   resultFolders: number;
   /** Bytes of the removed store files. */
   bytes: number;
@@ -31,6 +31,21 @@ export interface DeleteSummary {
 
 /** Instance id → why it must stay (e.g. the open reader study that shows it). */
 export type ProtectedInstances = ReadonlyMap<number, string>;
+
+/**
+ * Files another service derives from a library image's bytes and keeps in the data folder (the PACS's
+ * outgoing SC/SR pairs). The library cannot import that service, so the composition root passes them
+ * in; they go when the last library image with those bytes goes, by hand or by retention.
+ */
+export interface DerivedFiles {
+  /** Removes what derives from the image with this SHA-256; returns how many folders or files went. */
+  removeFor(sha256: string): number;
+  /**
+   * Removes what derives from images no longer in the library (a crash between a deletion's commit
+   * and its file removal). `inLibrary(prefix)`: some library image's SHA-256 starts with `prefix`.
+   */
+  sweep(inLibrary: (sha256Prefix: string) => boolean): number;
+}
 
 const emptySummary = (): DeleteSummary => ({
   instances: 0,
@@ -77,6 +92,7 @@ export function deleteFromLibrary(
   dataDir: string,
   targets: DeleteTarget[],
   protectedInstances: ProtectedInstances = new Map(),
+  derived: readonly DerivedFiles[] = [],
 ): DeleteSummary {
   for (const target of targets) {
     if (!libraryLevels.includes(target.level))
@@ -187,6 +203,7 @@ export function deleteFromLibrary(
         rmSync(dir, { recursive: true, force: true });
         summary.resultFolders += 1;
       }
+      for (const other of derived) summary.resultFolders += other.removeFor(files.sha256);
       stillAnalysed.add(files.sha256); // removed once
     }
   }
@@ -233,6 +250,18 @@ export function managedFiles(db: Db, dataDir: string): string[] {
   return (db.prepare("SELECT file_path FROM instances WHERE storage = 'managed'").pluck().all() as string[])
     .map((p) => join(dataDir, ...p.split('/')))
     .filter((p) => relative(store, p).split(sep)[0] !== '..');
+}
+
+/** DerivedFiles.sweep for each of `derived`, against the SHA-256s now in the library. */
+export function sweepOrphanDerived(db: Db, derived: readonly DerivedFiles[]): number {
+  let known: string[] | undefined;
+  const inLibrary = (prefix: string) => {
+    known ??= db.prepare('SELECT DISTINCT sha256 FROM instances').pluck().all() as string[];
+    return known.some((sha) => sha.startsWith(prefix));
+  };
+  let swept = 0;
+  for (const other of derived) swept += other.sweep(inLibrary);
+  return swept;
 }
 
 function safeReaddir(dir: string): string[] {

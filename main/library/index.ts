@@ -10,8 +10,10 @@ import { type Db, openDatabase } from './database.ts';
 import {
   type DeleteSummary,
   type DeleteTarget,
+  type DerivedFiles,
   deleteFromLibrary,
   type ProtectedInstances,
+  sweepOrphanDerived,
   sweepOrphanResults,
 } from './delete.ts';
 import type { ImportMode, ImportSummary, importIntoLibrary } from './importer.ts';
@@ -27,7 +29,13 @@ export type {
   ImportMode,
   ImportSummary,
 } from './importer.ts';
-export type { DeleteSummary, DeleteTarget, LibraryLevel, ProtectedInstances } from './delete.ts';
+export type {
+  DeleteSummary,
+  DeleteTarget,
+  DerivedFiles,
+  LibraryLevel,
+  ProtectedInstances,
+} from './delete.ts';
 export { libraryLevels } from './delete.ts';
 export { importIntoLibrary } from './importer.ts';
 export type { RetentionSummary } from './retention.ts';
@@ -66,6 +74,8 @@ export interface OpenLibraryOptions {
   protectedInstances?: () => ProtectedInstances;
   /** Where imports, deletions and retention runs are recorded (default: the data folder's activity log). */
   log?: ActivityLog;
+  /** Other services' files derived from library images (the PACS's outgoing pairs): deleted with them. */
+  derivedFiles?: readonly DerivedFiles[];
 }
 
 export interface ImportOptions {
@@ -129,6 +139,7 @@ export function openLibrary(options: OpenLibraryOptions): Library {
   try {
     cleanStore(db, dataDir);
     sweepOrphanResults(db, dataDir);
+    sweepOrphanDerived(db, options.derivedFiles ?? []);
   } catch (error) {
     db.close();
     throw error;
@@ -207,7 +218,13 @@ export function openLibrary(options: OpenLibraryOptions): Library {
     delete(targets) {
       const what = targets.map((t) => ({ level: String(t.level), id: log.hash(t.id) }));
       try {
-        const removed = deleteFromLibrary(open(), dataDir, targets, options.protectedInstances?.());
+        const removed = deleteFromLibrary(
+          open(),
+          dataDir,
+          targets,
+          options.protectedInstances?.(),
+          options.derivedFiles,
+        );
         log.info('library.delete', { targets: what, ...removed });
         return removed;
       } catch (error) {
@@ -219,6 +236,7 @@ export function openLibrary(options: OpenLibraryOptions): Library {
       const summary = applyRetention(open(), dataDir, {
         ...retention,
         protectedInstances: options.protectedInstances?.(),
+        ...(options.derivedFiles ? { derived: options.derivedFiles } : {}),
       });
       log.info('library.retention', {
         days: retention.days,

@@ -2,7 +2,12 @@
 // (deleteFromLibrary), except protected ones (images of a reader study still open).
 import { AppError } from '../util/errors.ts';
 import type { Db } from './database.ts';
-import { type DeleteSummary, deleteFromLibrary, type ProtectedInstances } from './delete.ts';
+import {
+  type DeleteSummary,
+  type DerivedFiles,
+  deleteFromLibrary,
+  type ProtectedInstances,
+} from './delete.ts';
 
 export interface RetentionOptions {
   /** Days after import; instances imported before now − days are removed. */
@@ -11,6 +16,8 @@ export interface RetentionOptions {
   protectedInstances?: ProtectedInstances;
   /** Only count what would go. */
   dryRun?: boolean;
+  /** Other services' files derived from the removed images, removed with them. */
+  derived?: readonly DerivedFiles[];
 }
 
 export interface RetentionSummary {
@@ -53,7 +60,7 @@ export function applyRetention(db: Db, dataDir: string, options: RetentionOption
       .slice(i, i + 500)
       .filter((id) => stillThere.get(id)) // deleted by hand meanwhile
       .map((id) => ({ level: 'instance' as const, id }));
-    const removed = deleteFromLibrary(db, dataDir, batch, protectedInstances);
+    const removed = deleteFromLibrary(db, dataDir, batch, protectedInstances, options.derived);
     for (const key of Object.keys(removed) as (keyof DeleteSummary)[]) summary.removed[key] += removed[key];
   }
   return summary;

@@ -40,7 +40,13 @@ export {
   watch as runWatch,
 } from './watch.ts';
 export { openWatchQueue } from './queue.ts';
-export { type OutgoingPair, prepareOutgoing, type RunOutgoingProcess } from './outgoing.ts';
+export {
+  type OutgoingPair,
+  outgoingDerivedFiles,
+  outgoingRoot,
+  prepareOutgoing,
+  type RunOutgoingProcess,
+} from './outgoing.ts';
 export {
   readWatchStatus,
   recordWatchPoll,

@@ -3,10 +3,10 @@
 // the original (read only) with the analysis' model, passes and intended-use override. The pair is
 // kept under <dataDir>/pacs/outgoing, keyed by the original's and the model file's SHA-256, so a
 // resend or Retry sends the same SOP Instance UIDs and the PACS answers "already stored".
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Library } from '../library/index.ts';
+import type { DerivedFiles, Library } from '../library/index.ts';
 import { AppError, type ErrorCode, errorCodes } from '../util/errors.ts';
 
 /** Inference's processImages as the app's job runner runs it (format dicom: one SC + one SR per file). */
@@ -48,6 +48,46 @@ interface StoredAnalysis {
 }
 
 const MANIFEST = 'outgoing.json';
+
+/** <dataDir>/pacs/outgoing */
+export const outgoingRoot = (dataDir: string) => join(dataDir, 'pacs', 'outgoing');
+
+/** A pair's folder (and a staging folder beside it) starts with the original's SHA-256 prefix. */
+const SHA_PREFIX = /^([0-9a-f]{16})-/;
+
+/**
+ * The outgoing pairs as files derived from library images: they hold the patient's data, so they go
+ * when the image goes from the library (deleted by hand or by retention).
+ */
+export function outgoingDerivedFiles(dataDir: string): DerivedFiles {
+  const root = outgoingRoot(dataDir);
+  const names = () => {
+    try {
+      return readdirSync(root);
+    } catch {
+      return [];
+    }
+  };
+  const remove = (name: string) => rmSync(join(root, name), { recursive: true, force: true });
+  return {
+    removeFor(sha256) {
+      const prefix = `${sha256.slice(0, 16)}-`;
+      const gone = names().filter((n) => n.startsWith(prefix));
+      for (const name of gone) remove(name);
+      return gone.length;
+    },
+    sweep(inLibrary) {
+      let swept = 0;
+      for (const name of names()) {
+        const prefix = SHA_PREFIX.exec(name)?.[1];
+        if (prefix === undefined || inLibrary(prefix)) continue;
+        remove(name);
+        swept++;
+      }
+      return swept;
+    },
+  };
+}
 
 /**
  * The SC + SR of `instanceId`'s analysis by `modelId` (default: its latest analysis), made once.

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { libraryDerivedFiles } from '../../app/derived-files.ts';
 import { dataDir } from '../../app/paths.ts';
 import { openStudyImages } from '../../app/services.ts';
 import { type DeleteTarget, type LibraryLevel, openLibrary } from '../../library/index.ts';
@@ -26,7 +27,11 @@ export const libraryCommand: CliCommand = {
     const workstation = resolveWorkstation();
     const folder = dataDir();
     const review = openReviewStore({ dataDir: folder });
-    const library = openLibrary({ dataDir: folder, protectedInstances: () => openStudyImages(review) });
+    const library = openLibrary({
+      dataDir: folder,
+      protectedInstances: () => openStudyImages(review),
+      derivedFiles: libraryDerivedFiles(folder),
+    });
     try {
       if (action === 'delete') {
         const given = levels.filter((l) => values[l] !== undefined);
