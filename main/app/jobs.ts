@@ -11,7 +11,6 @@ import type {
 import { importIntoLibrary } from '../library/index.ts';
 import { fineTuneModel } from '../training/fine-tune.ts';
 import { analyseForViewer, loadViewerImage } from '../viewer/jobs.ts';
-import { renderReviewImage } from './review-images.ts';
 import { loadReviewPixels } from './review-pixels.ts';
 import { renderThumbnail } from './thumbnail.ts';
 
@@ -26,7 +25,6 @@ export const jobHandlers = {
   processImages,
   prepareModel,
   renderThumbnail,
-  renderReviewImage,
   loadReviewPixels,
   loadViewerImage,
   analyseForViewer,

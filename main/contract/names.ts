@@ -21,7 +21,6 @@ export const channelNames = [
   'reviewExportCsv',
   'reviewExportJson',
   'reviewAuditTrail',
-  'getReviewImage',
   'getReviewPixels',
   'reviewVerifyOwner',
   'reviewCloseStudy',

@@ -200,15 +200,6 @@ export const reviewChannels = {
     input: ownerStudyRef,
     output: z.object({ entries: z.array(reviewAuditRow) }),
   },
-  getReviewImage: {
-    /** size: longest side wanted; never above the image's own size (8192 = full resolution). */
-    input: z.object({ presentationId: reviewId, size: z.number().int().min(64).max(8192) }).strict(),
-    output: z.object({
-      dataUrl: z.string().regex(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/),
-      width: z.number().int().positive(),
-      height: z.number().int().positive(),
-    }),
-  },
   /**
    * One presentation as full-resolution grey values in the original image's units (the same window
    * means the same on both images of a case) with its default window. Blinded: every variant of an

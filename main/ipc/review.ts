@@ -3,11 +3,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { localModelsDir } from '../app/paths.ts';
-import { reviewImageSize } from '../app/review-images.ts';
 import { renderKitImage } from '../app/review-pixels.ts';
 import type { Services } from '../app/services.ts';
 import type { reviewChannels } from '../contract/review.ts';
-import type { Output } from '../contract/types.ts';
 import {
   auditRows,
   ByteLimitedCache,
@@ -27,12 +25,8 @@ import {
   type ReviewPixels,
 } from '../review/index.ts';
 import { AppError } from '../util/errors.ts';
-import { PromiseCache } from '../util/promise-cache.ts';
 import type { DomainHandlers, JobCalls } from './jobs.ts';
-import { pngDataUrl } from './library.ts';
 
-/** Review images (original and restored renders, up to ~1 MB each as data URLs). */
-const REVIEW_IMAGE_CACHE_SIZE = 64;
 /** Full-resolution review pixels kept (bytes: a 3000 x 3000 16-bit image is 18 MB). */
 const REVIEW_PIXELS_CACHE_BYTES = 384 * 1024 * 1024;
 
@@ -51,7 +45,6 @@ function kitSidecar(text: string) {
 
 export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandlers<typeof reviewChannels> {
   const { review, library } = services;
-  const reviewImages = new PromiseCache<string, Output<'getReviewImage'>>(REVIEW_IMAGE_CACHE_SIZE);
   const kitImages = {
     library,
     jobs: services.jobs,
@@ -59,28 +52,6 @@ export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandle
     localDir: localModelsDir(services.config.dataDir),
   };
   const reviewPixels = new ByteLimitedCache<string, ReviewPixels>(REVIEW_PIXELS_CACHE_BYTES, pixelBytes);
-
-  async function renderReviewImage(presentationId: string, size: number): Promise<Output<'getReviewImage'>> {
-    // A study read from a reading kit shows the kit's full-resolution PNG.
-    const kitImage = review.kitImageOf(presentationId);
-    if (kitImage) {
-      const png = await readFile(kitImage);
-      return {
-        dataUrl: `data:image/png;base64,${png.toString('base64')}`,
-        width: png.readUInt32BE(16),
-        height: png.readUInt32BE(20),
-      };
-    }
-    const { imageId, variant } = presentationImage(review.resolvePresentation(presentationId));
-    const rendered = await services.jobs.run('renderReviewImage', {
-      ...library.imageSource(Number(imageId)),
-      size: reviewImageSize(library.getInstance(Number(imageId)), size),
-      variant,
-      shippedDir: services.config.modelsDir,
-      localDir: localModelsDir(services.config.dataDir),
-    });
-    return pngDataUrl(rendered);
-  }
 
   /** A presentation's full-resolution pixels: from the kit's 16-bit PNG, else computed from the library file. */
   async function loadPixels(presentationId: string): Promise<ReviewPixels> {
@@ -240,9 +211,6 @@ export function reviewHandlers(services: Services, jobs: JobCalls): DomainHandle
     },
     async getReviewPixels({ presentationId }) {
       return reviewPixels.get(presentationId, () => loadPixels(presentationId));
-    },
-    async getReviewImage({ presentationId, size }) {
-      return reviewImages.get(`${presentationId}:${size}`, () => renderReviewImage(presentationId, size));
     },
   };
 }

@@ -30,7 +30,6 @@ test('a reader cannot see results or the audit trail before the owner closes the
   expect(imported.added).toBe(2);
 
   await app.open(page, '#/review');
-  await page.getByLabel('Image size').selectOption('256');
 
   await test.step('the owner sets up a study: thumbnails, ground truth from the library, a passphrase', async () => {
     await page.getByRole('button', { name: 'New study' }).click();
@@ -120,7 +119,9 @@ test('a reader cannot see results or the audit trail before the owner closes the
     await page.getByLabel('Reader secret').fill(twoSecret);
     await studies.getByRole('button', { name: 'Read' }).click();
     await expect(page.getByTestId('case-progress')).toHaveText('Case 1 of 2');
-    const audit = app.services.review.auditTrail(app.services.review.listStudies()[0]!.id, { ownerPassphrase });
+    const audit = app.services.review.auditTrail(app.services.review.listStudies()[0]!.id, {
+      ownerPassphrase,
+    });
     expect(audit.filter((e) => e.action === 'reader_refused').length).toBeGreaterThanOrEqual(1);
     expect(audit.some((e) => e.action === 'reader_signed_in' && e.reader === 'Dr Two')).toBe(true);
     await page.getByRole('button', { name: 'All reader studies' }).click();

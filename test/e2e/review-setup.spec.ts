@@ -63,7 +63,6 @@ test('a study set up in the form: two models, a custom question, display locked,
   const localId = installLocalCopy(app.dataDir);
 
   await app.open(page, '#/review');
-  await page.getByLabel('Image size').selectOption('256');
 
   await test.step('set the study up in the form', async () => {
     await page.getByRole('button', { name: 'New study' }).click();
@@ -214,7 +213,6 @@ test('with the display unlocked, zoom and window/level apply to each image on it
   const imported = await app.services.library.importPaths(pngs('normal', 1), { mode: 'copy' });
   expect(imported.added).toBe(1);
   await app.open(page, '#/review');
-  await page.getByLabel('Image size').selectOption('256');
   await page.getByRole('button', { name: 'New study' }).click();
   await page.getByLabel('Study name').fill('Unlocked study');
   await page.getByLabel('Reader name').fill('Dr Zoom');

@@ -6,7 +6,6 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import sharp from 'sharp';
 import { createServices, type Services } from '../../../main/app/services.ts';
 import { channelNames } from '../../../main/contract/names.ts';
 import type { Envelope, Output } from '../../../main/contract/types.ts';
@@ -22,13 +21,6 @@ const ownerPassphrase = 'owner passphrase';
 function unwrap<T>(envelope: Envelope<unknown>): T {
   assert.ok(envelope.ok, `call failed: ${envelope.ok ? '' : JSON.stringify(envelope.error)}`);
   return envelope.value as T;
-}
-
-async function pixelStdev(dataUrl: string): Promise<{ width: number; height: number; stdev: number }> {
-  const png = Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64');
-  const meta = await sharp(png).metadata();
-  const stats = await sharp(png).greyscale().stats();
-  return { width: meta.width ?? 0, height: meta.height ?? 0, stdev: stats.channels[0]!.stdev };
 }
 
 describe('review channels', () => {
@@ -365,7 +357,7 @@ describe('review channels', () => {
     assert.equal(missing.ok ? 'ok' : missing.error.code, 'not_found');
   });
 
-  test('review images render in the main process, original and restored', async () => {
+  test('review pixels are computed in the main process, original and restored', async () => {
     const study = unwrap<Output<'reviewCreateStudy'>>(
       await call('reviewCreateStudy', {
         name: 'Images',
@@ -397,24 +389,26 @@ describe('review channels', () => {
     );
     const images = view.case?.images ?? [];
     assert.equal(images.length, 2, 'two presentations');
-    const rendered = [];
+    const rendered: Buffer[] = [];
     for (const image of images) {
-      const out = unwrap<Output<'getReviewImage'>>(
-        await call('getReviewImage', { presentationId: image.presentationId, size: 128 }),
+      const out = unwrap<Output<'getReviewPixels'>>(
+        await call('getReviewPixels', { presentationId: image.presentationId }),
       );
-      const pixels = await pixelStdev(out.dataUrl);
-      assert.equal(Math.max(pixels.width, pixels.height), 128, 'scaled to the requested size');
-      assert.ok(pixels.stdev > 10, `the image has content (stdev ${pixels.stdev})`);
-      rendered.push(out.dataUrl);
+      assert.equal(Math.max(out.width, out.height), 512, 'full resolution (the PNG is 512 px on its long side)');
+      const values = Buffer.from(out.pixels);
+      assert.equal(values.length, out.width * out.height, 'one byte per pixel (an 8-bit original)');
+      const distinct = new Set(values).size;
+      assert.ok(distinct > 20, `the image has content (${distinct} grey levels)`);
+      rendered.push(values);
     }
-    assert.notEqual(rendered[0], rendered[1], 'original and restored differ');
-    const again = unwrap<Output<'getReviewImage'>>(
-      await call('getReviewImage', { presentationId: images[0]!.presentationId, size: 128 }),
+    assert.ok(!rendered[0]!.equals(rendered[1]!), 'original and restored differ');
+    const again = unwrap<Output<'getReviewPixels'>>(
+      await call('getReviewPixels', { presentationId: images[0]!.presentationId }),
     );
-    assert.equal(again.dataUrl, rendered[0], 'a second request is served the same image');
-    const unknown = await call('getReviewImage', { presentationId: 'nope', size: 128 });
+    assert.ok(Buffer.from(again.pixels).equals(rendered[0]!), 'a second request is served the same pixels');
+    const unknown = await call('getReviewPixels', { presentationId: 'nope' });
     assert.equal(unknown.ok ? 'ok' : unknown.error.code, 'not_found', 'an unknown presentation is not found');
-    const bad = await call('getReviewImage', { presentationId: '../x', size: 128 });
+    const bad = await call('getReviewPixels', { presentationId: '../x' });
     assert.equal(bad.ok ? 'ok' : bad.error.code, 'invalid_payload', 'a malformed id is refused');
   });
 });
