@@ -75,6 +75,7 @@ export const channelNames = [
   'pacsSend',
   'pacsWatch',
   'pacsSendResults',
+  'pacsSendStudyReports',
   'pacsWatchStatus',
 ] as const;
 export type ChannelName = (typeof channelNames)[number];

@@ -94,6 +94,8 @@ const nodeShare = z
   .refine((n) => n.index <= n.count, { message: 'node k of n needs 1 <= k <= n', path: ['index'] });
 const watchStudyState = z.enum(['pending', 'processing', 'sent', 'failed']);
 const watchQuery = studyQuerySchema;
+const lookBackDays = z.number().int().min(0).max(3650);
+const pollCount = z.number().int().nonnegative().nullable();
 
 export const pacsChannels = {
   pacsListConnections: {
@@ -189,12 +191,16 @@ export const pacsChannels = {
           .regex(/^\d{8}$/, 'a date is YYYYMMDD')
           .optional(),
         pollIntervalS: z.number().int().min(5).max(86_400).default(60),
+        /** Days behind the cursor each poll asks again, for studies that reach the PACS late (0: off). */
+        lookBackDays: lookBackDays.default(3),
         once: z.boolean().default(false),
       })
       .strict(),
     output: z.object({
       polled: z.number().int().nonnegative(),
       queued: z.number().int().nonnegative(),
+      /** Of `queued`: done studies queued again for images that arrived after they were processed. */
+      requeued: z.number().int().nonnegative(),
       processed: z.number().int().nonnegative(),
       sent: z.number().int().nonnegative(),
       failed: z.number().int().nonnegative(),
@@ -237,6 +243,39 @@ export const pacsChannels = {
       cancelled: z.boolean(),
     }),
   },
+  /**
+   * A closed reader study's results, one SR per read image, sent into that image's study on the PACS
+   * (the owner's study; refused while it is open or when it was read from a kit). An image the PACS
+   * does not hold is skipped ('not-on-pacs'); sending again reports 'already-stored'.
+   */
+  pacsSendStudyReports: {
+    input: z
+      .object({
+        jobId,
+        id: connectionId,
+        studyId: z
+          .string()
+          .min(1)
+          .max(64)
+          .regex(/^[A-Za-z0-9_.-]+$/, 'ids use letters, digits, _ . or - only'),
+        protocol: protocol.optional(),
+      })
+      .strict(),
+    output: z.object({
+      items: z.array(
+        z.object({
+          /** The reader study's image id (the library image). */
+          imageId: z.string(),
+          status: z.enum(['sent', 'already-stored', 'refused', 'failed', 'not-on-pacs', 'not-in-library']),
+          sopInstanceUid: z.string().optional(),
+          attempts: z.number().int().nonnegative().optional(),
+          error: appError.optional(),
+        }),
+      ),
+      /** Cancelled before every report was sent (the items say which were). */
+      cancelled: z.boolean(),
+    }),
+  },
   /** A watch queue as it is on disk (counts, last poll, recent studies) and the watch running on it. */
   pacsWatchStatus: {
     input: z.object({ id: connectionId, node: nodeShare }).strict(),
@@ -248,6 +287,7 @@ export const pacsChannels = {
           query: watchQuery,
           since: z.string().optional(),
           pollIntervalS: z.number(),
+          lookBackDays,
         })
         .nullable(),
       queue: z.string(),
@@ -255,7 +295,17 @@ export const pacsChannels = {
       counts: z.record(watchStudyState, z.number().int().nonnegative()),
       results: z.object({ pending: z.number().int().nonnegative(), sent: z.number().int().nonnegative() }),
       cursor: z.string().nullable(),
-      lastPoll: z.object({ at: z.string(), ok: z.boolean(), message: z.string() }).nullable(),
+      /** Counts are null for a poll recorded by an older version. */
+      lastPoll: z
+        .object({
+          at: z.string(),
+          ok: z.boolean(),
+          message: z.string(),
+          found: pollCount,
+          queued: pollCount,
+          requeued: pollCount,
+        })
+        .nullable(),
       recent: z.array(
         z.object({
           studyInstanceUid: z.string(),

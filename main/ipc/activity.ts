@@ -1,5 +1,5 @@
 // The app's side of the activity log: every failed call, and the calls that change or export
-// something (analyses, model changes, exports, settings), recorded with hashed ids only. Imports,
+// something (analyses, model changes, exports and PACS sends, settings), recorded with hashed ids only. Imports,
 // deletions and retention runs are recorded by the library itself (for the CLI too).
 import type { ChannelName } from '../contract/names.ts';
 import type { ActivityLog, LogValue } from '../settings/index.ts';
@@ -9,6 +9,9 @@ import type { CallContext, HandlerTable } from './dispatch.ts';
 /** Which event a successful call is, or undefined when a call only reads. */
 export function activityOf(channel: string): string | undefined {
   if (/^analyse/.test(channel)) return 'analysis';
+  // Results leaving the workstation for a PACS (the watch logs its own start and stop).
+  if (/^pacsSend/.test(channel)) return 'export';
+  if (/^pacs(Save|Delete)Connection$/.test(channel)) return 'settings';
   if (/export/i.test(channel)) return 'export';
   if (
     /Model/.test(channel) &&

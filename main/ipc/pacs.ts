@@ -3,6 +3,7 @@
 // that was reloaded finds its watch again and can stop it.
 import { localModelsDir } from '../app/paths.ts';
 import type { Services } from '../app/services.ts';
+import { sendStudyReports } from '../app/study-reports.ts';
 import type { pacsChannels } from '../contract/pacs.ts';
 import type { Output } from '../contract/types.ts';
 import {
@@ -13,6 +14,7 @@ import {
   readWatchStatus,
   recordWatchPoll,
 } from '../pacs/index.ts';
+import { closedStudyForReport } from '../review/index.ts';
 import { AppError, serializeError } from '../util/errors.ts';
 import type { DomainHandlers, JobCalls } from './jobs.ts';
 
@@ -113,12 +115,33 @@ export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers
         return { items, cancelled: signal.aborted };
       });
     },
+    async pacsSendStudyReports({ jobId, id, studyId, protocol }, { emit }) {
+      requireConnection(id);
+      // Refused before the job starts: an unknown, open or kit study is the caller's error.
+      closedStudyForReport(services.review, studyId);
+      return jobs.run(jobId, emit, async (signal, onProgress) => {
+        const items = await sendStudyReports({
+          pacs,
+          connectionId: id,
+          library: services.library,
+          review: services.review,
+          studyId,
+          dataDir: services.config.dataDir,
+          signal,
+          ...(protocol ? { protocol } : {}),
+          onItem: (_item, progress) =>
+            onProgress({ ...progress, message: `${progress.done} of ${progress.total} images` }),
+        });
+        // The SR's file path stays in the main process.
+        return { items: items.map(({ path: _path, ...item }) => item), cancelled: signal.aborted };
+      });
+    },
     async pacsWatchStatus({ id, node }) {
       requireConnection(id);
       const status = readWatchStatus(pacsPaths(services.config.dataDir).queue(id, node));
       return { ...status, running: watches.get(watchKey(id, node)) ?? null };
     },
-    async pacsWatch({ jobId, id, node, query, since, pollIntervalS, once }, { emit }) {
+    async pacsWatch({ jobId, id, node, query, since, pollIntervalS, lookBackDays, once }, { emit }) {
       requireConnection(id);
       const key = watchKey(id, node);
       const already = watches.get(key);
@@ -134,9 +157,14 @@ export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers
         query: { ...query, limit: query.limit ?? 100, offset: query.offset ?? 0 },
         ...(since ? { since } : {}),
         pollIntervalS: pollIntervalS ?? 60,
+        lookBackDays: lookBackDays ?? 3,
       });
+      // Starting and stopping a watch are activities (the connection hashed, counts only).
+      const logged = { connection: services.log.hash(id), node: `${node.index}/${node.count}` };
+      services.log.info('pacs.watch', { action: 'start', ...logged, lookBackDays: lookBackDays ?? 3 });
+      let stopped: Record<string, number | string> = { outcome: 'failed' };
       try {
-        return await jobs.run(jobId, emit, async (signal, onProgress) => {
+        const summary = await jobs.run(jobId, emit, async (signal, onProgress) => {
           let done = 0;
           const studiesDone = () => `${done} ${done === 1 ? 'study' : 'studies'} done`;
           const process = processWith(
@@ -146,32 +174,38 @@ export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers
               localDir: localModelsDir(services.config.dataDir),
             },
           );
-          // The loop's poll lines ("poll …: counts" or "poll failed: why"; no patient data) become
-          // the panel's "last poll".
-          const log = (line: string) => {
-            if (!/^poll\b/.test(line)) return;
-            const ok = !line.startsWith('poll failed:');
-            const message = line.slice(line.indexOf(':') + 1).trim();
-            recordWatchPoll(queuePath, { at: new Date().toISOString(), ok, message });
-            onProgress({ done, total: 0, message: `${studiesDone()}; last poll: ${message}` });
-          };
           return pacs.watch(id, {
             node,
             query,
             process,
             signal,
             ...(since ? { since } : {}),
+            lookBackDays: lookBackDays ?? 3,
             once: once ?? false,
             pollIntervalMs: (pollIntervalS ?? 60) * 1000,
-            log,
+            // Each poll's counts become the panel's "last poll" (kept in the queue across restarts).
+            onPoll: (poll) => {
+              recordWatchPoll(queuePath, poll);
+              const outcome = poll.ok
+                ? `${poll.found} found, ${poll.queued} queued${poll.requeued ? ` (${poll.requeued} again)` : ''}`
+                : 'failed';
+              onProgress({ done, total: 0, message: `${studiesDone()}; last poll: ${outcome}` });
+            },
             onStudyDone: () => {
               done++;
               onProgress({ done, total: 0, message: studiesDone() });
             },
           });
         });
+        const { polled, queued, requeued, processed, sent, failed } = summary;
+        stopped = { outcome: 'stopped', polled, queued, requeued, processed, sent, failed };
+        return summary;
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'cancelled') stopped = { outcome: 'cancelled' };
+        throw error;
       } finally {
         watches.delete(key);
+        services.log.info('pacs.watch', { action: 'stop', ...logged, ...stopped });
       }
     },
   };

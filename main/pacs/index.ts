@@ -17,7 +17,7 @@ import { type RetrieveResult, type RetrieveTarget, retrieveIntoLibrary } from '.
 import { fileSecretStore, type SecretCipher, type SecretStore } from './secrets.ts';
 import { type SendItem, sendFiles } from './send.ts';
 import { openWatchQueue } from './queue.ts';
-import { type NodeShare, type ProcessImages, type WatchSummary, watch } from './watch.ts';
+import { type NodeShare, type ProcessImages, type WatchPoll, type WatchSummary, watch } from './watch.ts';
 
 export type { PacsClient, Protocol } from './client.ts';
 export type { PacsConnection, PacsConnectionInput } from './config.ts';
@@ -29,7 +29,7 @@ export type { SecretCipher, SecretStore } from './secrets.ts';
 export { fileSecretStore, memorySecretStore } from './secrets.ts';
 export type { SendItem, SendStatus } from './send.ts';
 export { isDerivedResultClass } from './send.ts';
-export type { NodeShare, ProcessedImage, ProcessImages, WatchSummary } from './watch.ts';
+export type { NodeShare, ProcessedImage, ProcessImages, WatchPoll, WatchSummary } from './watch.ts';
 export {
   DEFAULT_LOOK_BACK_DAYS,
   daysBefore,
@@ -144,6 +144,7 @@ export interface PacsService {
       protocol?: Protocol;
       log?: (line: string) => void;
       onStudyDone?: (key: string) => void;
+      onPoll?: (poll: WatchPoll) => void;
     },
   ): Promise<WatchSummary & { queue: string }>;
 }
@@ -286,6 +287,7 @@ export function createPacsService(options: PacsServiceOptions): PacsService {
             signal: o.signal,
             log: o.log,
             onStudyDone: o.onStudyDone,
+            ...(o.onPoll ? { onPoll: o.onPoll } : {}),
           }),
         );
         return { ...summary, queue: queuePath };

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { AppError } from '../util/errors.ts';
 import { openWatchQueue } from './queue.ts';
+import type { WatchPoll } from './watch.ts';
 
 /** pending: waiting (or waiting to be tried again); processing: results recorded, being sent. */
 export type WatchStudyState = 'pending' | 'processing' | 'sent' | 'failed';
@@ -16,7 +17,15 @@ export interface WatchQueueStatus {
   results: { pending: number; sent: number };
   /** The date (YYYYMMDD) the next poll asks from. */
   cursor: string | null;
-  lastPoll: { at: string; ok: boolean; message: string } | null;
+  /** The last poll: its counts (null when recorded by an older version) and a one-line summary. */
+  lastPoll: {
+    at: string;
+    ok: boolean;
+    message: string;
+    found: number | null;
+    queued: number | null;
+    requeued: number | null;
+  } | null;
   recent: {
     studyInstanceUid: string;
     studyDate: string;
@@ -36,14 +45,40 @@ const STATE: Record<string, WatchStudyState> = {
 };
 const LAST_POLL = 'app.lastPoll';
 
-/** Records a poll's outcome in the queue (the app's watch calls it from the loop's log lines). */
-export function recordWatchPoll(queuePath: string, poll: { at: string; ok: boolean; message: string }): void {
+/** Records a poll's outcome in the queue (the app's watch passes it as the loop's onPoll). */
+export function recordWatchPoll(queuePath: string, poll: WatchPoll): void {
   const queue = openWatchQueue(queuePath);
   try {
     queue.setMeta(LAST_POLL, JSON.stringify(poll));
   } finally {
     queue.close();
   }
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** The stored last poll as the panel shows it; older versions stored only {at, ok, message}. */
+function lastPollOf(text: string | undefined): WatchQueueStatus['lastPoll'] {
+  if (!text) return null;
+  let poll: Partial<WatchPoll> & { message?: string };
+  try {
+    poll = JSON.parse(text) as typeof poll;
+  } catch {
+    return null;
+  }
+  if (typeof poll.at !== 'string' || typeof poll.ok !== 'boolean') return null;
+  const count = (n: unknown) => (typeof n === 'number' ? n : null);
+  const found = count(poll.found);
+  const queued = count(poll.queued);
+  const requeued = count(poll.requeued);
+  const message =
+    !poll.ok && poll.error
+      ? poll.error
+      : found !== null && queued !== null
+        ? `${plural(found, 'study', 'studies')} found, ${queued} queued` +
+          (requeued ? ` (${requeued} again for new images)` : '')
+        : (poll.message ?? '');
+  return { at: poll.at, ok: poll.ok, message, found, queued, requeued };
 }
 
 export function readWatchStatus(queuePath: string, recentLimit = 20): WatchQueueStatus {
@@ -92,14 +127,7 @@ export function readWatchStatus(queuePath: string, recentLimit = 20): WatchQueue
     const meta = (key: string) =>
       (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
     status.cursor = meta('cursor') ?? null;
-    const lastPoll = meta(LAST_POLL);
-    if (lastPoll) {
-      try {
-        status.lastPoll = JSON.parse(lastPoll) as WatchQueueStatus['lastPoll'];
-      } catch {
-        status.lastPoll = null;
-      }
-    }
+    status.lastPoll = lastPollOf(meta(LAST_POLL));
     const outbox = db.prepare('SELECT kind, state, error FROM outbox WHERE study_uid = ? ORDER BY kind');
     status.recent = (
       db

@@ -78,6 +78,27 @@ export interface WatchOptions {
   log?: (line: string) => void;
   /** Called after each study is done (benchmarks, the app's progress). */
   onStudyDone?: (studyKey: string) => void;
+  /** Called after each poll, failed ones too (the app's "last poll"). */
+  onPoll?: (poll: WatchPoll) => void;
+}
+
+/** One poll's outcome (counts only: no patient data). */
+export interface WatchPoll {
+  /** When the poll ended (ISO). */
+  at: string;
+  ok: boolean;
+  /** The study date (YYYYMMDD) it asked from; null: from the beginning. */
+  from: string | null;
+  /** Studies the PACS listed. */
+  found: number;
+  /** Of them, this node's share. */
+  mine: number;
+  /** Queued by this poll: new studies plus `requeued`. */
+  queued: number;
+  /** Done studies queued again because instances arrived after they were processed. */
+  requeued: number;
+  /** Why it failed (ok false). */
+  error?: string;
 }
 
 export interface WatchSummary {
@@ -198,6 +219,15 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
     log(
       `poll from ${from ?? 'the beginning'}: ${studies.length} studies, ${mine.length} of this node's share (${options.node.index}/${options.node.count}), ${added} new, ${requeued} with new instances`,
     );
+    options.onPoll?.({
+      at: new Date().toISOString(),
+      ok: true,
+      from: from ?? null,
+      found: studies.length,
+      mine: mine.length,
+      queued: added + requeued,
+      requeued,
+    });
   };
 
   const processStudy = async (studyUid: string) => {
@@ -325,7 +355,18 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
       await poll();
     } catch (error) {
       if (signal.aborted) break;
-      log(`poll failed: ${serializeError(error).message}`);
+      const message = serializeError(error).message;
+      log(`poll failed: ${message}`);
+      options.onPoll?.({
+        at: new Date().toISOString(),
+        ok: false,
+        from: null,
+        found: 0,
+        mine: 0,
+        queued: 0,
+        requeued: 0,
+        error: message,
+      });
       if (options.once) throw error;
     }
     await work();

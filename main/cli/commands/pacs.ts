@@ -14,8 +14,8 @@ import {
 import { AppError } from '../../util/errors.ts';
 import { type CliCommand, type CliIo, parseUsage, UsageError } from '../command.ts';
 import { commandDataDir } from '../data-folder.ts';
-import { sendStudyReports } from './pacs-study-sr.ts';
 import { progressBar } from '../progress.ts';
+import { sendStudyReports } from '../../app/study-reports.ts';
 
 const usage = `r2c pacs <subcommand> [options]
   list                                   the configured connections (never their secrets)

@@ -125,7 +125,15 @@ describe('PACS send and watch channels', () => {
     queue.markFailed('1.2.3.4', 'no image of it could be processed', true);
     queue.setMeta('cursor', '20240104');
     queue.close();
-    recordWatchPoll(path, { at: '2026-12-07T21:00:00.000Z', ok: true, message: '4 studies, 4 new' });
+    recordWatchPoll(path, {
+      at: '2026-12-07T21:00:00.000Z',
+      ok: true,
+      from: '20240101',
+      found: 5,
+      mine: 4,
+      queued: 4,
+      requeued: 1,
+    });
 
     const status = unwrap<Output<'pacsWatchStatus'>>(await call('pacsWatchStatus', { id: 'dept', node }));
     assert.equal(status.exists, true);
@@ -135,7 +143,10 @@ describe('PACS send and watch channels', () => {
     assert.deepEqual(status.lastPoll, {
       at: '2026-12-07T21:00:00.000Z',
       ok: true,
-      message: '4 studies, 4 new',
+      message: '5 studies found, 4 queued (1 again for new images)',
+      found: 5,
+      queued: 4,
+      requeued: 1,
     });
     assert.equal(status.recent.length, 4);
     const sending = status.recent.find((s) => s.studyInstanceUid === '1.2.3.2')!;
@@ -195,6 +206,15 @@ describe('PACS send and watch channels', () => {
     const uids = instances.map((i) => i.MainDicomTags.SOPInstanceUID).sort();
     assert.deepEqual(uids, first.items.map((i) => i.sopInstanceUid).sort());
     sentUids = first.items.map((i) => i.sopInstanceUid);
+    // Each send is an export in the activity log: the channel, the connection hashed, how many images.
+    const sends = services.log.read({ event: 'export' }).filter((e) => e['channel'] === 'pacsSendResults');
+    // (the never-analysed image's send of the earlier test is one too: it answered with a failed item)
+    assert.equal(sends.length, 3, 'every send is in the activity log');
+    assert.equal(sends[0]!['instanceIds'], 1);
+    assert.notEqual(sends[0]!['id'], 'dept', 'the connection id is hashed');
+    const logText = services.log.exportText();
+    for (const secret of [original.patientName, original.patientId, original.sopInstanceUid, ...sentUids])
+      if (secret) assert.ok(!logText.includes(secret), 'no patient data or UID in the activity log');
     // The SR on the PACS carries the analysis the user saw (same model, passes and input).
     const shown = analysed.items[0]!;
     assert.ok(shown.ok, 'the analysis failed');
@@ -261,6 +281,7 @@ describe('PACS send and watch channels', () => {
       query: { modalities: ['CR', 'DX'], bodyPart: 'CHEST' },
       since: '19000101',
       pollIntervalS: 3600,
+      lookBackDays: 5,
     };
     const running = call('pacsWatch', watchInput);
     try {
@@ -272,13 +293,35 @@ describe('PACS send and watch channels', () => {
         await new Promise((r) => setTimeout(r, 100));
         status = unwrap(await call('pacsWatchStatus', { id: 'dept', node }));
       }
+      assert.equal(status.running?.lookBackDays, 5);
       assert.equal(status.lastPoll?.ok, true, 'no poll was recorded');
-      assert.match(status.lastPoll?.message ?? '', /studies/);
+      // The poll's own counts (onPoll), not log text; no study on this Orthanc has the body part
+      // (watch.test.ts checks the counts of polls that find studies).
+      assert.deepEqual(
+        [status.lastPoll?.found, status.lastPoll?.queued, status.lastPoll?.requeued],
+        [0, 0, 0],
+      );
+      assert.equal(status.lastPoll?.message, '0 studies found, 0 queued');
     } finally {
       unwrap(await call('cancelJob', { jobId: 'watch-ipc-1' }));
       await running;
     }
     const status = unwrap<Output<'pacsWatchStatus'>>(await call('pacsWatchStatus', { id: 'dept', node }));
     assert.equal(status.running, null);
+    // Start and stop are in the activity log: the connection hashed, the node share, no query.
+    const watchEvents = services.log.read({ event: 'pacs.watch' }).reverse(); // oldest first
+    assert.deepEqual(
+      watchEvents.map((e) => [e['action'], e['outcome']]),
+      [
+        ['start', undefined],
+        ['stop', 'stopped'],
+      ],
+      JSON.stringify(watchEvents),
+    );
+    assert.equal(watchEvents[1]!['polled'], 1);
+    assert.equal(watchEvents[0]!['lookBackDays'], 5);
+    assert.equal(watchEvents[1]!['node'], '1/1');
+    assert.notEqual(watchEvents[0]!['connection'], 'dept');
+    assert.ok(!JSON.stringify(watchEvents).includes('CHEST'), 'the query is not logged');
   });
 });

@@ -25,6 +25,7 @@ import {
   type ProcessImages,
   runWatch,
   shareOf,
+  type WatchPoll,
 } from '../../../main/pacs/index.ts';
 import { sharedDataDir, tempDir } from '../library/fixtures.ts';
 import { type OrthancServer, orthancMissing, startOrthanc } from './orthanc.ts';
@@ -426,6 +427,7 @@ describe('r2c pacs watch against a real Orthanc', { skip: missing }, () => {
       const calls: string[][] = [];
       const queuePath = join(dataDir, 'queue.sqlite');
       const logs: string[] = [];
+      const polls: WatchPoll[] = [];
       const run = async () => {
         const queue = openWatchQueue(queuePath);
         try {
@@ -443,6 +445,7 @@ describe('r2c pacs watch against a real Orthanc', { skip: missing }, () => {
             once: true,
             signal: new AbortController().signal,
             log: (line) => logs.push(line),
+            onPoll: (poll) => polls.push(poll),
           });
         } finally {
           queue.close();
@@ -486,6 +489,17 @@ describe('r2c pacs watch against a real Orthanc', { skip: missing }, () => {
         await orthanc.upload(readFileSync(join(dir, 'added.dcm')));
         const three = await run();
         assert.equal(three.requeued, 1, logs.join('\n'));
+        // Each poll's counts reach onPoll: the third asked from the window behind the cursor, found
+        // the first two studies and queued the grown one again.
+        assert.equal(polls.length, 3);
+        assert.deepEqual(
+          polls.map((p) => [p.ok, p.from, p.found, p.queued, p.requeued]),
+          [
+            [true, '20260101', 1, 1, 0],
+            [true, '20260117', 2, 1, 0],
+            [true, '20260117', 2, 1, 1],
+          ],
+        );
         assert.equal(three.processed, 1);
         assert.deepEqual(calls.at(-1), [added.sopInstanceUid], 'only the new instance is processed');
 

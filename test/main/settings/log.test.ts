@@ -121,6 +121,13 @@ test('activity events: analyses, exports, model changes are logged; reads are no
   assert.equal(activityOf('updateSettings'), 'settings');
   assert.equal(activityOf('listStudies'), undefined);
   assert.equal(activityOf('getThumbnail'), undefined);
+  // Results sent to a PACS leave the workstation: exports (the watch logs its own start and stop).
+  for (const channel of ['pacsSend', 'pacsSendResults', 'pacsSendStudyReports'])
+    assert.equal(activityOf(channel), 'export', channel);
+  assert.equal(activityOf('pacsSaveConnection'), 'settings');
+  assert.equal(activityOf('pacsDeleteConnection'), 'settings');
+  for (const channel of ['pacsWatch', 'pacsWatchStatus', 'pacsSearch', 'pacsListConnections'])
+    assert.equal(activityOf(channel), undefined, channel);
 });
 
 /** Patient names and IDs (and each part of a name) as the shared DICOMs' headers give them. */

@@ -1,19 +1,20 @@
-// r2c pacs send-study-sr: a closed reader study's results, one SR per read image, sent back to the
-// PACS the image came from. Composed here because review/ and pacs/ may not import each other: review
-// writes the SR (review/sr.ts), pacs sends it (per-item status, retries, idempotent by SOP Instance
-// UID, originals refused). An image the PACS does not hold (imported from elsewhere) is skipped.
+// A closed reader study's results sent back to the PACS, one SR per read image, for the CLI
+// (`r2c pacs send-study-sr`) and the app (IPC pacsSendStudyReports) alike. Composed here because
+// review/ and pacs/ may not import each other: review writes the SR (review/sr.ts), pacs sends it
+// (per-item status, retries, idempotent by SOP Instance UID, originals refused). An image the PACS
+// does not hold (imported from elsewhere) is skipped.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { saveDicom } from '../../dicom/index.ts';
-import type { Library } from '../../library/index.ts';
-import { type PacsService, type Protocol, pacsPaths, type SendItem } from '../../pacs/index.ts';
+import { saveDicom } from '../dicom/index.ts';
+import type { Library } from '../library/index.ts';
+import { type PacsService, type Protocol, pacsPaths, type SendItem } from '../pacs/index.ts';
 import {
   closedStudyForReport,
   type ReviewStore,
   readerStudyImageResults,
   writeReaderStudyReport,
-} from '../../review/index.ts';
-import { AppError, serializeError } from '../../util/errors.ts';
+} from '../review/index.ts';
+import { AppError, serializeError } from '../util/errors.ts';
 
 export interface StudyReportItem {
   /** The reader study's image id (library instance id). */
@@ -35,7 +36,8 @@ export async function sendStudyReports(options: {
   dataDir: string;
   protocol?: Protocol;
   signal?: AbortSignal;
-  onItem?: (item: StudyReportItem) => void;
+  /** Each image's outcome as soon as it is known (skipped ones while writing, sent ones while sending). */
+  onItem?: (item: StudyReportItem, progress: { done: number; total: number }) => void;
 }): Promise<StudyReportItem[]> {
   const { pacs, connectionId, signal } = options;
   const { exported } = closedStudyForReport(options.review, options.studyId);
@@ -47,7 +49,7 @@ export async function sendStudyReports(options: {
   const toSend: { path: string; item: StudyReportItem }[] = [];
   const done = (item: StudyReportItem) => {
     items.push(item);
-    options.onItem?.(item);
+    options.onItem?.(item, { done: items.length, total: readings.length });
   };
   const client = pacs.client(connectionId, options.protocol);
   try {
@@ -85,19 +87,21 @@ export async function sendStudyReports(options: {
   } finally {
     await client.close();
   }
-  const sent = await pacs.send(
+  if (toSend.length === 0) return items;
+  await pacs.send(
     connectionId,
     toSend.map((s) => s.path),
-    { ...(signal ? { signal } : {}), ...(options.protocol ? { protocol: options.protocol } : {}) },
+    {
+      ...(signal ? { signal } : {}),
+      ...(options.protocol ? { protocol: options.protocol } : {}),
+      onItem: (result, index) =>
+        done({
+          ...toSend[index]!.item,
+          status: result.status,
+          attempts: result.attempts,
+          ...(result.error ? { error: result.error } : {}),
+        }),
+    },
   );
-  for (const [index, result] of sent.entries()) {
-    const { item } = toSend[index]!;
-    done({
-      ...item,
-      status: result.status,
-      attempts: result.attempts,
-      ...(result.error ? { error: result.error } : {}),
-    });
-  }
   return items;
 }
