@@ -250,8 +250,7 @@ function scoreDifferences(
   readers: string[],
   meta: AnalysisMeta,
 ): { differences: ScoreDifference[]; note: string | null } {
-  if (readers.length < 2)
-    return { differences: [], note: 'the OR-MRMC difference needs at least two readers' };
+  if (readers.length === 0) return { differences: [], note: null };
   const labelOf = (id: string) => meta.variants.find((v) => v.id === id)?.label ?? id;
   const kindOf = (id: string) => meta.variants.find((v) => v.id === id)?.kind;
   const order = (id: string) => {
@@ -285,7 +284,7 @@ function scoreDifferences(
     const complete = [...byCase.values()].filter((variants) =>
       readers.every((r) => variants.get(a)?.has(r) && variants.get(b)?.has(r)),
     );
-    if (complete.length < 2) {
+    if (complete.length === 0) {
       skipped.push(`${labelOf(a)} vs ${labelOf(b)}`);
       continue;
     }
@@ -312,6 +311,7 @@ function scoreDifferences(
       ci95: result.difference.ci95,
       p: result.difference.p,
       f: result.f,
+      unavailable: result.unavailable,
       perReader: result.perReader.map((r) => ({
         reader: readers[r.reader]!,
         estimate: r.estimate,
@@ -322,9 +322,7 @@ function scoreDifferences(
     });
   }
   const note =
-    skipped.length > 0
-      ? `fewer than two cases rated by every reader under both variants: ${skipped.join(', ')}`
-      : null;
+    skipped.length > 0 ? `no case rated by every reader under both variants: ${skipped.join(', ')}` : null;
   return { differences, note };
 }
 

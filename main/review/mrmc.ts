@@ -28,24 +28,32 @@ export interface OrVarianceComponents {
   msTR: number;
 }
 
+/**
+ * The readers-and-cases-random test needs variance to estimate: with fewer than 2 readers or cases,
+ * or readers whose differences are all the same, only the point estimate is given (the rest null).
+ */
 export interface OrDifference {
   /** FOM of treatment A minus treatment B, averaged over readers. */
   estimate: number;
-  stdErr: number;
-  df: number;
-  t: number;
-  p: number;
-  ci95: Interval;
+  stdErr: number | null;
+  df: number | null;
+  t: number | null;
+  p: number | null;
+  ci95: Interval | null;
 }
 
 export interface OrReaderDifference {
   reader: number;
   estimate: number;
-  stdErr: number;
-  /** Normal-theory test and interval (cases random, this reader fixed), as RJafroc's per-reader FRRC. */
-  z: number;
-  p: number;
-  ci95: Interval;
+  /** Null with fewer than 2 cases (nothing to jackknife). */
+  stdErr: number | null;
+  /**
+   * Normal-theory test and interval (cases random, this reader fixed), as RJafroc's per-reader FRRC;
+   * null when the standard error is 0 or unknown (the reader's difference is the same on every case).
+   */
+  z: number | null;
+  p: number | null;
+  ci95: Interval | null;
 }
 
 export interface OrTreatmentEstimate {
@@ -61,16 +69,19 @@ export interface OrResult {
   /** foms[treatment][reader]. */
   foms: number[][];
   treatmentMeans: number[];
-  components: OrVarianceComponents;
-  /** Global test of equal treatments: F = MS(T) / (MS(TR) + J·max(Cov2 − Cov3, 0)). */
-  f: number;
+  /** Null with fewer than 2 readers or cases. */
+  components: OrVarianceComponents | null;
+  /** Global test of equal treatments: F = MS(T) / (MS(TR) + J·max(Cov2 − Cov3, 0)); null when `unavailable`. */
+  f: number | null;
   ndf: number;
-  ddf: number;
-  p: number;
-  /** Treatment 0 minus treatment 1 (two treatments), random readers and cases. */
+  ddf: number | null;
+  p: number | null;
+  /** Why there is no test or interval with readers and cases random (plain words); null when there is. */
+  unavailable: string | null;
+  /** Treatment 0 minus treatment 1, random readers and cases. */
   difference: OrDifference;
   perReader: OrReaderDifference[];
-  /** Each treatment on its own, random readers and cases. */
+  /** Each treatment on its own, random readers and cases; empty with fewer than 2 cases. */
   perTreatment: OrTreatmentEstimate[];
 }
 
@@ -113,18 +124,89 @@ function jackCov(a: readonly number[], b: readonly number[]): number {
   return ((k - 1) / k) * s;
 }
 
+/** Interaction residuals this small (relative to the FOMs) count as zero: float noise, not variance. */
+const zeroTolerance = 1e-12;
+
+const fixed3 = (v: number): string => (Math.abs(v) < 5e-4 ? 0 : v).toFixed(3);
+
 /**
- * OR analysis of a fully crossed design: every reader rated every case under every treatment.
- * Needs at least 2 treatments, 2 readers and 2 cases. The difference is treatment 0 minus treatment 1.
+ * OR analysis of a fully crossed design: every reader rated every case under every treatment, at
+ * least 2 treatments. The difference is treatment 0 minus treatment 1. With fewer than 2 readers or
+ * cases, or readers whose differences are identical (MS(T×R) = 0: Hillis's denominator df is then
+ * infinite or 0/0, and the reader-by-treatment variance is estimated as none at all), the result has
+ * the point estimates and a reason in `unavailable` instead of a test and interval.
  */
 export function orHillis(fom: FigureOfMerit, treatments: number, readers: number, cases: number): OrResult {
-  if (treatments < 2 || readers < 2 || cases < 2)
-    throw new RangeError('OR analysis needs at least 2 treatments, 2 readers and 2 cases');
+  if (treatments < 2 || readers < 1 || cases < 1)
+    throw new RangeError('OR analysis needs at least 2 treatments, 1 reader and 1 case');
   const I = treatments;
   const J = readers;
   const all = Array.from({ length: cases }, (_, k) => k);
   const foms = Array.from({ length: I }, (_, i) => Array.from({ length: J }, (_, j) => fom(i, j, all)));
+  const treatmentMeans = foms.map((row) => mean(row));
+  const estimate = treatmentMeans[0]! - treatmentMeans[1]!;
+  const pointOnly = (
+    unavailable: string,
+    components: OrVarianceComponents | null,
+    perReader: OrReaderDifference[],
+    perTreatment: OrTreatmentEstimate[],
+  ): OrResult => ({
+    readers: J,
+    cases,
+    foms,
+    treatmentMeans,
+    components,
+    f: null,
+    ndf: I - 1,
+    ddf: null,
+    p: null,
+    unavailable,
+    difference: { estimate, stdErr: null, df: null, t: null, p: null, ci95: null },
+    perReader,
+    perTreatment,
+  });
+  if (cases < 2)
+    return pointOnly(
+      `needs at least 2 readers and 2 cases (here ${J} ${J === 1 ? 'reader' : 'readers'} and 1 case)`,
+      null,
+      foms[0]!.map((a, j) => ({
+        reader: j,
+        estimate: a - foms[1]![j]!,
+        stdErr: null,
+        z: null,
+        p: null,
+        ci95: null,
+      })),
+      [],
+    );
+
   const jack = jackknife(fom, I, J, cases);
+  const perReader = Array.from({ length: J }, (_, j): OrReaderDifference => {
+    const a = jack[0]![j]!;
+    const b = jack[1]![j]!;
+    const variance = jackCov(a, a) + jackCov(b, b) - 2 * jackCov(a, b);
+    const est = foms[0]![j]! - foms[1]![j]!;
+    const se = Math.sqrt(Math.max(variance, 0));
+    if (!(se > zeroTolerance * Math.max(1, Math.abs(est))))
+      return { reader: j, estimate: est, stdErr: se, z: null, p: null, ci95: null };
+    const z = est / se;
+    return {
+      reader: j,
+      estimate: est,
+      stdErr: se,
+      z,
+      p: 2 * (1 - normalCdf(Math.abs(z))),
+      ci95: [est - z975 * se, est + z975 * se],
+    };
+  });
+  const perTreatment = Array.from({ length: I }, (_, i) => singleTreatment(foms[i]!, jack[i]!));
+  if (J < 2)
+    return pointOnly(
+      `needs at least 2 readers and 2 cases (here 1 reader and ${cases} cases)`,
+      null,
+      perReader,
+      perTreatment,
+    );
 
   let varSum = 0;
   let varN = 0;
@@ -163,24 +245,40 @@ export function orHillis(fom: FigureOfMerit, treatments: number, readers: number
     msTR: 0,
   };
 
-  const treatmentMeans = foms.map((row) => mean(row));
   const readerMeans = Array.from({ length: J }, (_, j) => mean(foms.map((row) => row[j]!)));
   const grand = mean(treatmentMeans);
   components.msT = (J / (I - 1)) * treatmentMeans.reduce((s, m) => s + (m - grand) ** 2, 0);
   components.msR = (I / (J - 1)) * readerMeans.reduce((s, m) => s + (m - grand) ** 2, 0);
   let tr = 0;
+  let largestResidual = 0;
   for (let i = 0; i < I; i++)
-    for (let j = 0; j < J; j++) tr += (foms[i]![j]! - treatmentMeans[i]! - readerMeans[j]! + grand) ** 2;
+    for (let j = 0; j < J; j++) {
+      const residual = foms[i]![j]! - treatmentMeans[i]! - readerMeans[j]! + grand;
+      tr += residual ** 2;
+      largestResidual = Math.max(largestResidual, Math.abs(residual));
+    }
   components.msTR = tr / ((I - 1) * (J - 1));
+
+  const scale = Math.max(1, ...foms.flat().map(Math.abs));
+  if (largestResidual <= zeroTolerance * scale)
+    return pointOnly(
+      I === 2
+        ? `the readers' differences have no variance: every reader's difference is ${fixed3(estimate)}, so the reader-by-variant variance (and Hillis's degrees of freedom) cannot be estimated`
+        : "the readers' differences have no variance: every reader's differences between the treatments are the same, so the reader-by-treatment variance (and Hillis's degrees of freedom) cannot be estimated",
+      components,
+      perReader,
+      perTreatment,
+    );
 
   const denominator = components.msTR + J * Math.max(components.cov2 - components.cov3, 0);
   const f = components.msT / denominator;
   const ndf = I - 1;
   const ddf = denominator ** 2 / (components.msTR ** 2 / ((I - 1) * (J - 1)));
-  const p = 1 - fCdf(f, ndf, ddf);
-
-  const estimate = treatmentMeans[0]! - treatmentMeans[1]!;
   const stdErr = Math.sqrt((2 / J) * denominator);
+  // MS(T×R) > 0 makes ddf ≥ (I−1)(J−1) and the SE positive; the guard keeps a failure plain.
+  if (!(Number.isFinite(ddf) && ddf > 0 && stdErr > 0))
+    return pointOnly('the variance components are zero or not finite', components, perReader, perTreatment);
+  const p = 1 - fCdf(f, ndf, ddf);
   const t = estimate / stdErr;
   const tCrit = studentTQuantile(0.975, ddf);
   const difference: OrDifference = {
@@ -191,25 +289,6 @@ export function orHillis(fom: FigureOfMerit, treatments: number, readers: number
     p: 2 * (1 - studentTCdf(Math.abs(t), ddf)),
     ci95: [estimate - tCrit * stdErr, estimate + tCrit * stdErr],
   };
-
-  const perReader = Array.from({ length: J }, (_, j): OrReaderDifference => {
-    const a = jack[0]![j]!;
-    const b = jack[1]![j]!;
-    const variance = jackCov(a, a) + jackCov(b, b) - 2 * jackCov(a, b);
-    const est = foms[0]![j]! - foms[1]![j]!;
-    const se = Math.sqrt(Math.max(variance, 0));
-    const z = se > 0 ? est / se : 0;
-    return {
-      reader: j,
-      estimate: est,
-      stdErr: se,
-      z,
-      p: se > 0 ? 2 * (1 - normalCdf(Math.abs(z))) : 1,
-      ci95: [est - z975 * se, est + z975 * se],
-    };
-  });
-
-  const perTreatment = Array.from({ length: I }, (_, i) => singleTreatment(foms[i]!, jack[i]!));
   return {
     readers: J,
     cases,
@@ -220,6 +299,7 @@ export function orHillis(fom: FigureOfMerit, treatments: number, readers: number
     ndf,
     ddf,
     p,
+    unavailable: null,
     difference,
     perReader,
     perTreatment,

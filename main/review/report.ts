@@ -171,13 +171,17 @@ export function studyReportBlocks(
         ),
       );
       for (const d of q.differences)
+        if (d.unavailable)
+          parts.push(method(`${d.labelA} − ${d.labelB}: no interval or p, ${d.unavailable}.`));
+      for (const d of q.differences)
         parts.push(
           table(
             [`Per reader: ${d.labelA} − ${d.labelB}`, 'Difference', '95% CI', 'p'],
             d.perReader.map((r) => [r.reader, f(r.estimate), ci(r.ci95), f(r.p, 4)]),
           ),
         );
-    } else if (q.differencesNote) parts.push(method(`No OR-MRMC difference: ${q.differencesNote}.`));
+    }
+    if (q.differencesNote) parts.push(method(`No OR-MRMC difference: ${q.differencesNote}.`));
     const agreement: string[][] = [];
     const { weightedKappa, icc, alpha } = q.agreement;
     if (weightedKappa)

@@ -47,18 +47,23 @@ export interface AlphaSummary {
   alpha: number | null;
 }
 
-/** One reader's difference (cases random, the reader fixed): normal-theory CI from the jackknife. */
+/**
+ * One reader's difference (cases random, the reader fixed): normal-theory CI from the jackknife.
+ * stdErr is null with one case; p and ci95 are null when the standard error is 0 or unknown.
+ */
 export interface ReaderDifference {
   reader: string;
   estimate: number;
-  stdErr: number;
-  p: number;
-  ci95: Interval;
+  stdErr: number | null;
+  p: number | null;
+  ci95: Interval | null;
 }
 
 /**
  * Difference in mean score, variant A minus variant B, by Obuchowski-Rockette with Hillis ddf
- * (readers and cases random), over the cases every reader rated under both variants.
+ * (readers and cases random), over the cases every reader rated under both variants. When the data
+ * cannot give a test (fewer than 2 readers or cases, or every reader's difference the same) the
+ * estimate is still given, stdErr/df/ci95/p/f are null and `unavailable` says why in plain words.
  */
 export interface ScoreDifference {
   variantA: string;
@@ -71,11 +76,12 @@ export interface ScoreDifference {
   meanA: number;
   meanB: number;
   estimate: number;
-  stdErr: number;
-  df: number;
-  ci95: Interval;
-  p: number;
-  f: number;
+  stdErr: number | null;
+  df: number | null;
+  ci95: Interval | null;
+  p: number | null;
+  f: number | null;
+  unavailable: string | null;
   perReader: ReaderDifference[];
 }
 
@@ -84,9 +90,9 @@ export interface ScoreQuestionResult {
   prompt: string;
   ciMethod: string;
   perVariant: ScoreVariantSummary[];
-  /** OR-MRMC differences between variants shown together (empty with fewer than 2 readers or cases). */
+  /** OR-MRMC differences between variants shown together on a case every reader rated under both. */
   differences: ScoreDifference[];
-  /** Why no OR-MRMC difference could be computed, when `differences` is empty. */
+  /** Pairs of variants left out because no case was rated by every reader under both. */
   differencesNote: string | null;
   agreement: {
     weightedKappa: { linear: WeightedKappaSummary; quadratic: WeightedKappaSummary } | null;

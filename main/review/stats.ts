@@ -61,15 +61,24 @@ export function incompleteBeta(x: number, a: number, b: number): number {
   return 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b;
 }
 
-/** Student t cumulative distribution function. */
-export function studentTCdf(t: number, df: number): number {
+/**
+ * Beyond this many degrees of freedom t is the normal distribution to ~2e-7, and the incomplete beta
+ * loses precision (at 1e18, df + t² rounds to df): larger df, Infinity included, are taken as this.
+ */
+const largestDf = 1e7;
+
+/** Student t cumulative distribution function (df > 0; Infinity gives the normal). */
+export function studentTCdf(t: number, degrees: number): number {
+  const df = Math.min(degrees, largestDf);
   const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
   return t >= 0 ? 1 - tail : tail;
 }
 
-/** Quantile of Student's t distribution (p in (0,1)). */
-export function studentTQuantile(p: number, df: number): number {
-  if (!(p > 0 && p < 1) || !(df > 0)) throw new RangeError('studentTQuantile: p must be in (0,1), df > 0');
+/** Quantile of Student's t distribution (p in (0,1), df > 0; Infinity gives the normal). */
+export function studentTQuantile(p: number, degrees: number): number {
+  if (!(p > 0 && p < 1) || !(degrees > 0))
+    throw new RangeError(`studentTQuantile: p must be in (0,1) and df > 0 (got p = ${p}, df = ${degrees})`);
+  const df = Math.min(degrees, largestDf);
   if (p === 0.5) return 0;
   if (p < 0.5) return -studentTQuantile(1 - p, df);
   let low = 0;
@@ -83,9 +92,10 @@ export function studentTQuantile(p: number, df: number): number {
   return (low + high) / 2;
 }
 
-/** F distribution cumulative distribution function (d1, d2 > 0, fractional allowed). */
-export function fCdf(x: number, d1: number, d2: number): number {
+/** F distribution cumulative distribution function (d1, d2 > 0, fractional allowed; d2 may be Infinity). */
+export function fCdf(x: number, d1: number, denominatorDf: number): number {
   if (x <= 0) return 0;
+  const d2 = Math.min(denominatorDf, largestDf);
   return incompleteBeta((d1 * x) / (d1 * x + d2), d1 / 2, d2 / 2);
 }
 

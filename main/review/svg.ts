@@ -126,10 +126,11 @@ export function preferenceSvg(result: Omit<PreferenceQuestionResult, 'svg'>): st
  */
 export function differenceSvg(result: Omit<ScoreQuestionResult, 'svg' | 'differenceSvg'>): string {
   if (result.differences.length === 0) return '';
-  const rows: { label: string; estimate: number; ci: [number, number]; overall: boolean }[] = [];
+  // A difference without an interval (the data cannot give one) is drawn as its point alone.
+  const rows: { label: string; estimate: number; ci: [number, number] | null; overall: boolean }[] = [];
   for (const d of result.differences) {
     rows.push({
-      label: `${d.labelA} − ${d.labelB} (all readers)`,
+      label: `${d.labelA} − ${d.labelB} (all readers${d.ci95 ? '' : ', no interval'})`,
       estimate: d.estimate,
       ci: d.ci95,
       overall: true,
@@ -144,7 +145,7 @@ export function differenceSvg(result: Omit<ScoreQuestionResult, 'svg' | 'differe
   const plotLeft = labelWidth + 10;
   const plotWidth = width - plotLeft - 30;
   const height = top + rows.length * rowHeight + 40;
-  const extent = Math.max(0.5, ...rows.flatMap((r) => [Math.abs(r.ci[0]), Math.abs(r.ci[1])]));
+  const extent = Math.max(0.5, ...rows.flatMap((r) => (r.ci ?? [r.estimate, r.estimate]).map(Math.abs)));
   const scale = Math.ceil(extent * 2) / 2;
   const x = (v: number) => plotLeft + ((v + scale) / (2 * scale)) * plotWidth;
   const body: string[] = [
@@ -161,10 +162,16 @@ export function differenceSvg(result: Omit<ScoreQuestionResult, 'svg' | 'differe
   rows.forEach((r, i) => {
     const y = top + i * rowHeight + rowHeight / 2;
     const colour = r.overall ? palette[0] : '#555555';
+    const interval = r.ci ? `${r.ci[0].toFixed(3)} to ${r.ci[1].toFixed(3)}` : 'no interval';
     body.push(
       `<text x="${labelWidth}" y="${fmt(y + 4)}" text-anchor="end" font-size="12" ${r.overall ? 'font-weight="bold" ' : ''}${font}>${escapeXml(r.label)}</text>`,
-      `<line x1="${fmt(x(r.ci[0]))}" y1="${fmt(y)}" x2="${fmt(x(r.ci[1]))}" y2="${fmt(y)}" stroke="${colour}" stroke-width="2"/>`,
-      `<rect x="${fmt(x(r.estimate) - 4)}" y="${fmt(y - 4)}" width="8" height="8" fill="${colour}"><title>${escapeXml(`${r.label.trim()}: ${r.estimate.toFixed(3)} (${r.ci[0].toFixed(3)} to ${r.ci[1].toFixed(3)})`)}</title></rect>`,
+    );
+    if (r.ci)
+      body.push(
+        `<line x1="${fmt(x(r.ci[0]))}" y1="${fmt(y)}" x2="${fmt(x(r.ci[1]))}" y2="${fmt(y)}" stroke="${colour}" stroke-width="2"/>`,
+      );
+    body.push(
+      `<rect x="${fmt(x(r.estimate) - 4)}" y="${fmt(y - 4)}" width="8" height="8" fill="${colour}"><title>${escapeXml(`${r.label.trim()}: ${r.estimate.toFixed(3)} (${interval})`)}</title></rect>`,
     );
   });
   return svgDocument(width, height, `${result.prompt}: difference in mean score`, body);

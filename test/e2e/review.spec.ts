@@ -50,8 +50,6 @@ test('a five-case reader study, read by keyboard, with results that match the ma
 
   await app.open(page, '#/review');
   await expect(page.getByTestId('review-empty')).toBeVisible();
-  // Small renders keep the real model's run short on a CI machine.
-  await page.getByLabel('Image size').selectOption('256');
 
   await test.step('create a study of the five images', async () => {
     await page.getByRole('button', { name: 'New study' }).click();
@@ -185,6 +183,18 @@ test('a five-case reader study, read by keyboard, with results that match the ma
       );
       expect(variant.n, 'five quality ratings per variant').toBe(5);
     }
+    // One reader: the OR-MRMC difference is shown without an interval, and why.
+    expect(quality.differences[0]?.unavailable).toBe(
+      'needs at least 2 readers and 2 cases (here 1 reader and 5 cases)',
+    );
+    const oneReaderRow = page.getByTestId('or-quality').getByTestId('or-row');
+    await expect(oneReaderRow.getByTestId('or-estimate')).toHaveText(
+      quality.differences[0]!.estimate.toFixed(3),
+    );
+    await expect(oneReaderRow.getByTestId('or-ci')).toHaveText('none');
+    await expect(page.getByTestId('or-unavailable')).toHaveText(
+      `No interval or p for ${quality.differences[0]!.labelA} − ${quality.differences[0]!.labelB}: ${quality.differences[0]!.unavailable}.`,
+    );
     const preference = results.preferences.find((p) => p.questionId === 'preference')!;
     for (const comparison of preference.comparisons) {
       const row = page.getByTestId(`preference-${comparison.variantA}-${comparison.variantB}`);
@@ -202,7 +212,12 @@ test('a five-case reader study, read by keyboard, with results that match the ma
     }
     await expect(page.getByTestId('score-agreement')).toContainText('needs two readers');
     const plots = page.locator('img.plot');
-    await expect(plots).toHaveCount(results.scores.length + results.preferences.length);
+    // Score distributions, preferences and, where there is a difference, its forest plot.
+    await expect(plots).toHaveCount(
+      results.scores.length +
+        results.preferences.length +
+        results.scores.filter((s) => s.differenceSvg).length,
+    );
     for (const plot of await plots.all()) {
       await expect(plot).toHaveAttribute('src', /^data:image\/svg\+xml;base64,/);
       expect(
@@ -256,9 +271,25 @@ test('a five-case reader study, read by keyboard, with results that match the ma
     await page.getByLabel('Owner passphrase').fill(ownerPassphrase);
     await page.getByTestId('review-studies').getByRole('button', { name: 'Owner' }).click();
     await expect(page.getByTestId('results-view')).toContainText('2 reader(s)');
-    const { weightedKappa, icc } = review
+    const quality = review
       .results(studyId, { ownerPassphrase })
-      .scores.find((s) => s.questionId === 'quality')!.agreement;
+      .scores.find((s) => s.questionId === 'quality')!;
+    const { weightedKappa, icc } = quality.agreement;
+    // The second reader's ratings depend on the randomised order, so the OR-MRMC difference may or may
+    // not have an interval (readers with identical differences give none): either way it is shown.
+    const [difference] = quality.differences;
+    expect(difference, 'an OR-MRMC difference with two readers').toBeDefined();
+    const orRow = page.getByTestId('or-quality').getByTestId('or-row');
+    await expect(orRow.getByTestId('or-estimate')).toHaveText(difference!.estimate.toFixed(3));
+    if (difference!.ci95) {
+      await expect(orRow.getByTestId('or-ci')).toHaveText(
+        `${difference!.ci95[0].toFixed(3)} – ${difference!.ci95[1].toFixed(3)}`,
+      );
+      await expect(page.getByTestId('or-unavailable')).toHaveCount(0);
+    } else {
+      await expect(orRow.getByTestId('or-ci')).toHaveText('none');
+      await expect(page.getByTestId('or-unavailable')).toContainText(difference!.unavailable!);
+    }
     const range = (ci: [number, number] | null) => (ci ? `${fixed(ci[0])} – ${fixed(ci[1])}` : '–');
     expect(weightedKappa?.quadratic.ci95, 'ten items: a bootstrap interval').not.toBeNull();
     expect(icc?.ci95, 'an ICC interval').not.toBeNull();

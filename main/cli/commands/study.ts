@@ -65,11 +65,13 @@ function textReport(stats: StudyStatistics): string[] {
       );
     for (const d of q.differences) {
       lines.push(
-        `  ${d.labelA} − ${d.labelB}: ${f(d.estimate, 3)} (95% CI ${f(d.ci95[0], 3)} to ${f(d.ci95[1], 3)}), p = ${f(d.p, 4)}, F = ${f(d.f, 3)}, df = ${f(d.df, 1)}; ${d.readers} readers, ${d.cases} cases (${d.method})`,
+        d.unavailable
+          ? `  ${d.labelA} − ${d.labelB}: ${f(d.estimate, 3)}, no interval or p: ${d.unavailable}; ${d.readers} readers, ${d.cases} cases`
+          : `  ${d.labelA} − ${d.labelB}: ${f(d.estimate, 3)} (95% CI ${f(d.ci95?.[0], 3)} to ${f(d.ci95?.[1], 3)}), p = ${f(d.p, 4)}, F = ${f(d.f, 3)}, df = ${f(d.df, 1)}; ${d.readers} readers, ${d.cases} cases (${d.method})`,
       );
       for (const r of d.perReader)
         lines.push(
-          `    reader ${r.reader}: ${f(r.estimate, 3)} (95% CI ${f(r.ci95[0], 3)} to ${f(r.ci95[1], 3)}), p = ${f(r.p, 4)}`,
+          `    reader ${r.reader}: ${f(r.estimate, 3)}${r.ci95 ? ` (95% CI ${f(r.ci95[0], 3)} to ${f(r.ci95[1], 3)}), p = ${f(r.p, 4)}` : `, no interval (${r.stdErr === null ? 'one case' : 'the same difference on every case'})`}`,
         );
     }
     if (q.differencesNote) lines.push(`  (difference in mean score: ${q.differencesNote})`);

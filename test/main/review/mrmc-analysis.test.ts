@@ -67,8 +67,9 @@ describe('analysis with readers and cases random', () => {
       return xs.reduce((s, x) => s + x, 0) / xs.length;
     };
     close(d.estimate, mean('restored') - mean('original'), 1e-12, 'difference = difference of means');
-    assert.ok(d.ci95[0] < d.estimate && d.estimate < d.ci95[1]);
-    assert.ok(d.p < 0.05, `p ${d.p}`);
+    assert.equal(d.unavailable, null);
+    assert.ok(d.ci95 && d.ci95[0] < d.estimate && d.estimate < d.ci95[1]);
+    assert.ok(d.p !== null && d.p < 0.05, `p ${d.p}`);
     assert.equal(d.perReader.length, 3);
     assert.deepEqual(
       d.perReader.map((r) => r.reader),
@@ -93,11 +94,34 @@ describe('analysis with readers and cases random', () => {
     assert.match(q.alpha?.method ?? '', /ordinal \(yes < no < unsure\)/);
   });
 
-  test('one reader: no OR difference (it needs reader variance), a note says why', () => {
+  test('one reader: the difference without interval or p, and why', () => {
     const one = analyseRatings(ratings(['A']), meta);
-    assert.equal(one.scores[0]!.differences.length, 0);
-    assert.match(one.scores[0]!.differencesNote ?? '', /two readers/);
+    const [d] = one.scores[0]!.differences;
+    assert.ok(d);
+    assert.equal(d.unavailable, 'needs at least 2 readers and 2 cases (here 1 reader and 30 cases)');
+    assert.deepEqual([d.ci95, d.p, d.df, d.f], [null, null, null, null]);
+    assert.ok(d.perReader[0]?.ci95, "the reader's own interval (cases random)");
+    assert.match(one.scores[0]!.differenceSvg, /no interval/);
+    assert.equal(one.scores[0]!.differencesNote, null);
     assert.match(one.preferences[0]!.comparisons[0]!.mrmc?.method ?? '', /one reader/);
+  });
+
+  test('readers who agree exactly (the same ratings): the difference, no interval, a reason, no throw', () => {
+    const a = rows.filter((r) => r.reader === 'A');
+    const copies = [...a, ...a.map((r) => ({ ...r, reader: 'B' })), ...a.map((r) => ({ ...r, reader: 'C' }))];
+    const stats = analyseRatings(copies, meta);
+    const [d] = stats.scores[0]!.differences;
+    assert.ok(d);
+    assert.match(d.unavailable ?? '', /^the readers' differences have no variance/);
+    assert.deepEqual([d.ci95, d.p], [null, null]);
+    assert.match(stats.scores[0]!.differenceSvg, /no interval/);
+  });
+
+  test('one case rated by every reader: the difference, no interval', () => {
+    const one = rows.filter((r) => r.case === 'img-0');
+    const [d] = analyseRatings(one, meta).scores[0]!.differences;
+    assert.equal(d?.cases, 1);
+    assert.equal(d?.unavailable, 'needs at least 2 readers and 2 cases (here 3 readers and 1 case)');
   });
 
   test('partial reading: only cases every reader rated under both variants count', () => {

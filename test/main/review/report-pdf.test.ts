@@ -111,7 +111,7 @@ describe('study report as PDF', () => {
     // The key figures, spelled out.
     const q = results.scores[0]!;
     const d = q.differences[0]!;
-    assert.ok(d, 'an OR-MRMC difference');
+    assert.ok(d?.ci95, `an OR-MRMC difference with its interval (${d?.unavailable})`);
     for (const figure of [d.estimate.toFixed(3), d.ci95[0].toFixed(3), d.ci95[1].toFixed(3), d.p!.toFixed(4)])
       assert.ok(all.includes(squeeze(pdfText(figure))), `difference figure ${figure}`);
     const share = results.preferences[0]!.comparisons[0]!;
