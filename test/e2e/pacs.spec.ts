@@ -215,9 +215,19 @@ test.describe('PACS search and retrieve in the Library', () => {
       await watch.getByLabel('Body part').fill('CHEST');
       await watch.getByLabel('Node k').fill('1');
       await watch.getByLabel('Node count n').fill('1');
+      await expect(watch.getByLabel('Look back (days)')).toHaveValue('3');
+      await watch.getByLabel('Look back (days)').fill('5');
       await watch.getByRole('button', { name: 'Start watching' }).click();
       await expect(watch.getByTestId('pacs-watch-state')).toHaveAttribute('data-running', 'yes');
-      await expect(watch.getByTestId('pacs-watch-last-poll')).toContainText('1 studies', { timeout: 30_000 });
+      // The poll's counts from the watch loop's onPoll: one study found and queued, none again.
+      const lastPoll = watch.getByTestId('pacs-watch-last-poll');
+      await expect(lastPoll).toContainText('1 study found, 1 queued', { timeout: 30_000 });
+      await expect(lastPoll.locator('[data-requeued]')).toHaveAttribute('data-requeued', '0');
+      await expect(watch.getByLabel('Look back (days)')).toBeDisabled();
+      expect(app.services.log.read({ event: 'pacs.watch' })[0]).toMatchObject({
+        action: 'start',
+        lookBackDays: 5,
+      });
 
       await test.step('the study is processed and its SC + SR reach the PACS', async () => {
         await expect(watch.locator('[data-count="sent"]')).toHaveText('1', { timeout: 200_000 });
@@ -238,6 +248,8 @@ test.describe('PACS search and retrieve in the Library', () => {
         const again = page.getByTestId('pacs-watch');
         await expect(again.getByTestId('pacs-watch-state')).toHaveAttribute('data-running', 'yes');
         await expect(again.locator('[data-count="sent"]')).toHaveText('1');
+        // The running watch's own look-back (from the main process, not the form's default).
+        await expect(again.getByLabel('Look back (days)')).toHaveValue('5');
         await again.getByRole('button', { name: 'Stop watching' }).click();
         await expect(again.getByTestId('pacs-watch-state')).toHaveAttribute('data-running', 'no', {
           timeout: 30_000,
