@@ -27,8 +27,11 @@ const sha = 'c0ffee'.repeat(10).slice(0, 64);
 const models = [{ id: 'model-r2c', name: 'R2C-GAN', version: '1.0', sha256: sha }];
 
 /** Three readers with ratings that differ by reader, case and image (a hash: not degenerate). */
-function readStudy(store: ReturnType<typeof openReviewStore>) {
-  const study = store.createStudy(sampleStudy({ readers: ['Dr A', 'Dr B', 'Dr C'] }));
+function readStudy(
+  store: ReturnType<typeof openReviewStore>,
+  input = sampleStudy({ readers: ['Dr A', 'Dr B', 'Dr C'] }),
+) {
+  const study = store.createStudy(input);
   const pick = (...parts: string[]) =>
     Number.parseInt(createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 6), 16);
   for (const r of study.readerProgress) {
@@ -126,6 +129,51 @@ describe('study report as PDF', () => {
     assert.match(text, /score distribution/);
     assert.match(text, /difference in mean score \(95% CI\)/);
     assert.match(text, /page 1 of \d/);
+  });
+
+  test('names in Latin with accents, CJK and Cyrillic print as written (embedded Noto Sans SC subsets)', {
+    skip: !poppler && 'poppler-utils (pdftotext) not installed',
+  }, async () => {
+    const name = 'Étude 山田 Проверка';
+    const readers = ['Dr Ærø Ñúñez', '山田 太郎', 'Иванов И. И.'];
+    const unicode = readStudy(
+      store,
+      sampleStudy({
+        name,
+        readers,
+        variants: [
+          { id: 'v-orig', kind: 'original', label: 'Исходное 原图' },
+          { id: 'v-gan', kind: 'restored', modelId: 'model-r2c', passes: 1, label: 'R2C-GAN, 1 pass' },
+        ],
+      }),
+    );
+    const pdf = await studyReportPdf(store.getStudy(unicode.id), store.results(unicode.id), { models });
+    const file = join(out, 'unicode.pdf');
+    writeFileSync(file, pdf);
+    assert.ok(!pdf.toString('latin1').includes('/Helvetica'), 'no standard font left');
+    const text = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' });
+    assert.match(text, /Étude 山田 Проверка/, 'the study name in the title');
+    assert.match(text, /Étude 山田 Проверка - page 1 of \d/, 'and in the page footer');
+    for (const reader of readers) assert.ok(text.includes(reader), `reader ${reader} in the text`);
+    assert.ok(text.includes('Исходное 原图'), 'variant label in tables');
+    assert.ok(!/\?{2,}/.test(text), 'no run of question marks');
+    // The forest plot names the readers too (SVG text in the embedded subsets).
+    const plots = text.slice(text.indexOf('difference in mean score (95% CI)'));
+    assert.ok(plots.includes('山田 太郎') && plots.includes('Иванов'), 'reader names in the plot');
+    assert.equal(pdfText('α ≥ κ क'), 'alpha ≥ kappa ?', 'characters no subset draws: nearest ASCII, else ?');
+    // Glyphs drawn, not only text extracted (WOFF2 subsets once came out as slashes): the title's
+    // strip of page 1 has ink where the name is.
+    execFileSync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '1', file, join(out, 'unicode')]);
+    const page = sharp(readFileSync(join(out, 'unicode-1.png')));
+    const { width } = await page.metadata();
+    const title = await page
+      .extract({ left: 40, top: 50, width: Math.min(300, (width ?? 600) - 40), height: 40 })
+      .greyscale()
+      .raw()
+      .toBuffer();
+    const ink = title.filter((v) => v < 128).length / title.length;
+    assert.ok(ink > 0.08, `the title is drawn (${(ink * 100).toFixed(1)}% dark pixels)`);
+    if (process.env.R2C_KEEP_PDF) writeFileSync(process.env.R2C_KEEP_PDF, pdf);
   });
 
   test('a rendered page shows the plots (not blank)', {
