@@ -3,7 +3,7 @@
 // review/ and pacs/ may not import each other: review writes the SR (review/sr.ts), pacs sends it
 // (per-item status, retries, idempotent by SOP Instance UID, originals refused). An image the PACS
 // does not hold (imported from elsewhere) is skipped.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { saveDicom } from '../dicom/index.ts';
 import type { Library } from '../library/index.ts';
@@ -20,8 +20,6 @@ export interface StudyReportItem {
   /** The reader study's image id (library instance id). */
   imageId: string;
   status: SendItem['status'] | 'not-on-pacs' | 'not-in-library';
-  /** The SR written (under <dataDir>/pacs/results/reader-study-<id>/). */
-  path?: string;
   sopInstanceUid?: string;
   attempts?: number;
   error?: { code: string; message: string };
@@ -39,12 +37,29 @@ export async function sendStudyReports(options: {
   /** Each image's outcome as soon as it is known (skipped ones while writing, sent ones while sending). */
   onItem?: (item: StudyReportItem, progress: { done: number; total: number }) => void;
 }): Promise<StudyReportItem[]> {
-  const { pacs, connectionId, signal } = options;
   const { exported } = closedStudyForReport(options.review, options.studyId);
   const readings = readerStudyImageResults(exported);
   if (readings.length === 0)
     throw new AppError('bad_input', `reader study ${options.studyId} has no finished case to report`);
-  const outDir = join(pacsPaths(options.dataDir).results, `reader-study-${options.studyId}`);
+  // The SRs carry the patient's data and are written again on every send (their UIDs are derived
+  // from the study and the image, so a resend is 'already-stored'): kept only while sending.
+  const staging = pacsPaths(options.dataDir).staging;
+  await mkdir(staging, { recursive: true });
+  const outDir = await mkdtemp(join(staging, 'reader-study-'));
+  try {
+    return await writeAndSend(options, readings, exported, outDir);
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}
+
+async function writeAndSend(
+  options: Parameters<typeof sendStudyReports>[0],
+  readings: ReturnType<typeof readerStudyImageResults>,
+  exported: ReturnType<typeof closedStudyForReport>['exported'],
+  outDir: string,
+): Promise<StudyReportItem[]> {
+  const { pacs, connectionId, signal } = options;
   const items: StudyReportItem[] = [];
   const toSend: { path: string; item: StudyReportItem }[] = [];
   const done = (item: StudyReportItem) => {
@@ -77,11 +92,10 @@ export async function sendStudyReports(options: {
         reading,
       );
       const path = join(outDir, `image-${reading.imageId}.dcm`);
-      await mkdir(outDir, { recursive: true });
       await saveDicom(path, written);
       toSend.push({
         path,
-        item: { imageId: reading.imageId, status: 'failed', path, sopInstanceUid: written.sopInstanceUid },
+        item: { imageId: reading.imageId, status: 'failed', sopInstanceUid: written.sopInstanceUid },
       });
     }
   } finally {

@@ -132,8 +132,7 @@ export function pacsHandlers(services: Services, jobs: JobCalls): DomainHandlers
           onItem: (_item, progress) =>
             onProgress({ ...progress, message: `${progress.done} of ${progress.total} images` }),
         });
-        // The SR's file path stays in the main process.
-        return { items: items.map(({ path: _path, ...item }) => item), cancelled: signal.aborted };
+        return { items, cancelled: signal.aborted };
       });
     },
     async pacsWatchStatus({ id, node }) {

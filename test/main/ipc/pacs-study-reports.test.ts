@@ -5,7 +5,7 @@
 // sending again is 'already-stored'; the send is an export in the activity log without names.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { threadTransport } from '../../../main/app/jobs.ts';
@@ -173,6 +173,14 @@ describe('pacsSendStudyReports against a real Orthanc', { skip: missing }, () =>
     assert.equal(resent?.status, 'already-stored');
     assert.equal(resent?.sopInstanceUid, sent!.sopInstanceUid, 'the same SR, not a second one');
     assert.equal((await instancesOf(onPacs.studyInstanceUid)).length, 2);
+
+    // The SRs (patient data) are written for the send only: none is left in the data folder.
+    const left = readdirSync(join(services.config.dataDir, 'pacs'), { recursive: true }).map(String);
+    assert.deepEqual(
+      left.filter((f) => f.endsWith('.dcm')),
+      [],
+      `left behind: ${left.join(', ')}`,
+    );
 
     // Both sends are exports in the activity log; no names, no UIDs.
     const exports = services.log
