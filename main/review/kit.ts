@@ -591,10 +591,13 @@ export function importKit(ctx: StoreContext, dataDir: string, zipPath: string): 
     }
     const kitText = readFileSync(join(staging, KIT_JSON), 'utf8');
     const version = (JSON.parse(kitText) as { formatVersion?: unknown }).formatVersion;
+    // A version-1 kit is not opened even read-only: it has no reader secrets (anyone at this
+    // workstation could read and export answers in any reader's name) and was made before kits were
+    // checked for patient identifiers. The message says what the owner has to do.
     if (version !== kitFormatVersion)
       throw new AppError(
         'unsupported',
-        `the kit has format version ${String(version)}; this app reads version ${kitFormatVersion} (readers with secrets): ask the study owner for a new kit`,
+        `${version === 1 ? 'this reading kit was made by an older version of R2C (kit format 1: readers without secrets, not checked for patient identifiers), so it is not opened' : `this reading kit has format version ${String(version)}; this app reads version ${kitFormatVersion}`}. Ask the study owner for a new kit: on their workstation, Review, open the study as Owner, give every reader a secret (New secret), then Export reading kit; import that file here. Each reader then signs in with their secret.`,
       );
     const kit = parseJson(kitSchema, kitText, 'kit');
     for (const image of kit.images)

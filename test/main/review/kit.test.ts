@@ -2,6 +2,7 @@
 // other data folders, their answer files merge back, and the merged study equals one read on a
 // single workstation with the same answers. Tampered, duplicate and contradicting files are refused.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -208,6 +209,38 @@ describe('reading kits across data folders', () => {
     assert.ok(
       audit.filter((e) => e.action === 'answers_merged').every((e) => e.details['actor'] === 'owner'),
     );
+  });
+
+  test('a format-1 kit (no reader secrets) is refused with what to ask the owner for', () => {
+    const entries = unzipSync(readFileSync(kitPath));
+    const kit = JSON.parse(new TextDecoder().decode(entries['kit.json']));
+    kit.formatVersion = 1;
+    entries['kit.json'] = new TextEncoder().encode(JSON.stringify(kit));
+    // A consistent, unsigned kit: only the version differs.
+    const manifest = JSON.parse(new TextDecoder().decode(entries['manifest.json']));
+    const listed = manifest.files.find((f: { path: string }) => f.path === 'kit.json');
+    listed.sha256 = createHash('sha256').update(entries['kit.json']!).digest('hex');
+    listed.size = entries['kit.json']!.length;
+    entries['manifest.json'] = new TextEncoder().encode(JSON.stringify(manifest));
+    delete entries['signature.json'];
+    const old = join(ownerDir, 'out', 'format-1.r2ckit');
+    writeFileSync(old, zipSync(entries, { level: 0 }));
+    const fresh = tempDir();
+    const store = openReviewStore({ dataDir: fresh.dir });
+    try {
+      assert.throws(
+        () => store.importKit(old),
+        (e: { code?: string; message?: string }) =>
+          e.code === 'unsupported' &&
+          /older version of R2C \(kit format 1/.test(e.message ?? '') &&
+          /New secret/.test(e.message ?? '') &&
+          /Export reading kit/.test(e.message ?? ''),
+      );
+      assert.equal(store.listStudies().length, 0, 'nothing stored');
+    } finally {
+      store.close();
+      fresh.remove();
+    }
   });
 
   test('a tampered kit is refused before anything is stored', () => {
