@@ -2,14 +2,18 @@
 // pair whose image left the library during a crash is swept when the library is next opened. Real
 // library and services; the pair is made by prepareOutgoing with a stand-in for the model run.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { threadTransport } from '../../../main/app/jobs.ts';
 import { createServices, type Services } from '../../../main/app/services.ts';
 import { outgoingRoot, prepareOutgoing, type RunOutgoingProcess } from '../../../main/pacs/index.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 import { tempDir, writeSyntheticFolder } from '../library/fixtures.ts';
+
+const r2c = fileURLToPath(new URL('../../../bin/r2c.js', import.meta.url));
 
 const fakeRun: RunOutgoingProcess = async (input) => {
   mkdirSync(input.outDir, { recursive: true });
@@ -82,6 +86,45 @@ test('outgoing pairs are removed with their image (delete, retention, crash swee
     assert.deepEqual(readdirSync(root), []);
   } finally {
     await services.close();
+    work.remove();
+  }
+});
+
+test("r2c library delete removes the deleted image's outgoing pair too", async () => {
+  const work = tempDir('outgoing-cleanup-cli');
+  const dataDir = join(work.path, 'data');
+  const services = open(dataDir);
+  let ids: number[];
+  let pairs: string[];
+  try {
+    writeSyntheticFolder(join(work.path, 'in'), 2, { patients: 1 });
+    await services.library.importPaths([join(work.path, 'in')]);
+    ids = services.library
+      .listStudies()
+      .flatMap((s) => services.library.listInstances({ studyId: s.id }))
+      .map((i) => i.id);
+    pairs = await Promise.all(ids.map((id) => pairFor(services, id)));
+  } finally {
+    await services.close();
+  }
+  try {
+    const result = spawnSync(
+      process.execPath,
+      [r2c, 'library', 'delete', '--instance', String(ids[0]), '--yes'],
+      {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: process.env['HOME'] ?? '',
+          R2C_DATA_DIR: dataDir,
+          R2C_POLICY_FILE: join(work.path, 'policy.json'),
+        },
+      },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(existsSync(pairs[0]!), false, "the deleted image's pair is gone");
+    assert.ok(existsSync(pairs[1]!), 'the other image keeps its pair');
+  } finally {
     work.remove();
   }
 });
