@@ -138,12 +138,17 @@ export function differenceSvg(result: Omit<ScoreQuestionResult, 'svg' | 'differe
     for (const r of d.perReader)
       rows.push({ label: `  ${r.reader}`, estimate: r.estimate, ci: r.ci95, overall: false });
   }
-  const width = 640;
+  // Labels are right-aligned before the plot: wide enough for the longest (bold 12 px: about 7 px a
+  // Latin character, 12 px a CJK one), so none runs off the left edge; the plot keeps its width.
+  const labelWidth = Math.max(
+    250,
+    ...rows.map((r) => [...r.label].reduce((w, ch) => w + (ch.codePointAt(0)! >= 0x2e80 ? 12.5 : 7.2), 8)),
+  );
+  const plotLeft = labelWidth + 10;
+  const plotWidth = 350;
+  const width = plotLeft + plotWidth + 30;
   const rowHeight = 24;
   const top = 44;
-  const labelWidth = 250;
-  const plotLeft = labelWidth + 10;
-  const plotWidth = width - plotLeft - 30;
   const height = top + rows.length * rowHeight + 40;
   const extent = Math.max(0.5, ...rows.flatMap((r) => (r.ci ?? [r.estimate, r.estimate]).map(Math.abs)));
   const scale = Math.ceil(extent * 2) / 2;
