@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 
 export interface FontFace {
   /** The name the face is registered under in a PDF document. */
@@ -122,4 +123,50 @@ export function textRuns(text: string, bold: boolean): TextRun[] {
     else runs.push({ face, text: ch });
   }
   return runs;
+}
+
+const sfntCache = new Map<string, Buffer>();
+
+/**
+ * A face's font as plain OpenType bytes, decoded once per process. pdfkit (fontkit) would inflate the
+ * WOFF's tables in JavaScript for every document (most of a report's time); WOFF 1.0 is zlib-compressed
+ * tables around an sfnt directory, rebuilt here with Node's zlib.
+ */
+export function faceBytes(face: FontFace): Buffer {
+  const cached = sfntCache.get(face.file);
+  if (cached) return cached;
+  const woff = readFileSync(face.file);
+  if (woff.toString('latin1', 0, 4) !== 'wOFF') throw new Error(`${face.file} is not a WOFF 1.0 font`);
+  const numTables = woff.readUInt16BE(12);
+  const tables = Array.from({ length: numTables }, (_, i) => {
+    const at = 44 + 20 * i;
+    const offset = woff.readUInt32BE(at + 4);
+    const compLength = woff.readUInt32BE(at + 8);
+    const origLength = woff.readUInt32BE(at + 12);
+    const stored = woff.subarray(offset, offset + compLength);
+    const data = compLength < origLength ? inflateSync(stored) : stored;
+    if (data.length !== origLength) throw new Error(`${face.file}: a table does not decode to its length`);
+    return { tag: woff.subarray(at, at + 4), checksum: woff.readUInt32BE(at + 16), data };
+  });
+  const entrySelector = Math.floor(Math.log2(numTables));
+  const searchRange = 2 ** entrySelector * 16;
+  let offset = 12 + 16 * numTables;
+  const size = tables.reduce((s, t) => s + Math.ceil(t.data.length / 4) * 4, offset);
+  const sfnt = Buffer.alloc(size);
+  woff.copy(sfnt, 0, 4, 8); // flavor: TrueType or CFF
+  sfnt.writeUInt16BE(numTables, 4);
+  sfnt.writeUInt16BE(searchRange, 6);
+  sfnt.writeUInt16BE(entrySelector, 8);
+  sfnt.writeUInt16BE(numTables * 16 - searchRange, 10);
+  tables.forEach((t, i) => {
+    const at = 12 + 16 * i;
+    t.tag.copy(sfnt, at);
+    sfnt.writeUInt32BE(t.checksum, at + 4);
+    sfnt.writeUInt32BE(offset, at + 8);
+    sfnt.writeUInt32BE(t.data.length, at + 12);
+    t.data.copy(sfnt, offset);
+    offset += Math.ceil(t.data.length / 4) * 4;
+  });
+  sfntCache.set(face.file, sfnt);
+  return sfnt;
 }

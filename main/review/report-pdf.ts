@@ -5,7 +5,7 @@
 import PDFDocument from 'pdfkit';
 import SVGtoPDF from 'svg-to-pdfkit';
 import { escapeXml } from '../util/svg.ts';
-import { type FontFace, fontFaces, pdfText, textRuns } from './pdf-fonts.ts';
+import { type FontFace, faceBytes, fontFaces, pdfText, textRuns } from './pdf-fonts.ts';
 import type { StudyStatistics } from './results.ts';
 import { type ReportBlock, type ReportOptions, studyReportBlocks } from './report.ts';
 import type { StudyDetails, StudyResults } from './types.ts';
@@ -27,7 +27,7 @@ class RunWriter {
 
   use(face: FontFace): PDFKit.PDFDocument {
     if (!this.registered.has(face.key)) {
-      this.doc.registerFont(face.key, face.file);
+      this.doc.registerFont(face.key, faceBytes(face));
       this.registered.add(face.key);
     }
     return this.doc.font(face.key);
