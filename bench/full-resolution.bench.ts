@@ -31,7 +31,7 @@ const FILES = [
   'torchxrayvision/1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm',
   'covid-chest-imaging-database/1.3.6.1.4.1.11129.5.5.110503645592756492463169821050252582267888.dcm',
 ];
-const MODELS = ['r2c-q3', 'r2c-q3-resize'];
+const MODELS = ['r2c-q3', 'r2c-q3-reference'];
 
 async function cropsPng(rows: GrayImage[][], path: string): Promise<void> {
   const side = rows[0]![0]!.width;
@@ -79,7 +79,7 @@ export default async function run(context: BenchContext) {
           upsampled: { psnr: round(psnr(clean, plain), 2), ssim: round(ssim(clean, plain), 4) },
           transferred: { psnr: round(psnr(clean, transferred), 2), ssim: round(ssim(clean, transferred), 4) },
         };
-        if (modelId === 'r2c-q3-resize' && cropRows.length < 2) {
+        if (modelId === 'r2c-q3' && cropRows.length < 2) {
           // A 256 px crop at 100% from the image centre (lung field / mediastinum border).
           const x = Math.floor(clean.width * 0.3);
           const y = Math.floor(clean.height * 0.35);
@@ -127,7 +127,7 @@ export default async function run(context: BenchContext) {
   }
   context.log(JSON.stringify(timing));
   return {
-    model: 'r2c-q3 (default) and r2c-q3-resize, CPU, 2 threads',
+    model: 'r2c-q3 (default) and r2c-q3-reference, CPU, 2 threads',
     quality,
     timing,
     crops: 'docs/screenshots/full-resolution-crops.png',

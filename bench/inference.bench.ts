@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildNetworkModel, readWeightsFromOnnx } from '../models/inference.ts';
+import { buildNetworkModel, loadInferenceModel, readWeightsFromOnnx } from '../models/inference.ts';
 import { networkFromConfig } from '../models/nets.ts';
 import { processImages, readInput } from '../main/inference/batch.ts';
 import { resizeGray } from '../main/util/resize.ts';
@@ -24,6 +24,8 @@ import type { BenchContext } from './types.ts';
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const shippedDir = join(repo, 'models/shipped');
 const modelFile = join(shippedDir, 'r2c-q3.onnx');
+// The default before r2c-q3 0.2.0 (transposed output layer); the issue asks for the default's cost as a ratio to it.
+const referenceFile = join(shippedDir, 'r2c-q3-reference.onnx');
 const source = join(
   repo,
   '../shared/data/dicom/torchxrayvision/1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm',
@@ -74,6 +76,42 @@ function modelFlops(width: number, height: number): number {
   const net = networkFromConfig(config);
   const pad = (v: number) => Math.max(4, Math.ceil(v / 2) * 2);
   return buildNetworkModel(net, weights, { shape: [1, 1, pad(height), pad(width)] }).flops;
+}
+
+/**
+ * Model-only time of the default against the reference model at the same size, interleaved in one
+ * process (A B A B ...) so machine load hits both alike; medians and their ratio.
+ */
+async function againstReference(size: number, repeats = 7): Promise<Record<string, unknown>> {
+  const image = new Float32Array(size * size);
+  for (let i = 0; i < image.length; i++) image[i] = Math.sin(i * 0.013) * 0.8;
+  const dims = [1, 1, size, size];
+  const runners = {
+    default: await loadInferenceModel(new Uint8Array(readFileSync(modelFile)), { threads }),
+    reference: await loadInferenceModel(new Uint8Array(readFileSync(referenceFile)), { threads }),
+  };
+  const times: Record<keyof typeof runners, number[]> = { default: [], reference: [] };
+  try {
+    for (const r of Object.values(runners)) await r.run(image, dims);
+    for (let i = 0; i < repeats; i++)
+      for (const [name, r] of Object.entries(runners) as [
+        keyof typeof runners,
+        (typeof runners)['default'],
+      ][]) {
+        const t0 = performance.now();
+        await r.run(image, dims);
+        times[name].push(performance.now() - t0);
+      }
+  } finally {
+    for (const r of Object.values(runners)) await r.release();
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] as number;
+  return {
+    size: `${size}x${size}`,
+    repeats,
+    medianMs: { default: round(median(times.default)), reference: round(median(times.reference)) },
+    ratio: round(median(times.default) / median(times.reference), 3),
+  };
 }
 
 async function bench(ctx: BenchContext): Promise<Record<string, unknown>> {
@@ -136,11 +174,21 @@ async function bench(ctx: BenchContext): Promise<Record<string, unknown>> {
         maxRssRatio: round(tiled.maxRssMiB / whole.maxRssMiB, 2),
       };
     }
+    const vsReference = [];
+    for (const size of [256, 512, 1024]) {
+      const row = await againstReference(size);
+      ctx.log(`against r2c-q3-reference: ${JSON.stringify(row)}`);
+      vsReference.push(row);
+    }
     const ceilingAfter = (await matMulCeiling(1024, 3)).bestGflops;
     return {
       note: 'shipped r2c-q3, CPU, 2 threads, passes 1, PNG in/out; one warm-up image at 256 px per child process, then one measured image; shared 2-core machine (other developers running), so read ratios rather than absolute times',
       matMulCeilingGflops: { before: round(ceilingBefore), after: round(ceilingAfter), n: 1024 },
       rows,
+      defaultVsReferenceModel: {
+        note: 'model run only (onnxruntime), default r2c-q3 vs r2c-q3-reference (the default before 0.2.0), interleaved in one process',
+        rows: vsReference,
+      },
       tiledVsUntiled2048: untiled,
     };
   } finally {

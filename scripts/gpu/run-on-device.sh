@@ -15,7 +15,7 @@
 # STEPS (step budget of the linear lr decay to 0; default auto = timed to end before MINUTES),
 # INIT (a generator's weights, e.g. scratch/gpu-init/init.json from scripts/gpu/export-weights.ts;
 # carry its folder), L1 (default 10), CLASS_WEIGHT (default 1), CLEAN (clean fraction, 0.25), LR.
-# Example, the CPU run's recipe (runs/r2c-q3-resize) in 7 minutes:
+# Example, the recipe of the CPU run r2c-q3-resize (retired model; run folder models/training-runs/r2c-q3-resize-cpu-2026-12-07) in 7 minutes:
 #   OBJECTIVE=paired UPSAMPLING=resize CROP=128 EMA=0.999 CLASS_WEIGHT=4 SEED=13 \
 #     INIT=scratch/gpu-init/init.json bash scripts/gpu/run-on-device.sh 7
 set -uo pipefail

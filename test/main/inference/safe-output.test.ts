@@ -231,9 +231,9 @@ describe('indeterminate band', () => {
     assert.equal(decide(0.46, 0.45, undefined), 'positive', 'no band: the threshold alone');
   });
 
-  test('the shipped r2c-q3-resize card: band holds the threshold, validation figures travel with a result', () => {
+  test('the shipped default card (r2c-q3): band holds the threshold, validation figures travel with a result', () => {
     const card = JSON.parse(
-      readFileSync(new URL('../../../models/shipped/r2c-q3-resize.model.json', import.meta.url), 'utf8'),
+      readFileSync(new URL('../../../models/shipped/r2c-q3.model.json', import.meta.url), 'utf8'),
     );
     const { low, high } = card.calibration.indeterminate;
     assert.ok(low <= card.threshold && card.threshold <= high);
@@ -252,7 +252,7 @@ describe('outputs that carry their meaning', () => {
     const sha = 'ab'.repeat(32);
     const written = writeClassificationReport(source, {
       probabilities: { normal: 0.53, 'COVID-19': 0.47 },
-      model: { name: 'R2C-GAN (r2c-q3-resize)', version: '0.2.0', sha256: sha },
+      model: { name: 'R2C-GAN (r2c-q3)', version: '0.2.0', sha256: sha },
       assessment: {
         decision: 'indeterminate',
         decisionText: 'Indeterminate',

@@ -248,10 +248,10 @@ test('effective settings: policy over the user, users change only what the polic
     });
 
     // The policy fixing the model pins it for the registry and overrides the user's choice.
-    const pinnedEnv = { ...env, R2C_POLICY_FILE: policyFile(dir.path, { activeModel: 'r2c-q3-resize' }) };
+    const pinnedEnv = { ...env, R2C_POLICY_FILE: policyFile(dir.path, { activeModel: 'r2c-q3-reference' }) };
     const pinned = openSettings(resolveWorkstation({ env: pinnedEnv, platform: 'linux' })).get();
-    assert.deepEqual(pinned.activeModel, { value: 'r2c-q3-resize', source: 'policy' });
-    assert.equal(registryOptions(pinned).pinnedActiveModel, 'r2c-q3-resize');
+    assert.deepEqual(pinned.activeModel, { value: 'r2c-q3-reference', source: 'policy' });
+    assert.equal(registryOptions(pinned).pinnedActiveModel, 'r2c-q3-reference');
 
     writeFileSync(join(data, 'settings.json'), '{ nope');
     assert.throws(() => store.get(), { code: 'integrity', message: /settings\.json is not valid JSON/ });
