@@ -394,7 +394,11 @@ describe('review channels', () => {
       const out = unwrap<Output<'getReviewPixels'>>(
         await call('getReviewPixels', { presentationId: image.presentationId }),
       );
-      assert.equal(Math.max(out.width, out.height), 512, 'full resolution (the PNG is 512 px on its long side)');
+      assert.equal(
+        Math.max(out.width, out.height),
+        512,
+        'full resolution (the PNG is 512 px on its long side)',
+      );
       const values = Buffer.from(out.pixels);
       assert.equal(values.length, out.width * out.height, 'one byte per pixel (an 8-bit original)');
       const distinct = new Set(values).size;
