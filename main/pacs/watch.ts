@@ -313,6 +313,8 @@ export async function watch(options: WatchOptions): Promise<WatchSummary> {
     }
     if (failed === 0) {
       queue.markDone(studyUid);
+      // Every result is on the PACS now; the local copies hold patient data and are not needed again.
+      await rm(join(options.resultsRoot, key), { recursive: true, force: true });
       log(`study ${key}: results sent`);
       options.onStudyDone?.(key);
     } else {

@@ -1,8 +1,7 @@
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultDataDir, type ImportSummary, openLibrary } from '../../library/index.ts';
-import { loadPolicy } from '../../settings/index.ts';
+import { type ImportSummary, openLibrary } from '../../library/index.ts';
 import { type CliCommand, parseUsage, UsageError } from '../command.ts';
+import { commandDataDir } from '../data-folder.ts';
 import { progressBar } from '../progress.ts';
 
 export const importCommand: CliCommand = {
@@ -10,21 +9,14 @@ export const importCommand: CliCommand = {
   summary: 'Import DICOM files, folders, DICOMDIRs, zip archives and PNG/JPEG/TIFF images into the library',
   usage:
     'r2c import <paths...> [--library <dir>] [--reference] [--json]\n' +
-    '  --library <dir>  library data folder (default: $R2C_DATA_DIR or the per-user data folder)\n' +
+    "  --library <dir>  library data folder (default: the policy's data folder, else $R2C_DATA_DIR, else the per-user folder)\n" +
     '  --reference      record files where they are instead of copying them into the library\n' +
     '  --json           print the summary as JSON',
   async run(argv, io) {
     const { values, positionals } = parseUsage(() => parse(argv));
     if (positionals.length === 0) throw new UsageError('no paths given');
     // A data folder fixed by the admin's policy is the only library (retention and deletion apply there).
-    const policy = loadPolicy();
-    if (
-      values.library !== undefined &&
-      policy.policy.dataDir !== undefined &&
-      resolve(values.library) !== resolve(policy.policy.dataDir)
-    )
-      throw new UsageError(`--library: the data folder is fixed by the policy file ${policy.location.path}`);
-    const dataDir = values.library ?? defaultDataDir();
+    const dataDir = commandDataDir(values.library);
     const library = openLibrary({ dataDir });
     const bar = values.json ? undefined : progressBar(io, 'importing');
     let summary: ImportSummary;

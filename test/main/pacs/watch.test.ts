@@ -4,7 +4,15 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -362,6 +370,9 @@ describe('r2c pacs watch against a real Orthanc', { skip: missing }, () => {
       assert.deepEqual([...new Set(stores.values())], [1], 'each SOP Instance UID was stored exactly once');
       const held = await instancesByStudy(orthanc);
       for (const study of studies) assert.equal(held.get(study)?.length, 3);
+      // Sent results hold patient data: the local copies go once a study is done.
+      const left = existsSync(join(dataDir, 'results')) ? readdirSync(join(dataDir, 'results')) : [];
+      assert.deepEqual(left, [], 'no local results remain for done studies');
     } finally {
       await real.close();
       await library.close();
