@@ -175,7 +175,7 @@ export default async function bench(context: BenchContext): Promise<Record<strin
   const repo = fileURLToPath(new URL('../', import.meta.url));
   const manifest = join(repo, '..', 'shared', 'data', 'MANIFEST.csv');
   if (!existsSync(manifest)) return { skipped: `shared data not found at ${manifest}` };
-  const shipped = join(repo, 'models', 'shipped', 'r2c-q3.onnx');
+  const shipped = join(repo, 'models', 'shipped', 'r2c-q3-reference.onnx');
   const loadBefore = loadavg();
   const inference = await inferenceSeconds();
   context.log(`inference Q=3 ${size}px: ${inference.map((s) => round(s * 1000, 0)).join(' / ')} ms`);
@@ -188,7 +188,7 @@ export default async function bench(context: BenchContext): Promise<Record<strin
     executionProvider: 'cpu',
     arch: 'operational Q=3, width 64 (the shipped model), batch 1',
     size,
-    initFrom: existsSync(shipped) ? 'models/shipped/r2c-q3.onnx' : 'fresh',
+    initFrom: existsSync(shipped) ? 'models/shipped/r2c-q3-reference.onnx' : 'fresh',
     inferenceSeconds: inference.map((s) => round(s, 3)),
     gan,
     paired,

@@ -1,8 +1,10 @@
 // Run configuration of `r2c train`: a JSON file plus command-line overrides, validated with zod.
 // Paths in the file are relative to the file's folder; paths given as flags are relative to the cwd.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { readWeightsFromOnnx } from '../../models/index.ts';
 import { AppError } from '../util/errors.ts';
 
 /** Train/validation split of the shipped model (scripts/gpu/pack-data.ts GPU_SPLIT_SEED). */
@@ -209,6 +211,15 @@ export function parseRunConfig(raw: unknown, what = 'training config', baseDir =
     ...input,
     validation: { ...configDefaults.validation, ...(input['validation'] as object | undefined) },
   };
+  // Unless asked otherwise, a fine-tune keeps its starting model's upsampling (the default r2c-q3 is resize).
+  if (
+    input['upsampling'] === undefined &&
+    typeof input['initFrom'] === 'string' &&
+    input['initFrom'] !== ''
+  ) {
+    const from = initModelUpsampling(resolve(baseDir, input['initFrom']));
+    if (from) merged.upsampling = from;
+  }
   const parsed = runConfigSchema.safeParse(merged);
   if (!parsed.success) throw describeIssues(parsed.error, what);
   const c = parsed.data;
@@ -220,6 +231,15 @@ export function parseRunConfig(raw: unknown, what = 'training config', baseDir =
     if (v !== undefined) out[key] = isAbsolute(v) ? v : resolve(baseDir, v);
   }
   return out;
+}
+
+/** The upsampling of an initFrom model, or undefined when it cannot be read (training then says why). */
+function initModelUpsampling(path: string): 'transposed' | 'resize' | undefined {
+  try {
+    return readWeightsFromOnnx(new Uint8Array(readFileSync(path))).config.upsampling ?? 'transposed';
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads a config file (optional) and applies the overrides on top. */

@@ -191,3 +191,26 @@ describe('r2c train usage', () => {
     }
   });
 });
+
+test('a fine-tune keeps its starting model upsampling unless the config names one', () => {
+  const shipped = new URL('../../../models/shipped/', import.meta.url).pathname;
+  const base = { data: 'x.csv', outDir: 'out', steps: 10 };
+  // The default r2c-q3 (0.2.0) has a resize output layer; r2c-q3-reference the transposed one.
+  assert.equal(parseRunConfig({ ...base, initFrom: join(shipped, 'r2c-q3.onnx') }).upsampling, 'resize');
+  assert.equal(
+    parseRunConfig({ ...base, initFrom: join(shipped, 'r2c-q3-reference.onnx') }).upsampling,
+    'transposed',
+  );
+  assert.equal(
+    parseRunConfig({ ...base, initFrom: join(shipped, 'r2c-q3-reference.onnx'), upsampling: 'resize' })
+      .upsampling,
+    'resize',
+    'an explicit choice wins (transposed -> resize converts the kernels)',
+  );
+  assert.equal(parseRunConfig(base).upsampling, 'transposed', 'a fresh run keeps the reference default');
+  assert.equal(
+    parseRunConfig({ ...base, initFrom: '/nonexistent/model.onnx' }).upsampling,
+    'transposed',
+    'an unreadable model is left for training to report',
+  );
+});

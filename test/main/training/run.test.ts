@@ -322,9 +322,20 @@ describe('training run', () => {
     assert.equal(card.architecture.upsampling, 'resize');
     assert.match(String(card.training?.['crops']), /16 px crops for the first 3 steps, then 32 px/);
     assert.match(String(card.training?.['weightAverage']), /EMA, decay 0.8/);
-    // A resize model cannot start a transposed run; crop phases and EMA belong to the paired objective.
+    // A resize model cannot start a run that asks for transposed (left unsaid, the run follows the
+    // model); crop phases and EMA belong to the paired objective.
+    assert.equal(
+      tinyConfig('recipe-follow', { objective: 'paired', initFrom: second.files.model }).upsampling,
+      'resize',
+    );
     await assert.rejects(
-      train(tinyConfig('recipe-back', { objective: 'paired', initFrom: second.files.model })),
+      train(
+        tinyConfig('recipe-back', {
+          objective: 'paired',
+          initFrom: second.files.model,
+          upsampling: 'transposed',
+        }),
+      ),
       /uses resize upsampling; the config asks for transposed/,
     );
     assert.throws(
