@@ -206,7 +206,7 @@ export function parseRunConfig(raw: unknown, what = 'training config', baseDir =
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new AppError('bad_input', `${what} must be a JSON object`);
   const input = raw as Record<string, unknown>;
-  const merged = {
+  const merged: Record<string, unknown> = {
     ...configDefaults,
     ...input,
     validation: { ...configDefaults.validation, ...(input['validation'] as object | undefined) },
