@@ -87,6 +87,30 @@ export function codedConcept(value: string, scheme: string, meaning: string): Re
   return { CodeValue: value, CodingSchemeDesignator: scheme, CodeMeaning: meaning.slice(0, 64) };
 }
 
+/** The SR observer context of a report made by this software (TID 1002: observer type device). */
+export function deviceObserverContext(): Record<string, unknown>[] {
+  return [
+    {
+      RelationshipType: 'HAS OBS CONTEXT',
+      ValueType: 'CODE',
+      ConceptNameCodeSequence: [codedConcept('121005', 'DCM', 'Observer Type')],
+      ConceptCodeSequence: [codedConcept('121007', 'DCM', 'Device')],
+    },
+    {
+      RelationshipType: 'HAS OBS CONTEXT',
+      ValueType: 'UIDREF',
+      ConceptNameCodeSequence: [codedConcept('121012', 'DCM', 'Device Observer UID')],
+      UID: IMPLEMENTATION_CLASS_UID,
+    },
+    {
+      RelationshipType: 'HAS OBS CONTEXT',
+      ValueType: 'TEXT',
+      ConceptNameCodeSequence: [codedConcept('121013', 'DCM', 'Device Observer Name')],
+      TextValue: SOFTWARE_NAME,
+    },
+  ];
+}
+
 /** A fresh UID from dcmjs, for new studies, series and instances. */
 export function generateUid(): string {
   return DicomMetaDictionary.uid();

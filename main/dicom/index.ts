@@ -65,12 +65,13 @@ export {
 // concepts, values and copied patient/study attributes as our own SR.
 export {
   codedConcept,
+  deviceObserverContext,
   dicomDate,
   dicomTime,
   encodePart10,
   formatDs,
   generateUid,
-  IMPLEMENTATION_CLASS_UID,
   SOFTWARE_NAME,
+  uidFromHash,
 } from './encode.ts';
 export { patientAndStudy, uidMapper } from './deidentify.ts';

@@ -12,12 +12,12 @@ import {
 } from './deidentify.ts';
 import {
   codedConcept as code,
+  deviceObserverContext,
   dicomDate,
   dicomTime,
   encodePart10,
   formatDs,
   generateUid,
-  IMPLEMENTATION_CLASS_UID,
   SOFTWARE_NAME,
   uidFromHash,
   type WrittenDicom,
@@ -203,24 +203,7 @@ export function writeMeasurementReport(
       ConceptNameCodeSequence: [code('121049', 'DCM', 'Language of Content Item and Descendants')],
       ConceptCodeSequence: [code('en', 'RFC5646', 'English')],
     },
-    {
-      RelationshipType: 'HAS OBS CONTEXT',
-      ValueType: 'CODE',
-      ConceptNameCodeSequence: [code('121005', 'DCM', 'Observer Type')],
-      ConceptCodeSequence: [code('121007', 'DCM', 'Device')],
-    },
-    {
-      RelationshipType: 'HAS OBS CONTEXT',
-      ValueType: 'UIDREF',
-      ConceptNameCodeSequence: [code('121012', 'DCM', 'Device Observer UID')],
-      UID: IMPLEMENTATION_CLASS_UID,
-    },
-    {
-      RelationshipType: 'HAS OBS CONTEXT',
-      ValueType: 'TEXT',
-      ConceptNameCodeSequence: [code('121013', 'DCM', 'Device Observer Name')],
-      TextValue: SOFTWARE_NAME,
-    },
+    ...deviceObserverContext(),
     {
       RelationshipType: 'HAS CONCEPT MOD',
       ValueType: 'CODE',

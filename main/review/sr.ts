@@ -3,18 +3,18 @@
 // score of each score question, how often it was preferred in a forced choice, and the answers to
 // each choice question, with the number of readers. No reader names, no reader ids, no case ids.
 // Built with the same dcmjs writer and helpers as the classification SR (dicom/structured-report.ts).
-import { createHash } from 'node:crypto';
 import {
   COMPREHENSIVE_SR_SOP_CLASS,
   codedConcept as code,
+  deviceObserverContext,
   dicomDate,
   dicomTime,
   encodePart10,
   formatDs,
-  IMPLEMENTATION_CLASS_UID,
   patientAndStudy,
   readDicomHeader,
   SOFTWARE_NAME,
+  uidFromHash,
   uidMapper,
   type WrittenDicom,
 } from '../dicom/index.ts';
@@ -188,11 +188,8 @@ export function closedStudyForReport(
   return { details, exported: store.exportJson(studyId) };
 }
 
-/** A UID (2.25 form) from a text: the same reader study and image always give the same report UIDs. */
-function uidOf(text: string): string {
-  const digest = createHash('sha256').update(`r2c-reader-study-sr\u0000${text}`).digest();
-  return `2.25.${BigInt(`0x${digest.subarray(0, 16).toString('hex')}`).toString(10)}`;
-}
+/** The same reader study and image always give the same report UIDs. */
+const uidOf = (text: string): string => uidFromHash(`r2c-reader-study-sr\u0000${text}`);
 
 const num = (codeValue: string, meaning: string, value: number, unit = code('1', 'UCUM', 'no units')) => ({
   RelationshipType: 'CONTAINS',
@@ -273,24 +270,7 @@ export function writeReaderStudyReport(
     ReferencedSOPInstanceUID: header.sopInstanceUid,
   };
   const content: Record<string, unknown>[] = [
-    {
-      RelationshipType: 'HAS OBS CONTEXT',
-      ValueType: 'CODE',
-      ConceptNameCodeSequence: [code('121005', 'DCM', 'Observer Type')],
-      ConceptCodeSequence: [code('121007', 'DCM', 'Device')],
-    },
-    {
-      RelationshipType: 'HAS OBS CONTEXT',
-      ValueType: 'UIDREF',
-      ConceptNameCodeSequence: [code('121012', 'DCM', 'Device Observer UID')],
-      UID: IMPLEMENTATION_CLASS_UID,
-    },
-    {
-      RelationshipType: 'HAS OBS CONTEXT',
-      ValueType: 'TEXT',
-      ConceptNameCodeSequence: [code('121013', 'DCM', 'Device Observer Name')],
-      TextValue: SOFTWARE_NAME,
-    },
+    ...deviceObserverContext(),
     text('RS-STUDY', R2C_SCHEME, 'Reader study', study.name),
     num('RS-READERS', 'Number of readers', reading.readers),
     num('RS-CASES', 'Number of finished cases', reading.cases),
