@@ -10,17 +10,20 @@ import {
   type Network,
   r2cGanNetworks,
   seededRandom,
+  sizeMultiple,
   type Upsampling,
   type WeightMap,
 } from './nets.ts';
 import {
   buildDiscriminatorStep,
   buildGeneratorStep,
+  buildPairedDiscriminatorStep,
   buildSupervisedStep,
   GAN_PREFIXES,
   type GanWeights,
   learningRateAt,
   type LrSchedule,
+  PAIRED_D_PREFIX,
   prefixed,
   REFERENCE_LR,
   REFERENCE_WEIGHTS,
@@ -361,6 +364,11 @@ export interface SupervisedTrainerConfig {
    * class branch, and with them the classification, stay exactly as initialised); absent = all.
    */
   trainOnly?: string[];
+  /**
+   * Weight of the least-squares GAN term against a PatchGAN discriminator trained alongside (state
+   * 'D/...'), added to the paired L1 + class objective (pix2pix-style); absent = no GAN term.
+   */
+  adversarialWeight?: number;
 }
 
 /** EMA decay at a step: ramps up early so the average is not dominated by the initial weights. */
@@ -368,15 +376,26 @@ export function emaDecayAt(decay: number, step: number): number {
   return Math.min(decay, (1 + step) / (10 + step));
 }
 
-/** Paired fine-tuning of one generator (e.g. a shipped model on local paired data). Prefix 'G/'. */
+/** The generator's and, with an adversarial term, the discriminator's compiled steps at one size. */
+interface SupervisedRunners {
+  g: StepRunner;
+  d: StepRunner | null;
+}
+
+/**
+ * Paired fine-tuning of one generator (e.g. a shipped model on local paired data). Prefix 'G/'; with
+ * `adversarialWeight`, also a discriminator under 'D/' trained each step after the generator.
+ */
 export class SupervisedTrainer {
   /** One compiled step per input size (crops, then full images); weights are size-independent. */
-  private readonly runners = new Map<number, Promise<StepRunner>>();
+  private readonly runners = new Map<number, Promise<SupervisedRunners>>();
 
   private constructor(
     readonly config: SupervisedTrainerConfig,
     readonly state: TrainState,
     readonly generator: Network,
+    /** The adversarial term's discriminator; null without one. */
+    readonly discriminator: Network | null,
     private readonly session: SessionOptions,
   ) {}
 
@@ -403,8 +422,13 @@ export class SupervisedTrainer {
       if (!(o.emaDecay > 0 && o.emaDecay < 1)) throw new AppError('bad_input', 'emaDecay must be in (0, 1)');
       config.emaDecay = o.emaDecay;
     }
+    if (o.adversarialWeight !== undefined) {
+      if (!(o.adversarialWeight > 0 && Number.isFinite(o.adversarialWeight)))
+        throw new AppError('bad_input', 'adversarialWeight must be a positive number');
+      config.adversarialWeight = o.adversarialWeight;
+    }
     scheduleVector(config.schedule);
-    const { generator } = r2cGanNetworks(config.kind, config);
+    const { generator, discriminator } = r2cGanNetworks(config.kind, config);
     if (o.trainOnly !== undefined) {
       const names = generator.params.map((p) => p.name);
       for (const prefix of o.trainOnly)
@@ -423,26 +447,58 @@ export class SupervisedTrainer {
       m: new Map(),
       v: new Map(),
     };
+    const adversarial = config.adversarialWeight !== undefined;
+    if (adversarial) {
+      const shapes = shapesOf(PAIRED_D_PREFIX, discriminator);
+      // A resumed state brings its discriminator (and its Adam moments); a fresh one gets a seeded init.
+      if (![...state.weights.keys()].some((k) => k.startsWith(PAIRED_D_PREFIX)))
+        for (const [k, v] of prefixed(PAIRED_D_PREFIX, initWeights(discriminator, config.seed + 2)))
+          state.weights.set(k, v);
+      for (const [name, shape] of shapes)
+        if (state.weights.get(name)?.length !== shape.reduce((a, b) => a * b, 1))
+          throw new AppError('integrity', `training state lacks discriminator parameter ${name}`);
+    }
+    // The average covers the generator only (what is exported), never the discriminator.
     if (config.emaDecay !== undefined && !state.ema)
-      state.ema = new Map([...state.weights].map(([k, v]) => [k, Float32Array.from(v)]));
-    const trainer = new SupervisedTrainer(config, state, generator, session);
+      state.ema = new Map(
+        [...state.weights].filter(([k]) => k.startsWith('G/')).map(([k, v]) => [k, Float32Array.from(v)]),
+      );
+    const trainer = new SupervisedTrainer(
+      config,
+      state,
+      generator,
+      adversarial ? discriminator : null,
+      session,
+    );
     await trainer.runnerFor(config.size);
     return trainer;
   }
 
-  private runnerFor(size: number): Promise<StepRunner> {
+  private runnerFor(size: number): Promise<SupervisedRunners> {
     let r = this.runners.get(size);
     if (!r) {
-      r = StepRunner.create(
-        buildSupervisedStep({
-          generator: this.generator,
-          size,
-          l1Weight: this.config.l1Weight,
-          classWeight: this.config.classWeight,
-          ...(this.config.trainOnly ? { trainOnly: this.config.trainOnly } : {}),
-        }),
-        this.session,
-      );
+      const { discriminator: disc, config } = this;
+      const adversarial =
+        disc && config.adversarialWeight !== undefined
+          ? { discriminator: disc, weight: config.adversarialWeight }
+          : undefined;
+      r = (async () => {
+        const g = await StepRunner.create(
+          buildSupervisedStep({
+            generator: this.generator,
+            size,
+            l1Weight: config.l1Weight,
+            classWeight: config.classWeight,
+            ...(config.trainOnly ? { trainOnly: config.trainOnly } : {}),
+            ...(adversarial ? { adversarial } : {}),
+          }),
+          this.session,
+        );
+        const d = disc
+          ? await StepRunner.create(buildPairedDiscriminatorStep({ discriminator: disc, size }), this.session)
+          : null;
+        return { g, d };
+      })();
       this.runners.set(size, r);
     }
     return r;
@@ -453,15 +509,28 @@ export class SupervisedTrainer {
     const side = Math.round(Math.sqrt(input.length / this.config.channels));
     if (side * side * this.config.channels !== input.length)
       throw new AppError('bad_input', `training input of ${input.length} values is not a square image`);
-    const runner = await this.runnerFor(side);
-    const r = await runner.run(this.state, this.config.schedule, {
+    if (this.discriminator && side % sizeMultiple(this.discriminator) !== 0)
+      throw new AppError(
+        'bad_input',
+        `with the adversarial term the image side must be a multiple of ${sizeMultiple(this.discriminator)}, got ${side}`,
+      );
+    const runners = await this.runnerFor(side);
+    const r = await runners.g.run(this.state, this.config.schedule, {
       input,
       target,
       label: oneHot(label),
     });
+    let losses = r.losses;
+    if (runners.d) {
+      // D sees this step's fake directly: no image pool (as in pix2pix; the L1 term anchors G), so
+      // the D step depends on this step's images only and a resumed run needs no pool state.
+      const fake = (r.extras['output'] as { data: Float32Array }).data;
+      const d = await runners.d.run(this.state, this.config.schedule, { real: target, fake });
+      losses = { ...losses, d_real: d.losses['d_real'] as number, d_fake: d.losses['d_fake'] as number };
+    }
     this.state.step += 1;
     this.updateAverage();
-    return r.losses;
+    return losses;
   }
 
   private updateAverage(): void {
@@ -469,6 +538,7 @@ export class SupervisedTrainer {
     if (this.config.emaDecay === undefined || !ema) return;
     const d = emaDecayAt(this.config.emaDecay, this.state.step);
     for (const [name, w] of this.state.weights) {
+      if (!name.startsWith('G/')) continue;
       const a = ema.get(name);
       if (!a) throw new Error(`EMA of ${name} is missing`);
       for (let i = 0; i < w.length; i++) a[i] = d * (a[i] as number) + (1 - d) * (w[i] as number);
@@ -481,7 +551,8 @@ export class SupervisedTrainer {
 
   /** FLOP (2 x multiply-adds of the dense ops) of one step at this square size (compiles it if needed). */
   async flopsPerStep(size: number): Promise<number> {
-    return (await this.runnerFor(size)).graph.flops;
+    const { g, d } = await this.runnerFor(size);
+    return g.graph.flops + (d?.graph.flops ?? 0);
   }
 
   /** The trained weights as they are. */
@@ -499,7 +570,11 @@ export class SupervisedTrainer {
   }
 
   async release(): Promise<void> {
-    for (const r of this.runners.values()) await (await r).release();
+    for (const r of this.runners.values()) {
+      const { g, d } = await r;
+      await g.release();
+      await d?.release();
+    }
     this.runners.clear();
   }
 }

@@ -334,8 +334,10 @@ export function buildDiscriminatorStep(o: GanStepOptions): StepGraph {
 }
 
 /**
- * Paired (supervised) fine-tuning of one generator: l1 * L1(G(input), target) + classWeight * CE.
- * Batch inputs: input, target [N,1,S,S]; label one-hot [N,2]. Prefix 'G/'.
+ * Paired (supervised) fine-tuning of one generator: l1 * L1(G(input), target) + classWeight * CE,
+ * plus, with `adversarial`, weight * LS(D(G(input)), 1) against a frozen discriminator (pix2pix-style
+ * L1 + LSGAN; train D with buildPairedDiscriminatorStep). Batch inputs: input, target [N,1,S,S];
+ * label one-hot [N,2]. Prefixes 'G/' and, for the frozen discriminator, 'D/'.
  */
 export function buildSupervisedStep(o: {
   generator: Network;
@@ -345,11 +347,16 @@ export function buildSupervisedStep(o: {
   classWeight?: number;
   /** Parameter-name prefixes to train (e.g. ['dec']); the rest stay fixed. Absent = all. */
   trainOnly?: readonly string[];
+  /** Adds the generator's least-squares GAN term (loss term 'adv') against this frozen discriminator. */
+  adversarial?: { discriminator: Network; weight: number };
   adam?: AdamConfig;
 }): StepGraph {
   const n = o.batchSize ?? 1;
   const shape = [n, o.generator.config.channels, o.size, o.size];
   const only = o.trainOnly;
+  const adv = o.adversarial;
+  if (adv && !(adv.weight > 0 && Number.isFinite(adv.weight)))
+    throw new Error(`adversarial weight must be a positive number, got ${adv.weight}`);
   return buildTrainingStep({
     trained: [
       {
@@ -360,14 +367,49 @@ export function buildSupervisedStep(o: {
           : {}),
       },
     ],
+    ...(adv ? { frozen: [{ prefix: PAIRED_D_PREFIX, net: adv.discriminator }] } : {}),
     batch: { input: shape, target: shape, label: [n, 2] },
     adam: o.adam,
-    objective(g, nets, b) {
+    objective(g, nets, b): { total: Value; terms: Record<string, Value>; extras: Record<string, Value> } {
       const r = (nets['G/'] as (x: Value) => NetOutputs)(b['input'] as Value);
       const l1 = l1Loss(g, r.output, b['target'] as Value);
       const ce = crossEntropy(g, r.logits as Value, b['label'] as Value);
       const total = g.add(g.mul(l1, g.scalar(o.l1Weight ?? 1)), g.mul(ce, g.scalar(o.classWeight ?? 0.1)));
-      return { total, terms: { l1, ce }, extras: { output: r.output } };
+      if (!adv) return { total, terms: { l1, ce }, extras: { output: r.output } };
+      const d = nets[PAIRED_D_PREFIX] as (x: Value) => NetOutputs;
+      const advLoss = mseToConstant(g, d(r.output).output, 1);
+      return {
+        total: g.add(total, g.mul(advLoss, g.scalar(adv.weight))),
+        terms: { l1, ce, adv: advLoss },
+        extras: { output: r.output },
+      };
+    },
+  });
+}
+
+/** Prefix of the paired objective's discriminator ('D/' + parameter name). */
+export const PAIRED_D_PREFIX = 'D/';
+
+/**
+ * The paired objective's discriminator step (LSGAN): MSE(D(real), 1) + MSE(D(fake), 0), reported as
+ * d_real and d_fake. Batch inputs: real (the clean target), fake (the generator's output). Prefix 'D/'.
+ */
+export function buildPairedDiscriminatorStep(o: {
+  discriminator: Network;
+  size: number;
+  batchSize?: number;
+  adam?: AdamConfig;
+}): StepGraph {
+  const shape = [o.batchSize ?? 1, o.discriminator.config.channels, o.size, o.size];
+  return buildTrainingStep({
+    trained: [{ prefix: PAIRED_D_PREFIX, net: o.discriminator }],
+    batch: { real: shape, fake: shape },
+    adam: o.adam,
+    objective(g, nets, b) {
+      const d = nets[PAIRED_D_PREFIX] as (x: Value) => NetOutputs;
+      const d_real = mseToConstant(g, d(b['real'] as Value).output, 1);
+      const d_fake = mseToConstant(g, d(b['fake'] as Value).output, 0);
+      return { total: g.add(d_real, d_fake), terms: { d_real, d_fake } };
     },
   });
 }

@@ -2,10 +2,12 @@
 // metrics and writes the human-readable card <id>.md beside it, with the plots copied next to it.
 // Usage: node --import tsx scripts/write-model-card.ts models/shipped/<id>.model.json <eval dir> <training run dir>
 //          [--calibration <eval dir of the calibration split>] [--baselines-from <evaluation.json>]
+//          [--run-folder <name under models/training-runs>]
 // --calibration: the card's threshold is the one `r2c eval --split calibration` chose there (the
 // validation evaluation must have been run with that --threshold). --baselines-from: the classical
 // baselines' rows from an earlier evaluation of the SAME images and degradation seed (they do not
-// depend on the model), for an evaluation run with --baselines none.
+// depend on the model), for an evaluation run with --baselines none. --run-folder: the committed log folder
+// the card points to, when the run directory is elsewhere (e.g. a scratch 'out' folder).
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,13 +16,21 @@ import { modelCardSchema } from '../main/inference/model-card.ts';
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
-  options: { calibration: { type: 'string' }, 'baselines-from': { type: 'string' } },
+  options: {
+    calibration: { type: 'string' },
+    'baselines-from': { type: 'string' },
+    'run-folder': { type: 'string' },
+  },
 });
 const [cardPath, evalDir, runDir] = positionals;
 if (!cardPath || !evalDir || !runDir)
   throw new Error(
-    'usage: write-model-card.ts <card.model.json> <eval dir> <run dir> [--calibration <dir>] [--baselines-from <evaluation.json>]',
+    'usage: write-model-card.ts <card.model.json> <eval dir> <run dir> [--calibration <dir>] [--baselines-from <evaluation.json>] [--run-folder <name>]',
   );
+// The card names the committed log folder; a scratch run directory's name would point nowhere.
+const runFolder = `models/training-runs/${flags['run-folder'] ?? basename(runDir)}`;
+if (!existsSync(runFolder))
+  throw new Error(`${runFolder} does not exist: commit the run's log folder there or name it with --run-folder`);
 const card = modelCardSchema.parse(JSON.parse(readFileSync(cardPath, 'utf8')));
 const evaluation = JSON.parse(readFileSync(join(evalDir, 'evaluation.json'), 'utf8'));
 const report = evaluation.report;
@@ -228,7 +238,7 @@ const updated = {
   training: !gpuRun
     ? {
         ...card.training,
-        run: `models/training-runs/${basename(runDir)}`,
+        run: runFolder,
         hardware: cardTraining['hardware'],
       }
     : {
@@ -245,7 +255,7 @@ const updated = {
         seconds: run.seconds,
         hardware:
           'one NVIDIA H200 (PyTorch mirror of the engine, scripts/gpu/; parity-checked against the ONNX export)',
-        run: `models/training-runs/${basename(runDir)}`,
+        run: runFolder,
       },
   metrics: {
     evaluatedOn: `validation split (${evaluation.count} images), 256x256, degradation seed ${report.config.degradationSeed}`,
@@ -323,7 +333,7 @@ ${
   Constant learning rate (the run was too short for the decay phase).`
       : `- Run: ${run.steps.toLocaleString('en-US')} steps at batch ${run.train.batch} with \`r2c train\` on CPU (${cardTraining['hardware']});
   ${cardTraining['stoppedEarly'] ?? 'full schedule'}.`
-}${paired ? '' : ` Log: \`models/training-runs/${basename(runDir)}/\`.`}
+}${paired ? '' : ` Log: \`${runFolder}/\`.`}
 
 ${recipeLines}
 

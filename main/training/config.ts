@@ -111,6 +111,14 @@ export const runConfigSchema = z
      * output layer; the encoder and class branch, hence the classification, stay as initialised).
      */
     trainOnly: z.array(z.string().min(1, 'trainOnly entries must not be empty')).min(1).optional(),
+    /**
+     * Paired objective: weight of a least-squares GAN term (a PatchGAN discriminator trained alongside,
+     * pix2pix-style L1 + adversarial); absent = none.
+     */
+    adversarialWeight: z
+      .number({ error: 'adversarialWeight must be a number' })
+      .positive('adversarialWeight must be > 0')
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if (c.objective === 'paired' && c.realPoor !== undefined)
@@ -127,6 +135,13 @@ export const runConfigSchema = z
           path: [key],
           message: `${key} is supported with the paired objective only`,
         });
+    if (c.objective !== 'paired' && c.adversarialWeight !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['adversarialWeight'],
+        message:
+          'adversarialWeight is supported with the paired objective only (the r2c-gan objective has its own, fixed adversarial terms)',
+      });
     if ((c.cropSize === undefined) !== (c.cropSteps === undefined))
       ctx.addIssue({
         code: 'custom',
@@ -307,6 +322,7 @@ export const IDENTITY_KEYS = [
   'cropSteps',
   'emaDecay',
   'trainOnly',
+  'adversarialWeight',
 ] as const;
 
 /** Identity fields added after runs were made: a saved config without them had these values. */

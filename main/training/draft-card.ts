@@ -70,12 +70,12 @@ export function draftCard(
       augmentation: config.augmentation,
       objective:
         config.objective === 'paired'
-          ? `paired: ${config.l1Weight}·L1(G(poor), clean) + ${config.classWeight}·CE on synthetic degradations (${config.cleanFraction} of steps clean)`
+          ? `paired: ${config.l1Weight}·L1(G(poor), clean) + ${config.classWeight}·CE${config.adversarialWeight !== undefined ? ` + ${config.adversarialWeight}·LSGAN(D(G(poor)), 1) against a PatchGAN discriminator trained alongside` : ''} on synthetic degradations (${config.cleanFraction} of steps clean)`
           : 'r2c-gan (reference weights)',
       data: basename(config.data),
       split: { seed: config.validation.seed, validationFraction: config.validation.fraction, ...extra.data },
       initialisation: config.initFrom
-        ? `G_A2B from ${basename(config.initFrom)} (sha256 ${extra.initFromSha256})${config.objective === 'paired' ? '' : '; G_B2A, D_A, D_B fresh (seeded Glorot)'}`
+        ? `G_A2B from ${basename(config.initFrom)} (sha256 ${extra.initFromSha256})${config.objective === 'paired' ? (config.adversarialWeight !== undefined ? '; discriminator fresh (seeded Glorot)' : '') : '; G_B2A, D_A, D_B fresh (seeded Glorot)'}`
         : 'all networks fresh (seeded Glorot)',
       finalLosses: extra.last ? { G: extra.last.G, D: extra.last.D } : null,
       finishedAt: new Date().toISOString(),

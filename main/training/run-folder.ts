@@ -83,6 +83,7 @@ export function trainerConfigFor(
         classWeight: config.classWeight,
         ...(config.emaDecay !== undefined ? { emaDecay: config.emaDecay } : {}),
         ...(config.trainOnly !== undefined ? { trainOnly: config.trainOnly } : {}),
+        ...(config.adversarialWeight !== undefined ? { adversarialWeight: config.adversarialWeight } : {}),
       }
     : { ...common, poolSize: config.poolSize };
 }
@@ -136,7 +137,9 @@ function checkResumable(
       `the checkpoint in ${outDir} is a ${String(c['mode'])} checkpoint, the config asks for the ${config.objective} objective; ${fix}`,
     );
   const expected = trainerConfigFor(config) as Record<string, unknown>;
-  for (const key of Object.keys(expected)) {
+  // adversarialWeight is in `expected` only when set: check it both ways, so a checkpoint with a
+  // discriminator is not continued without its GAN term (or the other way round).
+  for (const key of new Set([...Object.keys(expected), 'adversarialWeight'])) {
     if (JSON.stringify(c[key]) !== JSON.stringify(expected[key]))
       throw new AppError(
         'bad_input',

@@ -312,7 +312,10 @@ async function runStep(
   if (!(trainer instanceof SupervisedTrainer)) throw new Error('a paired batch needs the supervised trainer');
   const lr = trainer.learningRate();
   const losses = await trainer.step(b.input, b.target, b.label);
-  return { lr, G: losses, D: {} };
+  // With the adversarial term the trainer also reports its discriminator's d_real and d_fake.
+  const { d_real, d_fake, ...G } = losses;
+  if (d_real === undefined || d_fake === undefined) return { lr, G: losses, D: {} };
+  return { lr, G, D: { total: d_real + d_fake, d_real, d_fake } };
 }
 
 /**
@@ -368,9 +371,12 @@ export async function train(config: RunConfig, options: TrainOptions = {}): Prom
       await writeRunConfig(files, config);
       log(
         config.objective === 'paired'
-          ? config.initFrom
-            ? `paired fine-tuning of the generator from ${basename(config.initFrom)}`
-            : 'paired training of a fresh generator (seeded Glorot init)'
+          ? (config.initFrom
+              ? `paired fine-tuning of the generator from ${basename(config.initFrom)}`
+              : 'paired training of a fresh generator (seeded Glorot init)') +
+              (config.adversarialWeight !== undefined
+                ? `, with an adversarial term (weight ${config.adversarialWeight}) against a fresh discriminator`
+                : '')
           : config.initFrom
             ? `G_A2B starts from ${basename(config.initFrom)}; G_B2A, D_A and D_B start fresh (seeded Glorot init)`
             : 'all four networks start fresh (seeded Glorot init)',

@@ -21,11 +21,14 @@ import {
 import {
   buildDiscriminatorStep,
   buildGeneratorStep,
+  buildPairedDiscriminatorStep,
+  buildSupervisedStep,
   buildTrainingStep,
   GAN_PREFIXES,
   learningRateAt,
   prefixed,
   REFERENCE_ADAM,
+  unprefixed,
 } from '../../models/training.ts';
 import { referenceForward, type T4, t4 } from './reference.ts';
 
@@ -371,4 +374,285 @@ test('trainOnly: only the named layers change; the frozen encoder and class bran
     SupervisedTrainer.create({ kind: 'operational', q: 1, width: 4, size: 16, trainOnly: ['decoder'] }),
     /no parameter decoder/,
   );
+});
+
+// ---- paired objective with the adversarial (LSGAN) term ----
+
+const copyWeights = (w: ReadonlyMap<string, Float32Array>) =>
+  new Map([...w].map(([k, v]) => [k, Float32Array.from(v)]));
+const sameArray = (a: Float32Array | undefined, b: Float32Array | undefined) =>
+  !!a && !!b && a.length === b.length && a.every((v, i) => v === b[i]);
+
+function pairedAdversarialSetup(size: number) {
+  const gen = operationalGenerator({ q: 2, width: 4 });
+  const disc = operationalDiscriminator({ q: 2, width: 4 });
+  const weights = new Map([
+    ...prefixed('G/', initWeights(gen, 11)),
+    ...prefixed('D/', initWeights(disc, 12)),
+  ]);
+  const rand = seededRandom(21);
+  const { clean, noisy } = syntheticPair(size, rand);
+  return { gen, disc, weights, input: noisy, target: clean };
+}
+
+test('paired + adversarial G step: total = l1Weight·l1 + classWeight·ce + weight·adv, adv is LS(D(G(x)), 1), D frozen', async () => {
+  const size = 16;
+  const { gen, disc, weights, input, target } = pairedAdversarialSetup(size);
+  const graph = buildSupervisedStep({
+    generator: gen,
+    size,
+    l1Weight: 3,
+    classWeight: 0.5,
+    adversarial: { discriminator: disc, weight: 0.7 },
+  });
+  assert.deepEqual(graph.losses, ['total', 'l1', 'ce', 'adv']);
+  assert.ok(graph.trained.every((k) => k.startsWith('G/')) && graph.trained.length === gen.params.length);
+  assert.ok(graph.frozen.every((k) => k.startsWith('D/')) && graph.frozen.length === disc.params.length);
+  // Without the option the step is the plain paired one (no discriminator inputs, no adv term).
+  const plain = buildSupervisedStep({ generator: gen, size, l1Weight: 3, classWeight: 0.5 });
+  assert.deepEqual(plain.losses, ['total', 'l1', 'ce']);
+  assert.deepEqual(plain.frozen, []);
+  assert.ok(!plain.inputNames.some((n) => n.startsWith('D/')));
+
+  const state: TrainState = { step: 0, weights: copyWeights(weights), m: new Map(), v: new Map() };
+  const runner = await StepRunner.create(graph, { threads: 2 });
+  const r = await runner.run(
+    state,
+    { lr: 1e-3, decayStart: 10, totalSteps: 20 },
+    {
+      input,
+      target,
+      label: Float32Array.of(0, 1),
+    },
+  );
+  await runner.release();
+  const L = r.losses as Record<'total' | 'l1' | 'ce' | 'adv', number>;
+  const combined = 3 * L.l1 + 0.5 * L.ce + 0.7 * L.adv;
+  assert.ok(Math.abs(L.total - combined) <= 1e-5 * Math.max(1, combined), `total ${L.total} vs ${combined}`);
+  // Each term against the float64 reference forward passes.
+  const x = t4([1, 1, size, size], input);
+  const g = referenceForward(gen.config, unprefixed('G/', weights), x);
+  const d = referenceForward(disc.config, unprefixed('D/', weights), g.output);
+  const want = {
+    l1: l1(g.output, t4([1, 1, size, size], target)),
+    ce: ce(g.probabilities, 1),
+    adv: mse(d.output, 1),
+  };
+  for (const [k, w] of Object.entries(want)) {
+    const got = L[k as keyof typeof want];
+    assert.ok(Math.abs(got - w) <= 1e-5 * Math.max(1, w), `${k}: ${got} vs ${w}`);
+  }
+  assert.ok(L.adv > 0.01, 'a fresh discriminator is far from calling the output real');
+  // The discriminator is frozen in the G step: same weights, no Adam state; the generator moves.
+  for (const [k, before] of weights) {
+    const moved = !sameArray(state.weights.get(k), before);
+    if (k.startsWith('D/')) assert.equal(moved, false, `${k} must not change in the G step`);
+  }
+  assert.ok(![...state.m.keys(), ...state.v.keys()].some((k) => k.startsWith('D/')));
+  assert.ok(!sameArray(state.weights.get('G/dec.q1.weight'), weights.get('G/dec.q1.weight')));
+  assert.equal(r.extras['output']?.data.length, size * size);
+});
+
+test('paired discriminator step: MSE(D(real),1) + MSE(D(fake),0); trains only D and lowers its loss', async () => {
+  const size = 16;
+  const { gen, disc, weights, input, target } = pairedAdversarialSetup(size);
+  const graph = buildPairedDiscriminatorStep({ discriminator: disc, size });
+  assert.deepEqual(graph.losses, ['total', 'd_real', 'd_fake']);
+  assert.ok(graph.trained.every((k) => k.startsWith('D/')) && graph.trained.length === disc.params.length);
+  assert.deepEqual(Object.keys(graph.batch).sort(), ['fake', 'real']);
+  // The fake is what the generator makes of the degraded input (fixed over the steps).
+  const fake = Float32Array.from(
+    referenceForward(gen.config, unprefixed('G/', weights), t4([1, 1, size, size], input)).output.data,
+  );
+  const state: TrainState = { step: 0, weights: copyWeights(weights), m: new Map(), v: new Map() };
+  const runner = await StepRunner.create(graph, { threads: 2 });
+  const schedule = { lr: 2e-3, decayStart: 100, totalSteps: 200 };
+  const totals: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const r = await runner.run(state, schedule, { real: target, fake });
+    const { total, d_real, d_fake } = r.losses as Record<'total' | 'd_real' | 'd_fake', number>;
+    assert.ok(Math.abs(total - (d_real + d_fake)) <= 1e-6 * Math.max(1, total), `total ${total}`);
+    if (i === 0) {
+      const D = (img: ArrayLike<number>) =>
+        referenceForward(disc.config, unprefixed('D/', weights), t4([1, 1, size, size], img)).output;
+      assert.ok(Math.abs(d_real - mse(D(target), 1)) < 1e-5, `d_real ${d_real}`);
+      assert.ok(Math.abs(d_fake - mse(D(fake), 0)) < 1e-5, `d_fake ${d_fake}`);
+    }
+    totals.push(total);
+    state.step += 1;
+  }
+  await runner.release();
+  assert.ok(totals.at(-1)! < 0.5 * totals[0]!, `D loss ${totals[0]} -> ${totals.at(-1)}`);
+  for (const [k, before] of weights)
+    if (k.startsWith('G/')) assert.ok(sameArray(state.weights.get(k), before), `${k} unchanged`);
+  assert.ok(
+    disc.params.every((p) => !sameArray(state.weights.get(`D/${p.name}`), weights.get(`D/${p.name}`))),
+    'every D parameter trains',
+  );
+});
+
+test('adv term gradient w.r.t. every generator weight matches float64 finite differences', async () => {
+  // With l1Weight = classWeight = 0 the step optimises weight·adv only, and Adam's first moment after
+  // one step from zero is (1 - beta1)·gradient: the step graph's own gradient, read from m.
+  const size = 16;
+  const { gen, disc, weights, input, target } = pairedAdversarialSetup(size);
+  const rand = seededRandom((Date.now() % 100003) + 1);
+  for (const [k, w] of weights)
+    if (k.startsWith('G/') && (k.endsWith('.bias') || k.endsWith('.scale')))
+      for (let i = 0; i < w.length; i++) w[i] = (w[i] as number) + (rand() - 0.5) * 0.4;
+  const weight = 2.5;
+  const graph = buildSupervisedStep({
+    generator: gen,
+    size,
+    l1Weight: 0,
+    classWeight: 0,
+    adversarial: { discriminator: disc, weight },
+  });
+  const state: TrainState = { step: 0, weights: copyWeights(weights), m: new Map(), v: new Map() };
+  const runner = await StepRunner.create(graph, { threads: 2 });
+  await runner.run(
+    state,
+    { lr: 1e-3, decayStart: 10, totalSteps: 20 },
+    { input, target, label: Float32Array.of(1, 0) },
+  );
+  await runner.release();
+  const x = t4([1, 1, size, size], input);
+  const dW = unprefixed('D/', weights);
+  const adv = (gw: ReadonlyMap<string, ArrayLike<number>>) =>
+    mse(referenceForward(disc.config, dW, referenceForward(gen.config, gw, x).output).output, 1);
+  const gW = new Map<string, ArrayLike<number>>(unprefixed('G/', weights));
+  const eps = 1e-7;
+  let checked = 0;
+  for (const p of gen.params) {
+    const m = state.m.get(`G/${p.name}`) as Float32Array;
+    const grad = Float64Array.from(m, (v) => v / ((1 - REFERENCE_ADAM.beta1) * weight));
+    const base = gW.get(p.name) as Float32Array;
+    // A LeakyReLU kink crossed inside [-eps, eps] can spoil one direction; a wrong gradient fails both.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const v = Float64Array.from(base, () => rand() * 2 - 1);
+      const at = (sign: number) => {
+        const w2 = new Map(gW);
+        w2.set(
+          p.name,
+          Float64Array.from(base, (b, i) => b + sign * eps * (v[i] as number)),
+        );
+        return adv(w2);
+      };
+      const numeric = (at(1) - at(-1)) / (2 * eps);
+      let dot = 0;
+      let gn = 0;
+      let vn = 0;
+      grad.forEach((a, i) => {
+        dot += a * (v[i] as number);
+        gn += a * a;
+        vn += (v[i] as number) ** 2;
+      });
+      const scale = Math.sqrt(gn * vn);
+      if (process.env.R2C_DEBUG) console.log(p.name, dot, numeric, scale);
+      const ok = Math.abs(dot - numeric) <= 1e-4 * scale + 1e-7;
+      if (ok) break;
+      assert.ok(
+        attempt === 0,
+        `d adv / d ${p.name} along v: analytic ${dot} vs numeric ${numeric} (|g||v| ${scale})`,
+      );
+    }
+    // The class branch does not shape the image, so adv does not reach it; everything else it does.
+    const reached = grad.some((g) => g !== 0);
+    assert.equal(reached, !p.name.startsWith('classifier.'), `adv gradient reaches ${p.name}: ${reached}`);
+    checked++;
+  }
+  assert.equal(checked, gen.params.length);
+});
+
+test('SupervisedTrainer with adversarialWeight: G then D each step, at crop and full size; EMA of G only; resumes exactly', async () => {
+  const make = (state?: TrainState) =>
+    SupervisedTrainer.create(
+      {
+        kind: 'operational',
+        q: 1,
+        width: 4,
+        size: 32,
+        upsampling: 'resize',
+        emaDecay: 0.8,
+        adversarialWeight: 0.5,
+        seed: 7,
+      },
+      state ? { state } : undefined,
+      { threads: 1 },
+    );
+  const trainer = await make();
+  assert.equal(trainer.config.adversarialWeight, 0.5);
+  const dNames = [...trainer.state.weights.keys()].filter((k) => k.startsWith('D/'));
+  assert.ok(dNames.length > 0, 'the state holds a discriminator');
+  assert.deepEqual(
+    [...(trainer.state.ema?.keys() ?? [])].sort(),
+    [...trainer.state.weights.keys()].filter((k) => k.startsWith('G/')).sort(),
+  );
+  const dBefore = copyWeights(new Map(dNames.map((k) => [k, trainer.state.weights.get(k) as Float32Array])));
+  // The fresh discriminator is seeded from the config's seed: another trainer gets the same one.
+  const twin = await make();
+  for (const k of dNames) assert.ok(sameArray(twin.state.weights.get(k), dBefore.get(k)), k);
+  await twin.release();
+
+  const rand = seededRandom(8);
+  const pairs = [16, 32, 16, 32, 32].map((s) => syntheticPair(s, rand));
+  for (const [i, p] of pairs.slice(0, 3).entries()) {
+    const losses = await trainer.step(p.noisy, p.clean, i % 2);
+    assert.deepEqual(Object.keys(losses).sort(), ['adv', 'ce', 'd_fake', 'd_real', 'l1', 'total']);
+    for (const v of Object.values(losses)) assert.ok(Number.isFinite(v));
+    assert.ok(
+      Math.abs(losses['total']! - (losses['l1']! + 0.1 * losses['ce']! + 0.5 * losses['adv']!)) < 1e-5,
+    );
+  }
+  for (const k of dNames) assert.ok(!sameArray(trainer.state.weights.get(k), dBefore.get(k)), `${k} trains`);
+  assert.ok(
+    dNames.every((k) => trainer.state.m.has(k) && trainer.state.v.has(k)),
+    'D has Adam moments',
+  );
+  assert.ok(![...(trainer.state.ema?.keys() ?? [])].some((k) => k.startsWith('D/')), 'D is not averaged');
+  // The export is the generator's average, nothing of D.
+  const exported = readWeightsFromOnnx(trainer.exportInferenceModel()).weights;
+  assert.equal(exported.size, trainer.generator.params.length);
+  for (const [name, w] of exported) assert.deepEqual(w, trainer.state.ema?.get(`G/${name}`), name);
+
+  // Checkpoint at step 3, then two more steps both ways: bit-identical states.
+  const saved = decodeCheckpoint(encodeCheckpoint({ config: trainer.config, state: trainer.state }));
+  assert.deepEqual(saved.config, trainer.config);
+  for (const p of pairs.slice(3)) await trainer.step(p.noisy, p.clean, 1);
+  const resumed = await make(saved.state);
+  for (const p of pairs.slice(3)) await resumed.step(p.noisy, p.clean, 1);
+  for (const group of ['weights', 'm', 'v', 'ema'] as const) {
+    const a = trainer.state[group] as Map<string, Float32Array>;
+    const b = resumed.state[group] as Map<string, Float32Array>;
+    assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort(), group);
+    for (const [k, w] of a) assert.ok(sameArray(b.get(k), w), `${group} ${k}`);
+  }
+  assert.equal(resumed.state.step, 5);
+  // The discriminator's strides need sides that are multiples of 8.
+  const odd = syntheticPair(20, rand);
+  await assert.rejects(resumed.step(odd.noisy, odd.clean, 0), /must be a multiple of 8, got 20/);
+  await trainer.release();
+  await resumed.release();
+  await assert.rejects(
+    SupervisedTrainer.create({ kind: 'operational', q: 1, width: 4, size: 16, adversarialWeight: 0 }),
+    /adversarialWeight must be a positive number/,
+  );
+});
+
+test('adversarialWeight with trainOnly: only the named generator layers and the whole discriminator train', async () => {
+  const trainer = await SupervisedTrainer.create(
+    { kind: 'convolutional-light', width: 4, size: 16, trainOnly: ['dec'], adversarialWeight: 1 },
+    undefined,
+    { threads: 1 },
+  );
+  const before = copyWeights(trainer.state.weights);
+  const rand = seededRandom(9);
+  for (let i = 0; i < 2; i++) {
+    const { clean, noisy } = syntheticPair(16, rand);
+    await trainer.step(noisy, clean, i);
+  }
+  const changed = [...trainer.state.weights].filter(([k, v]) => !sameArray(v, before.get(k))).map(([k]) => k);
+  const expected = [...before.keys()].filter((k) => k.startsWith('G/dec.') || k.startsWith('D/'));
+  assert.deepEqual(changed.sort(), expected.sort());
+  await trainer.release();
 });

@@ -18,10 +18,10 @@ function duration(seconds: number): string {
 function progressLine(p: TrainProgress): string {
   const rate =
     p.itPerSecond >= 1 ? `${p.itPerSecond.toFixed(2)} it/s` : `${(1 / p.itPerSecond).toFixed(1)} s/it`;
-  // Paired runs have no discriminator: show their two terms instead.
+  // Paired runs show their terms (and, with the adversarial term, the discriminator's loss).
   const losses =
     'l1' in p.G
-      ? `loss ${fmtLoss(p.G['total'])} (L1 ${fmtLoss(p.G['l1'])}, CE ${fmtLoss(p.G['ce'])})`
+      ? `loss ${fmtLoss(p.G['total'])} (L1 ${fmtLoss(p.G['l1'])}, CE ${fmtLoss(p.G['ce'])}${'adv' in p.G ? `, adv ${fmtLoss(p.G['adv'])}; D ${fmtLoss(p.D['total'])}` : ''})`
       : `G ${fmtLoss(p.G['total'])}  D ${fmtLoss(p.D['total'])}`;
   return `step ${p.step}/${p.totalSteps}  ${losses}  lr ${p.lr.toExponential(2)}  ${p.itPerSecond > 0 ? rate : '--'}  ETA ${duration(p.etaSeconds)}`;
 }
@@ -49,7 +49,9 @@ export const trainCommand: CliCommand = {
     '  upsampling (transposed: the reference | resize: nearest x2 + 3x3 conv, no checkerboard texture);\n' +
     '  paired only: cropSize + cropSteps (first cropSteps steps on cropSize crops, then full size),\n' +
     '  emaDecay (e.g. 0.999: export an exponential moving average of the weights),\n' +
-    '  trainOnly (e.g. ["dec"]: train only these layers; the others, the class branch included, stay as initialised).\n' +
+    '  trainOnly (e.g. ["dec"]: train only these layers; the others, the class branch included, stay as initialised),\n' +
+    '  adversarialWeight (e.g. 0.1: add a least-squares GAN term, pix2pix-style, against a PatchGAN discriminator\n' +
+    '  trained alongside; trainOnly limits the generator only; not for r2c-gan, which has its own adversarial terms).\n' +
     '  Running it again on the same --out resumes from the checkpoint there (same config required).',
   async run(argv, io) {
     // The admin's policy may switch training and fine-tuning on this workstation off (as the app does).

@@ -103,6 +103,39 @@ describe('training config', () => {
     );
   });
 
+  test('adversarialWeight: a positive number, paired objective only, part of the run identity', () => {
+    const c = parseRunConfig({ ...base, objective: 'paired', adversarialWeight: 0.1 });
+    assert.equal(c.adversarialWeight, 0.1);
+    assert.equal(
+      parseRunConfig({ ...base, objective: 'paired' }).adversarialWeight,
+      undefined,
+      'off by default',
+    );
+    badInput({ ...base, objective: 'paired', adversarialWeight: 0 }, /adversarialWeight must be > 0/);
+    badInput({ ...base, objective: 'paired', adversarialWeight: -1 }, /adversarialWeight must be > 0/);
+    badInput(
+      { ...base, objective: 'paired', adversarialWeight: '0.1' },
+      /adversarialWeight must be a number/,
+    );
+    badInput(
+      { ...base, adversarialWeight: 0.1 },
+      /adversarialWeight is supported with the paired objective only \(the r2c-gan objective has its own/,
+    );
+    badInput(
+      { ...base, objective: 'r2c-gan', adversarialWeight: 1 },
+      /adversarialWeight is supported with the paired objective only/,
+    );
+    // A paired run saved before the option (no key) is the same run as one without it, not one with it.
+    const plain = parseRunConfig({ ...base, objective: 'paired' });
+    const { adversarialWeight: _none, ...older } = plain;
+    assert.equal(configDifference(older, plain), null);
+    assert.deepEqual(configDifference(plain, c), { key: 'adversarialWeight', saved: null, current: 0.1 });
+    assert.deepEqual(
+      configDifference(c, parseRunConfig({ ...base, objective: 'paired', adversarialWeight: 0.2 })),
+      { key: 'adversarialWeight', saved: 0.1, current: 0.2 },
+    );
+  });
+
   test('a run saved before the objective existed resumes as r2c-gan, not as paired', () => {
     const current = parseRunConfig(base);
     const { objective, l1Weight, classWeight, cleanFraction, ...older } = current;
@@ -171,6 +204,11 @@ describe('r2c train usage', () => {
     });
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
+
+  test('r2c train --help names adversarialWeight', async () => {
+    const help = await cli(['train', '--help']);
+    assert.match(`${help.out}\n${help.err}`, /adversarialWeight \(e\.g\. 0\.1: add a least-squares GAN term/);
+  });
 
   test('bad flags are usage errors (exit 2); a bad config exits 1 naming the field', async () => {
     const steps = await cli(['train', '--steps', '0', '--data', '/d', '--out', '/o']);

@@ -348,6 +348,86 @@ describe('training run', () => {
     );
   });
 
+  test('paired + adversarialWeight: a discriminator trains alongside, D losses logged, resumes exactly across phases', async () => {
+    const init = join(dir, 'full', 'model.onnx');
+    const recipe = {
+      objective: 'paired',
+      initFrom: init,
+      cleanFraction: 0.25,
+      cropSize: 16,
+      cropSteps: 3,
+      emaDecay: 0.8,
+      adversarialWeight: 0.5,
+    };
+    const config = tinyConfig('paired-adv', recipe);
+    const logs: string[] = [];
+    const controller = new AbortController();
+    const first = await train(config, {
+      signal: controller.signal,
+      log: (l) => logs.push(l),
+      onProgress: (p) => p.step === 2 && controller.abort(),
+    });
+    assert.equal(first.status, 'cancelled');
+    assert.ok(
+      logs.some((l) =>
+        /from model\.onnx, with an adversarial term \(weight 0\.5\) against a fresh discriminator/.test(l),
+      ),
+      logs.join('\n'),
+    );
+    const second = await train(config);
+    assert.equal(second.status, 'finished');
+    assert.equal(second.resumedFrom, 2, 'resumed inside the crop phase');
+    const straight = await train(tinyConfig('paired-adv-straight', recipe));
+    const records = await readMetrics(second.files.metrics);
+    assert.deepEqual(stepsOf(records), range(1, 6));
+    assert.deepEqual(records.map(lossesOf), (await readMetrics(straight.files.metrics)).map(lossesOf));
+    for (const r of records) {
+      assert.deepEqual(Object.keys(r.G).sort(), ['adv', 'ce', 'l1', 'total']);
+      assert.deepEqual(Object.keys(r.D).sort(), ['d_fake', 'd_real', 'total']);
+      assert.ok(Math.abs(r.G['total']! - (10 * r.G['l1']! + r.G['ce']! + 0.5 * r.G['adv']!)) < 1e-4);
+      assert.equal(r.D['total'], r.D['d_real']! + r.D['d_fake']!);
+    }
+    // The checkpoints match in every group: G and D weights, both networks' Adam moments, the G average.
+    const a = await loadCheckpoint(second.files.checkpoint);
+    const b = await loadCheckpoint(straight.files.checkpoint);
+    assert.equal(a.config.mode === 'supervised' && a.config.adversarialWeight, 0.5);
+    const dKeys = [...a.state.weights.keys()].filter((k) => k.startsWith('D/'));
+    assert.ok(dKeys.length > 0, 'the discriminator is in the checkpoint');
+    assert.ok(
+      dKeys.every((k) => a.state.m.has(k) && a.state.v.has(k)),
+      'with its Adam moments',
+    );
+    assert.ok(
+      [...(a.state.ema?.keys() ?? [])].every((k) => k.startsWith('G/')),
+      'the average covers G only',
+    );
+    for (const group of ['weights', 'm', 'v', 'ema'] as const) {
+      const x = a.state[group] as Map<string, Float32Array>;
+      const y = b.state[group] as Map<string, Float32Array>;
+      assert.deepEqual([...x.keys()].sort(), [...y.keys()].sort(), group);
+      for (const [name, w] of x) assert.deepEqual(w, y.get(name), `${group} ${name}`);
+    }
+    const exported = readWeightsFromOnnx(await readFile(second.files.model)).weights;
+    for (const [name, w] of exported) assert.deepEqual(w, a.state.ema?.get(`G/${name}`), name);
+    const card = modelCardSchema.parse(JSON.parse(await readFile(second.files.card, 'utf8')));
+    assert.match(
+      String(card.training?.['objective']),
+      /^paired: 10·L1\(G\(poor\), clean\) \+ 1·CE \+ 0\.5·LSGAN/,
+    );
+    assert.match(String(card.training?.['initialisation']), /discriminator fresh/);
+    // Adding the term to a paired run is a different run; so is dropping it, even without run-config.json.
+    const { adversarialWeight: _w, cropSize: _c, cropSteps: _s, emaDecay: _e, ...pairedRecipe } = recipe;
+    await assert.rejects(
+      train(tinyConfig('paired', { ...pairedRecipe, adversarialWeight: 0.5 })),
+      /different config \(adversarialWeight: null there, 0\.5 now\)/,
+    );
+    await rm(straight.files.config);
+    await assert.rejects(
+      train(tinyConfig('paired-adv-straight', { ...recipe, adversarialWeight: undefined })),
+      /checkpoint .* was made with adversarialWeight 0\.5/,
+    );
+  });
+
   test('DICOM training images are decoded like inference inputs and train', async () => {
     const dicomData = join(dir, 'dicom-data');
     for (const label of ['covid', 'normal']) {
