@@ -100,10 +100,12 @@ export function lossesSvg(records: readonly MetricsRecord[], title = 'R2C-GAN tr
     logY: true,
     series: [
       series('G total', (r) => r.G['total'] ?? Number.NaN),
-      series('G adversarial', (r) => sumOf(r.G, 'A2B_g_loss', 'B2A_g_loss')),
+      // Paired runs log l1, ce and (with the GAN term) adv; R2C-GAN runs log the reference's terms.
+      series('G adversarial', (r) => r.G['adv'] ?? sumOf(r.G, 'A2B_g_loss', 'B2A_g_loss')),
+      series('paired L1', (r) => r.G['l1'] ?? Number.NaN),
       series('cycle L1', (r) => sumOf(r.G, 'A2B2A_cycle_loss', 'B2A2B_cycle_loss')),
       series('identity L1', (r) => sumOf(r.G, 'A2A_id_loss', 'B2B_id_loss')),
-      series('class CE', (r) => sumOf(r.G, 'A2B_c_loss', 'B2A_c_loss')),
+      series('class CE', (r) => r.G['ce'] ?? sumOf(r.G, 'A2B_c_loss', 'B2A_c_loss')),
       series('D total', (r) => r.D['total'] ?? Number.NaN),
     ],
   });

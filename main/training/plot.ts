@@ -45,7 +45,10 @@ export function lineChartSvg(
   const h = height - m.top - m.bottom;
   const usable = (p: { x: number; y: number }) =>
     Number.isFinite(p.x) && Number.isFinite(p.y) && (!input.logY || p.y > 0);
-  const series = input.series.map((s) => ({ name: s.name, points: thin(s.points.filter(usable)) }));
+  // A series with no data (e.g. the cycle terms of a paired run) gets no line and no legend entry.
+  const series = input.series
+    .map((s) => ({ name: s.name, points: thin(s.points.filter(usable)) }))
+    .filter((s) => s.points.length > 0);
   const all = series.flatMap((s) => s.points);
   let x0 = Math.min(...all.map((p) => p.x));
   let x1 = Math.max(...all.map((p) => p.x));

@@ -65,6 +65,11 @@ Mapping notes (each one checked against the engine source):
 - Weight average (trainer.ts SupervisedTrainer): after each step (step counter s already advanced),
   d = min(decay, (1 + s) / (10 + s)) (emaDecayAt), ema = d * ema + (1 - d) * w; ema starts as a copy
   of the initial weights; the exported weights are the average.
+- trainOnly (SupervisedTrainerConfig.trainOnly, buildSupervisedStep): only the parameters whose
+  engine name equals a prefix or starts with `prefix.` get gradients and Adam moments; the rest are
+  frozen inputs, bit-identical to the start. The engine's average of a frozen weight stays equal to it
+  (d*w + (1-d)*w in float64, rounded to float32); here it is simply not updated (float32 arithmetic
+  could move it by an ulp). trained_specs() below: requires_grad=False for the frozen ones.
 - Learning-rate schedule (training.ts LrSchedule, fed as lr_schedule = [lr, decayStart, totalSteps]):
   lr(step) = lr * clamp((totalSteps - step) / (totalSteps - decayStart), 0, 1), step = the 0-based
   index of the step being taken (the Adam step count before it); learning_rate_at() below.
@@ -513,6 +518,35 @@ def paired_objective(g, inp, target, label, q=3, arch="operational", upsampling=
     ce = cross_entropy(r["logits"], label)
     total = l1 * l1_weight + ce * class_weight
     return total, {"l1": l1, "ce": ce}, r["output"], r["probabilities"]
+
+
+def train_only_match(name: str, prefixes) -> bool:
+    """training.ts buildSupervisedStep trainOnly: a parameter trains when its engine name equals a
+    prefix or starts with `prefix.` ('dec' matches dec.q1.weight, not decX.weight)."""
+    return any(name == p or name.startswith(f"{p}.") for p in prefixes)
+
+
+def check_train_only(specs: list[ParamSpec], prefixes) -> list[ParamSpec]:
+    """SupervisedTrainer.create's trainOnly checks, with its messages: every prefix names a parameter
+    of the generator, and the list is not empty. Returns the trained specs, in engine order."""
+    names = [s.name for s in specs]
+    for p in prefixes:
+        if not any(train_only_match(n, [p]) for n in names):
+            layers = ", ".join(dict.fromkeys(n.split(".")[0] for n in names))
+            raise ValueError(f"trainOnly: the generator has no parameter {p} (it has {layers})")
+    if len(prefixes) == 0:
+        raise ValueError("trainOnly must name at least one parameter")
+    return [s for s in specs if train_only_match(s.name, prefixes)]
+
+
+def trained_specs(specs: list[ParamSpec], params: dict, prefixes=None) -> list[ParamSpec]:
+    """Applies trainOnly (None = all) to torch params: the frozen ones get requires_grad=False, so
+    autograd skips their backward and they never reach the optimiser (they stay bit-identical)."""
+    trained = list(specs) if prefixes is None else check_train_only(specs, prefixes)
+    keep = {s.name for s in trained}
+    for s in specs:
+        params[s.name].requires_grad_(s.name in keep)
+    return trained
 
 
 def ema_decay_at(decay: float, step: int) -> float:

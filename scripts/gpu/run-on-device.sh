@@ -14,10 +14,16 @@
 # step budget on crops, default 0.8), EMA (weight-average decay, e.g. 0.999; exported as g_a2b),
 # STEPS (step budget of the linear lr decay to 0; default auto = timed to end before MINUTES),
 # INIT (a generator's weights, e.g. scratch/gpu-init/init.json from scripts/gpu/export-weights.ts;
-# carry its folder), L1 (default 10), CLASS_WEIGHT (default 1), CLEAN (clean fraction, 0.25), LR.
+# carry its folder), L1 (default 10), CLASS_WEIGHT (default 1), CLEAN (clean fraction, 0.25), LR,
+# TRAIN_ONLY (comma-separated parameter-name prefixes, e.g. dec: only those train, the rest stay as
+# INIT has them; train.py --train-only; unset = all).
 # Example, the recipe of the CPU run r2c-q3-resize (retired model; run folder models/training-runs/r2c-q3-resize-cpu-2026-12-07) in 7 minutes:
 #   OBJECTIVE=paired UPSAMPLING=resize CROP=128 EMA=0.999 CLASS_WEIGHT=4 SEED=13 \
 #     INIT=scratch/gpu-init/init.json bash scripts/gpu/run-on-device.sh 7
+# The recipe of the default model r2c-q3 0.2.0 (CPU run models/training-runs/r2c-q3-refit-cpu-2026-12-07:
+# only the output layer 'dec' refitted from r2c-q3-reference, 2500 of 3000 steps on 128 px crops):
+#   OBJECTIVE=paired UPSAMPLING=resize TRAIN_ONLY=dec CROP=128 CROP_STEPS=2500 STEPS=3000 EMA=0.999 \
+#     LR=5e-4 CLASS_WEIGHT=0 SEED=13 INIT=scratch/gpu-init/init.json bash scripts/gpu/run-on-device.sh 7
 set -uo pipefail
 
 MINUTES="${1:-6}"
@@ -38,6 +44,7 @@ L1="${L1:-}"
 CLASS_WEIGHT="${CLASS_WEIGHT:-}"
 CLEAN="${CLEAN:-}"
 LR="${LR:-}"
+TRAIN_ONLY="${TRAIN_ONLY:-}"
 mkdir -p "$OUT"
 
 run() {
@@ -54,7 +61,7 @@ run() {
     echo "ERROR: no python with torch found"
     return 1
   fi
-  echo "== $(date -u +%FT%TZ) run-on-device: minutes=$MINUTES objective=$OBJECTIVE arch=$ARCH upsampling=$UPSAMPLING resume=${RESUME:-none} init=${INIT:-none} batch=$BATCH seed=$SEED out=$OUT"
+  echo "== $(date -u +%FT%TZ) run-on-device: minutes=$MINUTES objective=$OBJECTIVE arch=$ARCH upsampling=$UPSAMPLING resume=${RESUME:-none} init=${INIT:-none} train_only=${TRAIN_ONLY:-all} batch=$BATCH seed=$SEED out=$OUT"
   nvidia-smi -L || echo "nvidia-smi not available"
   "$py" -c 'import sys, torch, numpy; print("python", sys.version.split()[0], "| torch", torch.__version__, "| cuda", torch.version.cuda, "| available", torch.cuda.is_available(), "|", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no gpu", "| numpy", numpy.__version__)'
   if [ ! -f .gpu-data/labels.csv ]; then
@@ -80,6 +87,7 @@ run() {
     [ -n "$L1" ] && recipe_args+=(--l1-weight "$L1")
     [ -n "$CLASS_WEIGHT" ] && recipe_args+=(--class-weight "$CLASS_WEIGHT")
     [ -n "$CLEAN" ] && recipe_args+=(--clean-fraction "$CLEAN")
+    [ -n "$TRAIN_ONLY" ] && recipe_args+=(--train-only "$TRAIN_ONLY")
     if [ -n "$INIT" ]; then
       if [ ! -f "$INIT" ]; then
         echo "ERROR: INIT=$INIT does not exist (export it with scripts/gpu/export-weights.ts and carry its folder)"
@@ -90,8 +98,8 @@ run() {
   elif [ "$OBJECTIVE" != "gan" ]; then
     echo "ERROR: OBJECTIVE must be gan or paired, got $OBJECTIVE"
     return 1
-  elif [ -n "$CROP$CROP_STEPS$CROP_FRACTION$EMA$STEPS$INIT" ]; then
-    echo "ERROR: CROP/CROP_STEPS/CROP_FRACTION/EMA/STEPS/INIT need OBJECTIVE=paired"
+  elif [ -n "$CROP$CROP_STEPS$CROP_FRACTION$EMA$STEPS$INIT$TRAIN_ONLY" ]; then
+    echo "ERROR: CROP/CROP_STEPS/CROP_FRACTION/EMA/STEPS/INIT/TRAIN_ONLY need OBJECTIVE=paired"
     return 1
   fi
   [ -n "$LR" ] && recipe_args+=(--lr "$LR")

@@ -3,9 +3,10 @@
 engine imports.
 
   python3 scripts/gpu/train.py --parity --out OUT [--seed S] [--arch A] [--upsampling U]
-      [--parity-step] [--parity-paired]
+      [--parity-step] [--parity-paired [--train-only P]]
       CPU float32 forward of G and D (engine init from the seed, biases/scales perturbed) on two fixed
       ramp images; writes OUT/parity.bin + OUT/parity.json for import-weights.ts --parity.
+      --parity-paired --train-only P adds PAIRED_ONLY_STEPS training steps with trainOnly P (only/*).
   python3 scripts/gpu/train.py --data .gpu-data --out OUT --minutes M [--batch 1] [--seed S]
       trains until M minutes after this process started (or SIGTERM/SIGINT), writing
       OUT/metrics.jsonl and checkpoints OUT/g_a2b.bin/.json (+ OUT/state.bin/.json with --save-nets
@@ -17,14 +18,16 @@ engine imports.
 
   python3 scripts/gpu/train.py --objective paired --data .gpu-data --out OUT --minutes M
       [--crop-size 128 --crop-fraction 0.8 | --crop-steps N] [--ema-decay 0.999] [--steps auto|N]
-      [--init W.json] [--l1-weight 10 --class-weight 1 --clean-fraction 0.25]
+      [--init W.json] [--l1-weight 10 --class-weight 1 --clean-fraction 0.25] [--train-only dec]
   The engine's paired recipe (buildSupervisedStep + SupervisedTrainer, main/training/run.ts): ONE
   generator, l1Weight*L1(G(x), clean) + classWeight*CE, x = the clean crop on cleanFraction of the
   images, else degrade_torch of it; the first crop steps on --crop-size crops of the same 286 px
   image, then --size; lr decays linearly from --decay-start (default 0) to 0 at the step budget;
   the weight average (emaDecayAt) is what g_a2b.bin holds. --steps auto (default) times the step at
   both sizes first and picks the budget that ends before --minutes, so the lr reaches 0. --init
-  starts from a generator's weights (a transposed one converted for --upsampling resize). Resumable
+  starts from a generator's weights (a transposed one converted for --upsampling resize).
+  --train-only P1,P2 (trainOnly): only the parameters named P or P.* (engine names, e.g. dec) get
+  gradients and Adam state; the rest stay bit-identical, in the trained weights and the average. Resumable
   with --resume (state.json format r2c-paired-train-state/1: trained weights + Adam m/v; the
   average is g_a2b.bin; the schedule and crop phase continue from the checkpoint's recipe, the data
   stream is reseeded).
@@ -211,6 +214,54 @@ def paired_step_parity(args, g_specs, g_np, a_np, tensors) -> dict:
             "adamStep": PAIRED_PARITY_STEP, "emaDecay": PAIRED_PARITY_EMA}
 
 
+# The trainOnly parity: this many steps of the training loop's step (paired_train_step) from step 0,
+# zero moments and the same batch each step, so the Adam state carried between steps is exercised too.
+PAIRED_ONLY_STEPS = 2
+
+
+def paired_train_only_parity(args, g_specs, g_np, a_np, tensors) -> dict:
+    """PAIRED_ONLY_STEPS paired steps with --train-only (the frozen parameters get no gradient and no
+    Adam state) and the average update of the trained ones, as the training loop does them; records per
+    step the losses and lr, the first step's gradients, then all weights, the average and the moments,
+    to compare with the engine's SupervisedTrainer with the same trainOnly (same schedule, EMA decay)."""
+    target_np = np.ascontiguousarray(a_np[:, :, ::-1, :] * 0.9, dtype=np.float32)
+    label = np.array([[0.0, 1.0]], np.float32)
+    params = R.to_torch_params(g_np, "cpu")
+    trained = R.trained_specs(g_specs, params, args.train_only)
+    plist = [params[s.name] for s in trained]
+    opt = R.KerasAdam(plist, lr=R.REFERENCE_LR, **_adam_kw())
+    ema = [params[s.name].detach().clone() for s in g_specs]
+    ema_trained = trained_subset(ema, g_specs, trained)
+    lr0, decay_start, total_steps = PAIRED_PARITY_SCHEDULE
+    batch = (torch.from_numpy(a_np), torch.from_numpy(target_np), torch.from_numpy(label))
+    tensors.append(("only/target", target_np))
+    tensors.append(("only/label", label))
+    for k in range(PAIRED_ONLY_STEPS):
+        lr = R.learning_rate_at(lr0, decay_start, total_steps, k)
+        total, terms, _, grads = paired_train_step(args, params, plist, opt, batch, lr, args.l1_weight,
+                                                   args.class_weight)
+        R.ema_update(ema_trained, plist, PAIRED_PARITY_EMA, k + 1)
+        tensors.append((f"only/{k}/lr", np.array(lr, dtype=np.float32)))
+        tensors.append((f"only/{k}/total", total.detach().numpy().reshape(())))
+        for key, v in terms.items():
+            tensors.append((f"only/{k}/{key}", v.detach().numpy().reshape(())))
+        if k == 0:
+            for s, gr in zip(trained, grads, strict=True):
+                tensors.append((f"only/grad/{s.name}", gr.numpy()))
+        log(f"trainOnly parity step {k}: total {float(total):.6f}, lr {lr:.3e}")
+    for s, a in zip(g_specs, ema, strict=True):
+        tensors.append((f"only/next/{s.name}", params[s.name].detach().numpy().copy()))
+        tensors.append((f"only/ema/{s.name}", a.numpy()))
+    for s, m, v in zip(trained, opt.m, opt.v, strict=True):
+        tensors.append((f"only/m/{s.name}", m.numpy()))
+        tensors.append((f"only/v/{s.name}", v.numpy()))
+    return {"trainOnly": args.train_only, "trained": [s.name for s in trained], "steps": PAIRED_ONLY_STEPS,
+            "size": int(a_np.shape[2]), "batch": 1, "input": "input/0", "target": "only/target", "label": "only/label",
+            "l1Weight": args.l1_weight, "classWeight": args.class_weight,
+            "schedule": {"lr": lr0, "decayStart": decay_start, "totalSteps": total_steps},
+            "adamStep": 0, "emaDecay": PAIRED_PARITY_EMA}
+
+
 def run_parity(args) -> int:
     torch.set_num_threads(max(1, min(16, os.cpu_count() or 1)))
     q, width, arch, up = args.q, args.width, args.arch, args.upsampling
@@ -254,6 +305,9 @@ def run_parity(args) -> int:
     paired_meta = None
     if args.parity_paired:
         paired_meta = paired_step_parity(args, g_specs, g_np, inputs[0], tensors)
+    only_meta = None
+    if args.parity_paired and args.train_only is not None:
+        only_meta = paired_train_only_parity(args, g_specs, g_np, inputs[0], tensors)
     chunks, rows, offset = [], [], 0
     for name, arr in tensors:
         b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
@@ -270,6 +324,7 @@ def run_parity(args) -> int:
         "inputs": len(inputs),
         "step": step_meta,
         "pairedStep": paired_meta,
+        "pairedTrainOnly": only_meta,
         "convert": "convert/<name> = transposed_to_resize_kernel(G/<name>) for the upsampling layers' kernels",
         "device": "cpu",
         "dtype": "float32",
@@ -768,10 +823,11 @@ def load_init(path: str, specs, args) -> dict:
     return weights
 
 
-def save_paired_checkpoint(out_dir, specs, params, ema, opt, info) -> bool:
+def save_paired_checkpoint(out_dir, specs, params, ema, opt, info, trained=None) -> bool:
     """g_a2b.bin/.json = the EXPORTED weights (the average when the run keeps one, else the trained
-    weights); state.bin/.json = the trained weights (float32) + Adam m, v (bfloat16) + the recipe, to
-    resume. Refuses non-finite weights. Never raises."""
+    weights); state.bin/.json = all weights (float32) + Adam m, v (bfloat16) of the `trained` specs
+    (default all; the optimiser's params, in order) + the recipe, to resume. Refuses non-finite
+    weights. Never raises."""
     try:
         c = info["config"]
         exported = ema if ema is not None else [params[s.name] for s in specs]
@@ -803,9 +859,9 @@ def save_paired_checkpoint(out_dir, specs, params, ema, opt, info) -> bool:
 
         for s in specs:
             add(f"G/{s.name}", params[s.name], "float32")
-        for i, s in enumerate(specs):
-            add(f"adam.m/G/{s.name}", opt.m[i], "bfloat16")
-            add(f"adam.v/G/{s.name}", opt.v[i], "bfloat16")
+        for s, m, v in zip(trained if trained is not None else specs, opt.m, opt.v, strict=True):
+            add(f"adam.m/G/{s.name}", m, "bfloat16")
+            add(f"adam.v/G/{s.name}", v, "bfloat16")
         sblob = b"".join(chunks)
         smeta = {
             "format": PAIRED_STATE_FORMAT, "objective": "paired", "generator": gen,
@@ -851,14 +907,37 @@ def load_paired_resume(resume_dir: str, specs, args) -> dict:
         return torch.from_numpy(raw).view(torch.bfloat16).float().reshape(shape)
 
     g_meta, g_weights = read_weights_json(os.path.join(resume_dir, meta["g_a2b"]["json"]), specs, "resume")
+    train_only = meta["recipe"].get("trainOnly")  # absent in checkpoints from before --train-only: all
+    trained = specs if train_only is None else R.check_train_only(specs, train_only)
     if g_meta["sha256"] != meta["g_a2b"]["sha256"] or g_meta.get("steps") != meta["steps"]:
         raise RuntimeError(f"{resume_dir}: g_a2b.json is not the checkpoint {state_path} pairs with (sha256/steps differ)")
     return {
         "weights": {s.name: read(f"G/{s.name}", s.shape) for s in specs},
         "ema": g_weights if meta["g_a2b"]["holds"] == "ema" else None,
-        "moments": [(read(f"adam.m/G/{s.name}", s.shape), read(f"adam.v/G/{s.name}", s.shape)) for s in specs],
+        "moments": [(read(f"adam.m/G/{s.name}", s.shape), read(f"adam.v/G/{s.name}", s.shape)) for s in trained],
         "steps": int(meta["steps"]), "adamStep": int(meta["adamStep"]), "recipe": meta["recipe"],
     }
+
+
+def trained_subset(tensors, specs, trained):
+    """The entries of a per-spec list (e.g. the average) that belong to the trained specs, in order."""
+    if tensors is None:
+        return None
+    keep = {s.name for s in trained}
+    return [t for s, t in zip(specs, tensors, strict=True) if s.name in keep]
+
+
+def paired_train_step(args, params, plist, opt, batch, lr, l1_weight, class_weight):
+    """One paired step (the training loop's, the step timing's and the trainOnly parity's): objective,
+    gradients w.r.t. plist (the trained parameters only), Keras Adam at lr.
+    Returns (total, terms, probabilities, grads)."""
+    inp, tgt, lab = batch
+    opt.lr = lr
+    total, terms, _, prob = R.paired_objective(params, inp, tgt, lab, args.q, args.arch, args.upsampling,
+                                               l1_weight, class_weight)
+    grads = torch.autograd.grad(total, plist)
+    opt.step(grads)
+    return total, terms, prob, grads
 
 
 class PairedBatches:
@@ -893,8 +972,8 @@ def _phase_side(step: int, recipe: dict) -> int:
 def _timed_steps(specs, params, batches, args, side: int, count: int, warmup: int, device) -> float:
     """Seconds per step of the whole paired step (data, forward, backward, Adam) at `side`, on a
     throwaway copy of the weights and a separate data stream (the run's streams are not touched)."""
-    copy = {s.name: params[s.name].detach().clone().requires_grad_(True) for s in specs}
-    plist = [copy[s.name] for s in specs]
+    copy = {s.name: params[s.name].detach().clone() for s in specs}
+    plist = [copy[s.name] for s in R.trained_specs(specs, copy, args.train_only)]
     opt = R.KerasAdam(plist, lr=args.lr, **_adam_kw())
     elapsed = 0.0
     for i in range(warmup + count):
@@ -902,9 +981,7 @@ def _timed_steps(specs, params, batches, args, side: int, count: int, warmup: in
             torch.cuda.synchronize()
         t0 = time.monotonic()
         inp, tgt, lab, _ = batches.take(args.batch, side)
-        total, _, _, _ = R.paired_objective(copy, inp, tgt, lab, args.q, args.arch, args.upsampling,
-                                            args.l1_weight, args.class_weight)
-        opt.step(torch.autograd.grad(total, plist))
+        paired_train_step(args, copy, plist, opt, (inp, tgt, lab), args.lr, args.l1_weight, args.class_weight)
         if device.type == "cuda":
             torch.cuda.synchronize()
         if i >= warmup:
@@ -962,7 +1039,10 @@ def run_paired_training(args) -> int:
     else:
         w = R.init_weights_numpy(specs, args.seed)
     params = R.to_torch_params(w, device)
-    plist = [params[s.name] for s in specs]
+    # trainOnly: a resumed run keeps its checkpoint's (its Adam state covers those parameters only).
+    train_only = resume["recipe"].get("trainOnly") if resume else args.train_only
+    trained = R.trained_specs(specs, params, train_only)
+    plist = [params[s.name] for s in trained]
     opt = R.KerasAdam(plist, lr=args.lr, **_adam_kw())
     step = 0
     timing = None
@@ -970,7 +1050,7 @@ def run_paired_training(args) -> int:
         recipe = resume["recipe"]
         for key, value in (("size", args.size), ("cropSize", args.crop_size), ("emaDecay", args.ema_decay),
                            ("l1Weight", args.l1_weight), ("classWeight", args.class_weight),
-                           ("cleanFraction", args.clean_fraction)):
+                           ("cleanFraction", args.clean_fraction), ("trainOnly", args.train_only)):
             if recipe.get(key) != value:
                 log(f"resume: {key} {recipe.get(key)} from the checkpoint (this command said {value})")
         step = resume["steps"]
@@ -985,7 +1065,8 @@ def run_paired_training(args) -> int:
     else:
         recipe = {"size": args.size, "cropSize": args.crop_size, "cropSteps": 0, "steps": 0, "lr": args.lr,
                   "decayStart": args.decay_start, "emaDecay": args.ema_decay, "l1Weight": args.l1_weight,
-                  "classWeight": args.class_weight, "cleanFraction": args.clean_fraction, "batch": args.batch}
+                  "classWeight": args.class_weight, "cleanFraction": args.clean_fraction, "batch": args.batch,
+                  "trainOnly": args.train_only}
         if args.steps in (None, "auto"):
             recipe["steps"], recipe["cropSteps"], timing = plan_budget(
                 args, specs, params, images, labels, items, deadline, device)
@@ -1000,13 +1081,15 @@ def run_paired_training(args) -> int:
     if recipe["emaDecay"]:
         src = resume["ema"] if resume and resume["ema"] is not None else None
         ema = ([torch.tensor(src[s.name], device=device) for s in specs] if src is not None
-               else [t.detach().clone() for t in plist])
+               else [params[s.name].detach().clone() for s in specs])
+    ema_trained = trained_subset(ema, specs, trained)
     seed_key = f"{args.seed}/{step}" if resume else args.seed  # a resumed run draws fresh data, not a replay
     batches = PairedBatches(images, labels, items, recipe["cleanFraction"], args.jitter_max, seed_key)
     config = {
         "objective": "paired", "arch": args.arch, "q": args.q, "width": args.width, "upsampling": args.upsampling,
         "recipe": recipe, "adam": R.REFERENCE_ADAM, "seed": args.seed, "jitterMax": args.jitter_max,
-        "init": args.init, "resumedFrom": {"dir": args.resume, "step": resume["steps"]} if resume else None,
+        "init": args.init, "trainOnly": train_only,
+        "resumedFrom": {"dir": args.resume, "step": resume["steps"]} if resume else None,
         "stepTiming": timing, "tf32": device.type == "cuda" and not args.no_tf32, "device": str(device),
         "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None, "torch": torch.__version__,
         "images": len(items), "degradation": "scripts/gpu/degrade_torch.py (mirror of main/training/data/degrade.ts)",
@@ -1028,6 +1111,9 @@ def run_paired_training(args) -> int:
     log(f"paired training: {total_steps} steps ({recipe['cropSteps']} at {recipe['cropSize']} px, then "
         f"{recipe['size']} px), lr {recipe['lr']} -> 0 from step {recipe['decayStart']}, EMA {recipe['emaDecay']}, "
         f"batch {recipe['batch']}, until {args.minutes} min after start")
+    if train_only is not None:
+        log(f"trainOnly {','.join(train_only)}: {len(trained)} of {len(specs)} parameter tensors train "
+            f"({sum(s.size for s in trained)} of {sum(s.size for s in specs)} values), the rest stay as initialised")
     try:
         while not Stop.requested:
             if step >= total_steps:
@@ -1039,15 +1125,11 @@ def run_paired_training(args) -> int:
             side = _phase_side(step, recipe)
             inp, tgt, lab, idx = batches.take(recipe["batch"], side)
             lr = R.learning_rate_at(recipe["lr"], recipe["decayStart"], total_steps, step)
-            opt.lr = lr
-            total, terms, _, prob = R.paired_objective(params, inp, tgt, lab, args.q, args.arch, args.upsampling,
-                                                       recipe["l1Weight"], recipe["classWeight"])
-            grads = torch.autograd.grad(total, plist)
-            opt.step(grads)
-            del grads
+            total, terms, prob, _ = paired_train_step(args, params, plist, opt, (inp, tgt, lab), lr,
+                                                      recipe["l1Weight"], recipe["classWeight"])
             step += 1
             if ema is not None:
-                R.ema_update(ema, plist, recipe["emaDecay"], step)
+                R.ema_update(ema_trained, plist, recipe["emaDecay"], step)
             window_steps += 1
             with torch.no_grad():
                 for k, v in [("total", total), *terms.items()]:
@@ -1072,7 +1154,7 @@ def run_paired_training(args) -> int:
                     break
             t = time.monotonic()
             if (not first_done and t - train_start >= args.first_checkpoint) or t - last_ckpt >= args.checkpoint_every:
-                save_paired_checkpoint(args.out, specs, params, ema, opt, info())
+                save_paired_checkpoint(args.out, specs, params, ema, opt, info(), trained)
                 first_done, last_ckpt = True, time.monotonic()
     except Exception:
         log("training step FAILED:\n" + traceback.format_exc())
@@ -1080,9 +1162,14 @@ def run_paired_training(args) -> int:
     finally:
         log(f"stopping at step {step} ({Stop.reason or 'error'})")
         if step > start_step:
-            save_paired_checkpoint(args.out, specs, params, ema, opt, info(final=True))
+            save_paired_checkpoint(args.out, specs, params, ema, opt, info(final=True), trained)
         metrics_file.close()
     return status
+
+
+def parse_train_only(text: str) -> list[str]:
+    """--train-only 'dec,res': the prefixes, blanks dropped ('' = an empty list, which is refused)."""
+    return [p.strip() for p in text.split(",") if p.strip()]
 
 
 def _adam_kw():
@@ -1115,6 +1202,9 @@ def main() -> int:
     ap.add_argument("--decay-start", type=int, default=0, help="paired: the lr decays linearly from here to 0 at --steps")
     ap.add_argument("--init", default=None, help="paired: start from these generator weights (<net>.json, e.g. from "
                                                  "scripts/gpu/export-weights.ts)")
+    ap.add_argument("--train-only", default=None, metavar="P1,P2",
+                    help="paired: train only these parameters (comma-separated engine-name prefixes: P matches "
+                         "P and P.*, e.g. dec = the output layer); the others stay as initialised (trainOnly)")
     ap.add_argument("--bench-steps", type=int, default=10, help="paired --steps auto: timed steps per size")
     ap.add_argument("--reserve-seconds", type=float, default=20.0, help="paired --steps auto: time kept for the end")
     ap.add_argument("--q", type=int, default=3, help="operational order (ignored by convolutional-light: q = 1)")
@@ -1138,6 +1228,14 @@ def main() -> int:
         ap.error("--size must be a multiple of 8, --batch >= 1, --minutes > 0")
     if args.arch != "operational":
         args.q = 1
+    if args.train_only is not None:
+        if args.objective != "paired" and not (args.parity and args.parity_paired):
+            ap.error("--train-only is supported with --objective paired (or --parity --parity-paired) only")
+        args.train_only = parse_train_only(args.train_only)
+        try:  # the engine's checks and messages (SupervisedTrainer.create)
+            R.check_train_only(R.generator_specs(args.q, 1, args.width, args.arch), args.train_only)
+        except ValueError as e:
+            ap.error(str(e))
     if args.resume and args.save_nets != "all" and args.objective == "gan":
         ap.error("--resume needs --save-nets all (otherwise the run could not be resumed again)")
     if args.objective == "gan":

@@ -188,6 +188,7 @@ describe('metrics log helpers', () => {
       ],
     });
     assert.equal((svg.match(/<polyline/g) ?? []).length, 1, 'a series with no positive values draws no line');
+    assert.ok(svg.includes('>one<') && !svg.includes('>two<'), 'an empty series has no legend entry');
     assert.ok(svg.includes('a &amp; b'), 'title is escaped');
   });
 });
