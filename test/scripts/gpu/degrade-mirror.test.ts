@@ -9,18 +9,9 @@ import { applyArtifact, artifactAtSeverity, artifactTypes } from '../../../main/
 import { Rng } from '../../../main/data/random.ts';
 import { createGray } from '../../../main/util/image.ts';
 import { repoRoot } from '../../helpers/paths.ts';
+import { findPython } from './helpers.ts';
 
-function findTorchPython(): string | undefined {
-  const candidates = [process.env['R2C_TORCH_PYTHON'], 'python3', '/usr/bin/python3', 'python'];
-  for (const py of candidates) {
-    if (!py) continue;
-    const r = spawnSync(py, ['-c', 'import torch, numpy'], { stdio: 'ignore', timeout: 60_000 });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
-
-const python = findTorchPython();
+const python = findPython('torch, numpy');
 const skip = python ? false : 'no Python with torch and numpy here (set R2C_TORCH_PYTHON to run this check)';
 
 const script = `

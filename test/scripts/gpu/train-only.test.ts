@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import {
   initWeights,
   type NetConfig,
@@ -28,19 +27,12 @@ import {
   readWeightsFile,
 } from '../../../scripts/gpu/import-weights.ts';
 import { repoRoot } from '../../helpers/paths.ts';
+import { findPython, writeTinyData } from './helpers.ts';
 
 const trainPy = join(repoRoot, 'scripts', 'gpu', 'train.py');
 /** train.py --parity --parity-paired --train-only dec --upsampling resize --width 4 (PyTorch 1.13, CPU). */
 const fixture = fileURLToPath(new URL('./fixtures/parity-w4-train-only/', import.meta.url));
 
-function findPython(modules: string): string | undefined {
-  for (const py of [process.env['R2C_TORCH_PYTHON'], 'python3', '/usr/bin/python3', 'python']) {
-    if (!py) continue;
-    const r = spawnSync(py, ['-c', `import ${modules}`], { stdio: 'ignore', timeout: 60_000 });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
 const torchPython = findPython('torch, numpy');
 const numpyPython = findPython('numpy');
 
@@ -287,23 +279,6 @@ describe('train.py --train-only: the checks and messages of SupervisedTrainer.cr
     assert.match(help.output, /--train-only P1,P2/);
   });
 });
-
-/** 8 synthetic 40x40 gray images, both classes and domains (as train-resume.test.ts). */
-async function writeTinyData(dir: string): Promise<void> {
-  await mkdir(join(dir, 'images'), { recursive: true });
-  const lines = ['file,label,class_index,domain,id'];
-  for (let i = 0; i < 8; i++) {
-    const px = Buffer.alloc(40 * 40);
-    for (let j = 0; j < px.length; j++) px[j] = (j * (i + 3) + i * 17) % 256;
-    const file = `images/${i}.png`;
-    await sharp(px, { raw: { width: 40, height: 40, channels: 1 } })
-      .png()
-      .toFile(join(dir, file));
-    const cls = i % 2;
-    lines.push(`${file},${cls ? 'COVID-19' : 'normal'},${cls},${i < 4 ? 'poor' : 'good'},s${i}`);
-  }
-  await writeFile(join(dir, 'labels.csv'), `${lines.join('\n')}\n`);
-}
 
 interface StateJson {
   steps: number;

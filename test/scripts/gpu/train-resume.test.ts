@@ -3,12 +3,11 @@
 // PyTorch mirror matches the engine (import-weights.ts parity). Needs a Python with torch + numpy
 // (R2C_TORCH_PYTHON, or python3 on PATH); skips with a reason otherwise.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import sharp from 'sharp';
 import { initWeights, networkFromConfig, transposedToResizeKernel } from '../../../models/nets.ts';
 import { emaDecayAt } from '../../../models/trainer.ts';
 import {
@@ -19,18 +18,9 @@ import {
 } from '../../../scripts/gpu/import-weights.ts';
 import { encodeWeights } from '../../../scripts/gpu/export-weights.ts';
 import { repoRoot } from '../../helpers/paths.ts';
+import { findPython, writeTinyData } from './helpers.ts';
 
-function findTorchPython(): string | undefined {
-  const candidates = [process.env['R2C_TORCH_PYTHON'], 'python3', '/usr/bin/python3', 'python'];
-  for (const py of candidates) {
-    if (!py) continue;
-    const r = spawnSync(py, ['-c', 'import torch, numpy'], { stdio: 'ignore', timeout: 60_000 });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
-
-const python = findTorchPython();
+const python = findPython('torch, numpy');
 const skip = python ? false : 'no Python with torch and numpy here (set R2C_TORCH_PYTHON to run this check)';
 const trainPy = join(repoRoot, 'scripts', 'gpu', 'train.py');
 
@@ -47,23 +37,6 @@ function runTrain(args: string[]): Promise<{ status: number | null; output: stri
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, output }));
   });
-}
-
-/** 8 synthetic 40x40 gray images, 4 per domain, both classes. */
-async function writeTinyData(dir: string): Promise<void> {
-  await mkdir(join(dir, 'images'), { recursive: true });
-  const lines = ['file,label,class_index,domain,id'];
-  for (let i = 0; i < 8; i++) {
-    const px = Buffer.alloc(40 * 40);
-    for (let j = 0; j < px.length; j++) px[j] = (j * (i + 3) + i * 17) % 256;
-    const file = `images/${i}.png`;
-    await sharp(px, { raw: { width: 40, height: 40, channels: 1 } })
-      .png()
-      .toFile(join(dir, file));
-    const cls = i % 2;
-    lines.push(`${file},${cls ? 'COVID-19' : 'normal'},${cls},${i < 4 ? 'poor' : 'good'},s${i}`);
-  }
-  await writeFile(join(dir, 'labels.csv'), `${lines.join('\n')}\n`);
 }
 
 interface StateMeta {
