@@ -27,6 +27,17 @@ export interface ItemSelection {
 /** The calibration share `r2c train` recipes hold out, and `r2c eval --split calibration` reads. */
 export const DEFAULT_CALIBRATION_FRACTION = 0.15;
 
+/**
+ * `limit` items spread evenly over the list, in order: data lists are grouped by class and source,
+ * so the first N would often hold one class (no ROC, no threshold) and one source.
+ */
+export function evenlySpaced<T>(items: readonly T[], limit: number): T[] {
+  if (!(Number.isInteger(limit) && limit > 0))
+    throw new AppError('bad_input', `the image limit must be a whole number above 0, got ${limit}`);
+  if (limit >= items.length) return [...items];
+  return Array.from({ length: limit }, (_, i) => items[Math.floor((i * items.length) / limit)] as T);
+}
+
 /** Labelled images of a folder (covid/, normal/) or a manifest CSV: PNG, JPEG and DICOM. */
 export async function loadEvaluationItems(
   data: string,
@@ -52,7 +63,7 @@ export async function loadEvaluationItems(
     });
     items = selection.split === 'calibration' ? parts.calibration : parts.validation;
   }
-  if (selection.limit !== undefined) items = items.slice(0, selection.limit);
+  if (selection.limit !== undefined) items = evenlySpaced(items, selection.limit);
   if (items.length === 0) throw new AppError('bad_input', `no labelled images found in ${data}`);
   return items;
 }

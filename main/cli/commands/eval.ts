@@ -105,7 +105,8 @@ export const evalCommand: CliCommand = {
     'r2c eval --data <folder|manifest.csv> [--model <id|file.onnx>] [--degrade <seed>] [--validation-seed <n> [--validation-fraction 0.2] [--split validation|calibration] [--calibration-fraction 0.15]] [--threshold <p>] [--baselines all|none|<name,...>] [--limit N] [--out <dir>] [--json]\n' +
     "  --threshold overrides the model card's decision threshold (COVID-19 when p > threshold).\n" +
     "  --split calibration evaluates the calibration part of the seed's three-way split (train / calibration /\n" +
-    '  validation by patient): choose thresholds there, report on validation.',
+    '  validation by patient): choose thresholds there, report on validation.\n' +
+    '  --limit N evaluates N images spread evenly over the selection (both classes, every source), not the first N.',
   async run(argv, io) {
     const { values } = parseArgs({
       args: argv,
