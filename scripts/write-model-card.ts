@@ -2,12 +2,13 @@
 // metrics and writes the human-readable card <id>.md beside it, with the plots copied next to it.
 // Usage: node --import tsx scripts/write-model-card.ts models/shipped/<id>.model.json <eval dir> <training run dir>
 //          [--calibration <eval dir of the calibration split>] [--baselines-from <evaluation.json>]
-//          [--run-folder <name under models/training-runs>]
+//          [--run-folder <name under models/training-runs>] [--inference-bench <bench/results/*.json>]
 // --calibration: the card's threshold is the one `r2c eval --split calibration` chose there (the
 // validation evaluation must have been run with that --threshold). --baselines-from: the classical
 // baselines' rows from an earlier evaluation of the SAME images and degradation seed (they do not
 // depend on the model), for an evaluation run with --baselines none. --run-folder: the committed log folder
 // the card points to, when the run directory is elsewhere (e.g. a scratch 'out' folder).
+// --inference-bench: an `npm run bench inference` result whose default-vs-reference rows go into the card.
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,7 @@ const { values: flags, positionals } = parseArgs({
     calibration: { type: 'string' },
     'baselines-from': { type: 'string' },
     'run-folder': { type: 'string' },
+    'inference-bench': { type: 'string' },
   },
 });
 const [cardPath, evalDir, runDir] = positionals;
@@ -30,7 +32,9 @@ if (!cardPath || !evalDir || !runDir)
 // The card names the committed log folder; a scratch run directory's name would point nowhere.
 const runFolder = `models/training-runs/${flags['run-folder'] ?? basename(runDir)}`;
 if (!existsSync(runFolder))
-  throw new Error(`${runFolder} does not exist: commit the run's log folder there or name it with --run-folder`);
+  throw new Error(
+    `${runFolder} does not exist: commit the run's log folder there or name it with --run-folder`,
+  );
 const card = modelCardSchema.parse(JSON.parse(readFileSync(cardPath, 'utf8')));
 const evaluation = JSON.parse(readFileSync(join(evalDir, 'evaluation.json'), 'utf8'));
 const report = evaluation.report;
@@ -233,6 +237,39 @@ for (const plot of ['roc.png', 'psnr-gain.png'])
   copyFileSync(join(evalDir, plot), join(dir, `${card.id}.${plot}`));
 copyFileSync(join(runDir, 'losses.png'), join(dir, `${card.id}.losses.png`));
 
+interface CostRow {
+  size: string;
+  repeats: number;
+  medianMs: { default: number; reference: number };
+  ratio: number;
+}
+const benchPath = flags['inference-bench'];
+const bench = benchPath ? JSON.parse(readFileSync(benchPath, 'utf8')) : null;
+const costRows: CostRow[] | undefined = bench?.results?.inference?.defaultVsReferenceModel?.rows;
+if (benchPath && !costRows?.length)
+  throw new Error(`${benchPath} has no results.inference.defaultVsReferenceModel rows`);
+const inferenceCost = costRows
+  ? {
+      bench: `bench/results/${basename(benchPath as string)}`,
+      machine: `${bench.machine.cores}-core ${bench.machine.cpu}, ${bench.machine.memoryGiB} GiB, Node ${bench.machine.node}`,
+      against: 'r2c-q3-reference',
+      rows: costRows.map((r) => ({
+        size: r.size,
+        ms: r.medianMs.default,
+        referenceMs: r.medianMs.reference,
+        ratio: r.ratio,
+      })),
+    }
+  : undefined;
+const costSection = inferenceCost
+  ? `## Inference cost
+\`npm run bench inference\` (\`${inferenceCost.bench}\`, ${inferenceCost.machine}, CPU, 2 threads): model time of
+this model against \`r2c-q3-reference\`, interleaved in one process, median of ${costRows?.[0]?.repeats}: ${inferenceCost.rows
+      .map((r) => `${r.ms} vs ${r.referenceMs} ms at ${r.size}`)
+      .join(', ')} — ratio ${inferenceCost.rows.map((r) => r.ratio.toFixed(2)).join(' / ')}.
+`
+  : '';
+
 const updated = {
   ...card,
   training: !gpuRun
@@ -277,6 +314,7 @@ const updated = {
         }
       : {}),
     ...(calibrationEval ? { thresholdChosenOn: `calibration split (${calibrationEval.count} images)` } : {}),
+    ...(inferenceCost ? { inferenceCost } : {}),
   },
 };
 writeFileSync(cardPath, `${JSON.stringify(updated, null, 2)}\n`);
@@ -370,6 +408,7 @@ ${baselinesNote}
 ${samplesSection()}
 Reproduce: \`node bin/r2c.js eval --data ../shared/data/MANIFEST.csv --validation-seed 20261126 --model ${card.id} --out eval/\`.
 
+${costSection}
 ## Targets and gaps
 ${
   identity
@@ -390,8 +429,11 @@ the clean images', and the model run on clean images adds none (${f(identity.gri
         cardTraining['trainedLayers']
           ? `
 This version trained ${String(cardTraining['trainedLayers']).replace(/^only /, 'only ')}, so its classification of an original image is
-the earlier stage's exactly; better classification needs the encoder trained with a class objective that does not
-give up the restoration (e.g. distillation from this class branch), which has not been tried.`
+the earlier stage's exactly. Refitting the class branch's Dense layer alone on degraded and clean images changed
+nothing (calibration AUC 0.731 → 0.731 on degraded images; \`models/training-runs/r2c-q3-refit-ablation-cpu-2026-12-08/\`):
+the encoder's features limit it, so better classification needs the encoder trained with a class objective that
+does not give up the restoration (e.g. distillation from this class branch), which has not been tried. On this
+output-layer refit the adversarial term was neutral (the same ablation); it should matter in a whole-generator run.`
           : ''
       }`
     : paired
