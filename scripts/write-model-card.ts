@@ -229,6 +229,7 @@ const recipeLines = [
   cardTraining['crops'] ? `- Crops: ${cardTraining['crops']}.` : '',
   cardTraining['weightAverage'] ? `- Weight average: ${cardTraining['weightAverage']}.` : '',
   cardTraining['cost'] ? `- Cost: ${cardTraining['cost']}.` : '',
+  cardTraining['recipeChoice'] ? `- Why this recipe: ${cardTraining['recipeChoice']}.` : '',
 ]
   .filter(Boolean)
   .join('\n');
