@@ -30,6 +30,7 @@ import {
   REFERENCE_ADAM,
   unprefixed,
 } from '../../models/training.ts';
+import { checkAlongRandomDirections } from '../helpers/gradient.ts';
 import { referenceForward, type T4, t4 } from './reference.ts';
 
 // A one-parameter "network" whose loss gradient is known in closed form: L = sum(p * x * c).
@@ -527,35 +528,19 @@ test('adv term gradient w.r.t. every generator weight matches float64 finite dif
     const m = state.m.get(`G/${p.name}`) as Float32Array;
     const grad = Float64Array.from(m, (v) => v / ((1 - REFERENCE_ADAM.beta1) * weight));
     const base = gW.get(p.name) as Float32Array;
-    // A LeakyReLU kink crossed inside [-eps, eps] can spoil one direction; a wrong gradient fails both.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const v = Float64Array.from(base, () => rand() * 2 - 1);
-      const at = (sign: number) => {
-        const w2 = new Map(gW);
-        w2.set(
-          p.name,
-          Float64Array.from(base, (b, i) => b + sign * eps * (v[i] as number)),
-        );
-        return adv(w2);
-      };
-      const numeric = (at(1) - at(-1)) / (2 * eps);
-      let dot = 0;
-      let gn = 0;
-      let vn = 0;
-      grad.forEach((a, i) => {
-        dot += a * (v[i] as number);
-        gn += a * a;
-        vn += (v[i] as number) ** 2;
-      });
-      const scale = Math.sqrt(gn * vn);
-      if (process.env.R2C_DEBUG) console.log(p.name, dot, numeric, scale);
-      const ok = Math.abs(dot - numeric) <= 1e-4 * scale + 1e-7;
-      if (ok) break;
-      assert.ok(
-        attempt === 0,
-        `d adv / d ${p.name} along v: analytic ${dot} vs numeric ${numeric} (|g||v| ${scale})`,
-      );
-    }
+    const r = checkAlongRandomDirections({
+      analytic: grad,
+      base,
+      loss: (moved) => adv(new Map(gW).set(p.name, moved)),
+      rand,
+      eps,
+      absTolerance: 1e-7,
+    });
+    if (process.env.R2C_DEBUG) console.log(p.name, r.dot, r.numeric, r.scale);
+    assert.ok(
+      r.ok,
+      `d adv / d ${p.name} along v: analytic ${r.dot} vs numeric ${r.numeric} (|g||v| ${r.scale})`,
+    );
     // The class branch does not shape the image, so adv does not reach it; everything else it does.
     const reached = grad.some((g) => g !== 0);
     assert.equal(reached, !p.name.startsWith('classifier.'), `adv gradient reaches ${p.name}: ${reached}`);

@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type { NetConfig, WeightMap } from '../../../models/nets.ts';
+import { encodeWeights } from '../../../scripts/gpu/export-weights.ts';
 
 /** A Python that imports `modules` (e.g. 'torch, numpy'): R2C_TORCH_PYTHON first, then the usual names. */
 export function findPython(modules: string): string | undefined {
@@ -29,4 +31,13 @@ export async function writeTinyData(dir: string): Promise<void> {
     lines.push(`${file},${cls ? 'COVID-19' : 'normal'},${cls},${i < 4 ? 'poor' : 'good'},s${i}`);
   }
   await writeFile(join(dir, 'labels.csv'), `${lines.join('\n')}\n`);
+}
+
+/** Writes `weights` as a kit init (init.json + init.bin, export-weights.ts's format) in dir; returns init.json. */
+export async function writeInitWeights(dir: string, config: NetConfig, weights: WeightMap): Promise<string> {
+  const { meta, bin } = encodeWeights(config, weights);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'init.bin'), bin);
+  await writeFile(join(dir, 'init.json'), JSON.stringify(meta));
+  return join(dir, 'init.json');
 }

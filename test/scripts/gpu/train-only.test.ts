@@ -19,7 +19,6 @@ import {
 } from '../../../models/nets.ts';
 import { SupervisedTrainer } from '../../../models/trainer.ts';
 import { REFERENCE_ADAM } from '../../../models/training.ts';
-import { encodeWeights } from '../../../scripts/gpu/export-weights.ts';
 import {
   compareArrays,
   PARITY_TOLERANCE,
@@ -27,7 +26,7 @@ import {
   readWeightsFile,
 } from '../../../scripts/gpu/import-weights.ts';
 import { repoRoot } from '../../helpers/paths.ts';
-import { findPython, writeTinyData } from './helpers.ts';
+import { findPython, writeInitWeights, writeTinyData } from './helpers.ts';
 
 const trainPy = join(repoRoot, 'scripts', 'gpu', 'train.py');
 /** train.py --parity --parity-paired --train-only dec --upsampling resize --width 4 (PyTorch 1.13, CPU). */
@@ -314,10 +313,7 @@ describe('train.py --train-only with torch: live parity, training run, resume', 
     const config: NetConfig = { kind: 'operational', role: 'generator', q: 3, channels: 1, width: 2 };
     const net = networkFromConfig(config);
     const init = initWeights(net, 11);
-    const { meta, bin } = encodeWeights(net.config, init);
-    await mkdir(join(dir, 'init'), { recursive: true });
-    await writeFile(join(dir, 'init', 'init.bin'), bin);
-    await writeFile(join(dir, 'init', 'init.json'), JSON.stringify(meta));
+    const initJson = await writeInitWeights(join(dir, 'init'), net.config, init);
     const common = [
       ...[
         '--objective',
@@ -347,7 +343,7 @@ describe('train.py --train-only with torch: live parity, training run, resume', 
     ];
     const r = runTrain(torchPython as string, [
       ...common,
-      ...['--steps', '3', '--init', join(dir, 'init', 'init.json'), '--out', join(dir, 'r1')],
+      ...['--steps', '3', '--init', initJson, '--out', join(dir, 'r1')],
     ]);
     assert.equal(r.status, 0, r.output);
     assert.match(r.output, /converted to their closest resize kernels/);

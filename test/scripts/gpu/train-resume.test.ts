@@ -4,7 +4,7 @@
 // (R2C_TORCH_PYTHON, or python3 on PATH); skips with a reason otherwise.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,9 +16,8 @@ import {
   importGenerator,
   readWeightsFile,
 } from '../../../scripts/gpu/import-weights.ts';
-import { encodeWeights } from '../../../scripts/gpu/export-weights.ts';
 import { repoRoot } from '../../helpers/paths.ts';
-import { findPython, writeTinyData } from './helpers.ts';
+import { findPython, writeInitWeights, writeTinyData } from './helpers.ts';
 
 const python = findPython('torch, numpy');
 const skip = python ? false : 'no Python with torch and numpy here (set R2C_TORCH_PYTHON to run this check)';
@@ -356,15 +355,12 @@ describe('train.py --init: a transposed generator starts a resize run', { skip }
       width: 2,
     });
     const init = initWeights(net, 11);
-    const { meta, bin } = encodeWeights(net.config, init);
-    await mkdir(join(dir, 'init'), { recursive: true });
-    await writeFile(join(dir, 'init', 'init.bin'), bin);
-    await writeFile(join(dir, 'init', 'init.json'), JSON.stringify(meta));
+    const initJson = await writeInitWeights(join(dir, 'init'), net.config, init);
     const out = join(dir, 'run');
     const r = await runTrain([
       ...['--objective', 'paired', '--arch', 'convolutional-light', '--upsampling', 'resize'],
       ...['--width', '2', '--size', '32', '--steps', '1', '--minutes', '2'],
-      ...['--init', join(dir, 'init', 'init.json'), '--data', join(dir, 'data'), '--out', out],
+      ...['--init', initJson, '--data', join(dir, 'data'), '--out', out],
     ]);
     assert.equal(r.status, 0, `--init run failed:\n${r.output}`);
     assert.match(r.output, /converted to their closest resize kernels/);
