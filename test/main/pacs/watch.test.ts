@@ -21,6 +21,7 @@ import {
   readDicomHeader,
   saveDicom,
   toModelInput,
+  uidFromHash,
   writeClassificationReport,
   writeDerivedImage,
 } from '../../../main/dicom/index.ts';
@@ -54,10 +55,16 @@ function makeStudies(dir: string, count: number, prefix: string): string[] {
     const file = join(dir, `${prefix}-${i}.dcm`);
     copyFileSync(chest, file);
     chmodSync(file, 0o644);
+    // Study UIDs alternate between the two nodes' shares, so a split always has work for both (random
+    // UIDs put all six on one node once in 32 runs).
+    let n = 0;
+    while (shareOf(uidFromHash(`${prefix}-${i}-${n}`), 2) !== (i % 2) + 1) n++;
     // Two runs: this dcmtk refuses -g* and -i in one call ("Tag not found").
     const edits = [
-      ['-gst', '-gse', '-gin'],
+      ['-gse', '-gin'],
       [
+        '-i',
+        `StudyInstanceUID=${uidFromHash(`${prefix}-${i}-${n}`)}`,
         '-i',
         `PatientID=${prefix.toUpperCase()}${i}`,
         '-i',
