@@ -138,7 +138,13 @@ export function createInferenceService(config: InferenceConfig) {
     return { model, runner: session, provider, failed };
   }
 
+  // A job cancelled by shutdown may still be between passes: it must not load a session after close(),
+  // which would outlive the worker's cleanup (see jobs/lifecycle.ts).
+  let closed = false;
+  const closedError = () => new AppError('cancelled', 'the inference service was closed');
+
   function session(model: InstalledModel, memArena = true): Promise<LoadedModel> {
+    if (closed) return Promise.reject(closedError());
     const key = `${model.origin}:${model.card.id}:${model.card.sha256}:${memArena}`;
     return sessions.get(key, () => load(model, memArena));
   }
@@ -146,6 +152,7 @@ export function createInferenceService(config: InferenceConfig) {
   // The tiling graph runs on the provider the full model loaded on, without the memory arena.
   const tiledSessions = new PromiseCache<string, TiledRunner>(Number.POSITIVE_INFINITY);
   function tiledSession(model: InstalledModel, provider: string): Promise<TiledRunner> {
+    if (closed) return Promise.reject(closedError());
     const key = `${model.origin}:${model.card.id}:${model.card.sha256}:${provider}`;
     return tiledSessions.get(key, () =>
       readVerifiedModel(model).then((bytes) =>
@@ -291,6 +298,7 @@ export function createInferenceService(config: InferenceConfig) {
     },
     infer,
     async close() {
+      closed = true;
       const all = sessions.clear();
       const tilers = tiledSessions.clear();
       await Promise.allSettled([

@@ -49,6 +49,11 @@ interface Slot {
 
 /** How long a worker gets to release native resources before it is terminated anyway. */
 const SHUTDOWN_GRACE_MS = 5000;
+/**
+ * How long close() waits for a terminated worker to exit. A thread stuck in a native call cannot be
+ * stopped from JS; waiting for it forever would hang the app's quit, and process exit ends it anyway.
+ */
+export const TERMINATE_WAIT_MS = 10_000;
 
 async function shutdown(slot: Slot): Promise<void> {
   await new Promise<void>((resolve) => {
@@ -59,7 +64,20 @@ async function shutdown(slot: Slot): Promise<void> {
     };
     slot.transport.post({ type: 'shutdown' });
   });
-  await slot.transport.terminate();
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([
+    slot.transport.terminate().then(() => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), TERMINATE_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!stopped) {
+    process.emitWarning(
+      `a job worker did not exit within ${TERMINATE_WAIT_MS / 1000} s of being terminated; closing without it`,
+      'JobWorkerWarning',
+    );
+  }
 }
 
 /**

@@ -24,6 +24,22 @@ export interface AppHarness {
   open(page: Page, hash?: string): Promise<void>;
 }
 
+/** Runs one teardown phase; one that takes over 10 s is reported (as it goes and when done). */
+async function timed(phase: string, run: () => Promise<void>): Promise<void> {
+  const started = Date.now();
+  const slow = setInterval(
+    () => console.error(`e2e teardown: still ${phase} after ${Math.round((Date.now() - started) / 1000)} s`),
+    10_000,
+  );
+  try {
+    await run();
+  } finally {
+    clearInterval(slow);
+    const seconds = (Date.now() - started) / 1000;
+    if (seconds > 10) console.error(`e2e teardown: ${phase} took ${seconds.toFixed(1)} s`);
+  }
+}
+
 export const test = base.extend<{ app: AppHarness }>({
   app: async ({ page }, use) => {
     const { server, url } = await serveRenderer();
@@ -51,8 +67,14 @@ export const test = base.extend<{ app: AppHarness }>({
       },
     };
     await use(harness);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await services.close();
+    // The page goes first, so the renderer sends no more calls while the services close. A slow
+    // phase is named in the log: a teardown that hangs must say where.
+    await timed('closing the page', () => page.close());
+    await timed('closing the renderer server', () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    await timed('closing the services', () => services.close());
     rmSync(dataDir, { recursive: true, force: true });
   },
 });

@@ -59,6 +59,20 @@ test('the classification matches running the model file directly', async () => {
   await service.close();
 });
 
+test('after close() no session is loaded again: a job still between passes is told the service closed', async () => {
+  const dir = join(root, 'e');
+  installTinyModel(dir);
+  const service = createInferenceService({ shippedDir: dir, providers: ['cpu'] });
+  await service.infer(createGray(32, 32));
+  await service.close();
+  for (const call of [() => service.infer(createGray(32, 32)), () => service.prepare()]) {
+    await assert.rejects(
+      call(),
+      (e: unknown) => e instanceof AppError && e.code === 'cancelled' && /service was closed/.test(e.message),
+    );
+  }
+});
+
 test('an unavailable provider falls back to CPU and says which was used', async () => {
   const dir = join(root, 'c');
   installTinyModel(dir);

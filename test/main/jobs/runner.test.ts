@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, describe, mock, test } from 'node:test';
 import { type AppJobs, threadTransport } from '../../../main/app/jobs.ts';
-import { createJobRunner } from '../../../main/jobs/runner.ts';
+import { createJobRunner, TERMINATE_WAIT_MS } from '../../../main/jobs/runner.ts';
 import type { FromWorker, ToWorker, WorkerTransport } from '../../../main/jobs/types.ts';
 import { AppError } from '../../../main/util/errors.ts';
 
@@ -101,6 +101,59 @@ describe('job runner failure handling', () => {
     );
     await runner.close();
     await assert.rejects(runner.run('hashFiles', { paths: ['a'] }), /closed/);
+  });
+});
+
+describe('job runner shutdown', () => {
+  test('a worker that never exits after terminate does not hang close(); a warning says so', async () => {
+    let terminateCalls = 0;
+    const runner = createJobRunner<AppJobs>(() => {
+      let listener: (m: FromWorker) => void = () => {};
+      return {
+        post: (message) => {
+          if (message.type === 'run') listener({ type: 'done', id: message.id, output: { files: [] } });
+          if (message.type === 'shutdown') listener({ type: 'closed' });
+        },
+        onMessage: (l) => {
+          listener = l;
+        },
+        onExit: () => {},
+        setIdle: () => {},
+        // A thread stuck in a native call: its terminate() never settles.
+        terminate: () => {
+          terminateCalls += 1;
+          return new Promise<void>(() => {});
+        },
+      };
+    });
+    assert.deepEqual(await runner.run('hashFiles', { paths: ['a'] }), { files: [] });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'JobWorkerWarning') warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      let settled = false;
+      const closing = runner.close().then(() => {
+        settled = true;
+      });
+      await new Promise((r) => setImmediate(r));
+      assert.equal(terminateCalls, 1, 'terminate was asked for once the worker said closed');
+      mock.timers.tick(TERMINATE_WAIT_MS - 1);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(settled, false, 'close() waits for the worker until the limit');
+      mock.timers.tick(1);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(settled, true, 'close() returns once the limit has passed');
+      await closing;
+      await new Promise((r) => setImmediate(r));
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!.message, /did not exit within 10 s/);
+    } finally {
+      mock.timers.reset();
+      process.off('warning', onWarning);
+    }
   });
 });
 
