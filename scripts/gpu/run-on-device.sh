@@ -20,9 +20,9 @@
 # Example, the recipe of the CPU run r2c-q3-resize (retired model; run folder models/training-runs/r2c-q3-resize-cpu-2026-12-07) in 7 minutes:
 #   OBJECTIVE=paired UPSAMPLING=resize CROP=128 EMA=0.999 CLASS_WEIGHT=4 SEED=13 \
 #     INIT=scratch/gpu-init/init.json bash scripts/gpu/run-on-device.sh 7
-# The recipe of the default model r2c-q3 0.3.0 (CPU run models/training-runs/r2c-q3-refit-full-cpu-2026-12-08:
-# only the output layer 'dec' refitted from r2c-q3-reference, 3000 steps on full 256 px images):
-#   OBJECTIVE=paired UPSAMPLING=resize TRAIN_ONLY=dec STEPS=3000 EMA=0.999 \
+# The recipe of the default model r2c-q3 0.4.0 (CPU run models/training-runs/r2c-q3-refit-long-cpu-2026-12-08:
+# only the output layer 'dec' refitted from r2c-q3-reference, 10000 steps on full 256 px images):
+#   OBJECTIVE=paired UPSAMPLING=resize TRAIN_ONLY=dec STEPS=10000 EMA=0.999 \
 #     LR=5e-4 CLASS_WEIGHT=0 SEED=13 INIT=scratch/gpu-init/init.json bash scripts/gpu/run-on-device.sh 7
 set -uo pipefail
 
